@@ -1,0 +1,65 @@
+"""Command line: ``alphacut IMAGE... -o OUTDIR`` writes ``<name>_no_bg.png`` for each input."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from .decode import DecodeError
+from .models import get_model
+from .pipeline import Options, cutout
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="alphacut", description="Remove the background of photos, on this machine.")
+    p.add_argument("images", nargs="+", type=Path, help="input image files")
+    p.add_argument("-o", "--outdir", type=Path, default=Path("."), help="output folder (default: current)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="prepared .onnx file (default: the one `make build` put in the cache)")
+    p.add_argument("--threads", type=int, default=0, help="inference threads (0: onnxruntime decides)")
+    p.add_argument("--report", action="store_true", help="print each report as a JSON line")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        from .ort_backend import OrtInfer, default_model_path, sha256_file
+    except ImportError:  # pragma: no cover - depends on the install
+        print("alphacut: onnxruntime is missing; install with `pip install alphacut[onnxruntime]`", file=sys.stderr)
+        return 2
+    options = Options()
+    path = args.model
+    if path is None:
+        path = default_model_path(options.model)
+        expected = get_model(options.model).variants["fp32"]["sha256"]
+        if not path.is_file():
+            print(f"alphacut: model not found at {path}; run `make build` (or pass --model)", file=sys.stderr)
+            return 2
+        if sha256_file(path) != expected:
+            print(f"alphacut: {path} does not match its sha256 in the manifest; delete it and run `make build`",
+                  file=sys.stderr)
+            return 2
+    infer = OrtInfer(path, name=options.model, threads=args.threads)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for image in args.images:
+        try:
+            result = asyncio.run(cutout(image.read_bytes(), infer, options=options))
+        except (OSError, DecodeError) as e:
+            print(f"alphacut: {image}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        out = args.outdir / f"{image.stem}_no_bg.png"
+        out.write_bytes(result.png)
+        if args.report:
+            print(json.dumps({"input": str(image), "output": str(out), **result.report}))
+        else:
+            print(f"{image} -> {out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Write the self-contained static site to build/site (what ``make build`` runs after deps).
+
+Layout of build/site:
+
+- the app shell from web/ (HTML, CSS, JS modules, service worker, web manifest, icons);
+- vendor/pyodide/: Pyodide 0.27.7's core files and the six verified wheels;
+- vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
+- wheels/: the alphacut py3-none-any wheel;
+- models/: the model manifest and the prepared graph (hard-linked from the cache);
+- build-info.json: version, build id, and every file with its size and sha256 (the service
+  worker precaches from it; the page's "about" panel reads it).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from deps import CACHE, NODE, PYODIDE_PACKAGES, ROOT, pyodide_lock, sha256_file, verify_file  # noqa: E402
+
+SITE = ROOT / "build" / "site"
+PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+ORT_FILES = ("ort.wasm.min.mjs", "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
+             "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
+MODEL = "isnet"
+VARIANT = "fp32"
+
+
+def place(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (copy across file systems)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        dst.unlink()
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def build_wheel(out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("alphacut-*.whl"):
+        old.unlink()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "-w", str(out), str(ROOT)], check=True)
+    (wheel,) = out.glob("alphacut-*-py3-none-any.whl")
+    return wheel
+
+
+def make_icons(folder: Path) -> None:
+    """Draw the app icon (a cut-out disc on a checkerboard) as PNGs with Pillow."""
+    from PIL import Image, ImageDraw
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for size in (192, 512):
+        img = Image.new("RGBA", (size, size), (40, 44, 52, 255))
+        d = ImageDraw.Draw(img)
+        cell = size // 8
+        for r in range(8):
+            for c in range(8):
+                if (r + c) % 2:
+                    d.rectangle([c * cell, r * cell, (c + 1) * cell - 1, (r + 1) * cell - 1], fill=(70, 76, 88, 255))
+        m = size // 6
+        d.ellipse([m, m, size - m, size - m], fill=(255, 170, 40, 255))
+        img.save(folder / f"icon-{size}.png", optimize=True)
+
+
+def main() -> int:
+    if SITE.exists():
+        shutil.rmtree(SITE)
+    shutil.copytree(ROOT / "web", SITE)
+    make_icons(SITE / "icons")
+    lock = pyodide_lock()
+    for name in PYODIDE_CORE:
+        place(NODE / "pyodide" / name, SITE / "vendor" / "pyodide" / name)
+    for pkg in PYODIDE_PACKAGES:
+        file_name = lock[pkg]["file_name"]
+        src = verify_file(CACHE / "pyodide" / file_name, lock[pkg]["sha256"], file_name)
+        place(src, SITE / "vendor" / "pyodide" / file_name)
+    for name in ORT_FILES:
+        place(NODE / "onnxruntime-web" / "dist" / name, SITE / "vendor" / "ort" / name)
+    wheel = build_wheel(ROOT / "build" / "wheel")
+    place(wheel, SITE / "wheels" / wheel.name)
+    manifest = json.loads((ROOT / "models" / f"{MODEL}.json").read_text())
+    variant = manifest["variants"][VARIANT]
+    model_src = verify_file(CACHE / "models" / variant["file"], variant["sha256"], "prepared model")
+    place(model_src, SITE / "models" / variant["file"])
+    shutil.copyfile(ROOT / "models" / f"{MODEL}.json", SITE / "models" / f"{MODEL}.json")
+
+    files = {}
+    for path in sorted(SITE.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(SITE).as_posix()
+            digest = variant["sha256"] if rel == f"models/{variant['file']}" else sha256_file(path)
+            files[rel] = {"size": path.stat().st_size, "sha256": digest}
+    build_id = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+    version = json.loads((ROOT / "package.json").read_text())["version"]
+    info = {
+        "version": version,
+        "build": build_id,
+        "wheel": f"wheels/{wheel.name}",
+        "model": {"name": MODEL, "variant": VARIANT, "manifest": f"models/{MODEL}.json"},
+        "pyodide_packages": ["numpy", "pillow", "micropip"],
+        "files": files,
+    }
+    (SITE / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")
+    sw = SITE / "sw.js"
+    sw.write_text(sw.read_text().replace("__BUILD_ID__", build_id))
+    total = sum(f["size"] for f in files.values())
+    print(f"build: {len(files)} files, {total / 1e6:.1f} MB in {SITE} (build {build_id})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

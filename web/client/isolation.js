@@ -1,0 +1,32 @@
+// Cross-origin isolation (needed for ORT-web threads) and offline use come from the service
+// worker (../sw.js) on hosts that cannot send COOP/COEP headers themselves.
+
+/**
+ * Register the service worker. If the page is not cross-origin isolated yet, but the worker
+ * now controls it, reload once so the isolation headers apply. Returns false when a reload
+ * is under way.
+ */
+export async function ensureIsolation() {
+  if (!('serviceWorker' in navigator)) return true;
+  try {
+    const reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: './' });
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      // First visit: the worker claims this page on activation; wait briefly for it.
+      await new Promise((resolve) => {
+        navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true });
+        setTimeout(resolve, 3000);
+      });
+    }
+    window.alphacutServiceWorker = reg;
+  } catch (e) {
+    console.warn(`service worker unavailable (${e.message}); offline use and threads on static hosts are off`);
+    return true;
+  }
+  if (!self.crossOriginIsolated && navigator.serviceWorker.controller && !sessionStorage.getItem('alphacut-reloaded')) {
+    sessionStorage.setItem('alphacut-reloaded', '1');
+    location.reload();
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,28 @@
+// Options the page sends with each job. One default each, validated once at the boundary.
+export const DEFAULTS = Object.freeze({
+  // Inference backend: 'auto' picks WebGPU when a real (non-fallback) adapter runs the graph,
+  // else WASM. 'wasm' and 'webgpu' force one (webgpu still falls back to WASM on failure).
+  backend: 'auto',
+  // PNG zlib level 0-9 for the cut-out (1: fast, slightly larger files).
+  compressLevel: 1,
+});
+
+const BACKENDS = ['auto', 'wasm', 'webgpu'];
+
+/** Merge `options` over DEFAULTS; throw a TypeError naming the first bad field. */
+export function validate(options = {}) {
+  const out = { ...DEFAULTS, ...options };
+  for (const key of Object.keys(out)) {
+    if (!(key in DEFAULTS)) throw new TypeError(`unknown option: ${key}`);
+  }
+  if (!BACKENDS.includes(out.backend)) throw new TypeError(`backend must be one of ${BACKENDS.join(', ')}`);
+  if (!Number.isInteger(out.compressLevel) || out.compressLevel < 0 || out.compressLevel > 9) {
+    throw new TypeError('compressLevel must be an integer in 0..9');
+  }
+  return Object.freeze(out);
+}
+
+/** The subset of options that the Python pipeline understands, with its names. */
+export function pipelineOptions(options) {
+  return { compress_level: options.compressLevel };
+}

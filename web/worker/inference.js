@@ -1,0 +1,110 @@
+// ONNX Runtime Web behind one async `infer(x) -> Float32Array` callable.
+// WebGPU when a real adapter exists and the graph runs there; else WASM, threaded when the
+// page is cross-origin isolated. Any WebGPU failure falls back to WASM, and says why.
+
+const ORT_DIR = new URL('../vendor/ort/', import.meta.url).href;
+
+async function realAdapter() {
+  if (!('gpu' in navigator)) return { adapter: null, why: 'navigator.gpu is absent' };
+  try {
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return { adapter: null, why: 'no WebGPU adapter' };
+    const info = adapter.info || {};
+    return { adapter, fallback: Boolean(info.isFallbackAdapter), why: `${info.vendor || '?'} ${info.architecture || ''}`.trim() };
+  } catch (e) {
+    return { adapter: null, why: `requestAdapter failed: ${e.message || e}` };
+  }
+}
+
+async function loadOrt(webgpu) {
+  const ort = await import(webgpu ? '../vendor/ort/ort.webgpu.min.mjs' : '../vendor/ort/ort.wasm.min.mjs');
+  ort.env.wasm.wasmPaths = ORT_DIR;
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+  return ort;
+}
+
+async function createSession(ort, modelBytes, ep) {
+  return ort.InferenceSession.create(new Uint8Array(modelBytes), {
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+  });
+}
+
+/**
+ * Create the inference callable.
+ * @param {ArrayBuffer} modelBytes  verified prepared graph
+ * @param {{input: {name, shape}, output: {name}}} manifest  model manifest
+ * @param {'auto'|'wasm'|'webgpu'} backend
+ * @returns {{infer, backend: string, threads: number, note: string}}
+ */
+export async function createInference(modelBytes, manifest, backend) {
+  const inputName = manifest.input.name;
+  const outputName = manifest.output.name;
+  const shape = manifest.input.shape;
+  let note = '';
+  let ort = null;
+  let session = null;
+  let ep = 'wasm';
+  if (backend !== 'wasm') {
+    const { adapter, fallback, why } = await realAdapter();
+    if (adapter && (backend === 'webgpu' || !fallback)) {
+      try {
+        ort = await loadOrt(true);
+        session = await createSession(ort, modelBytes, 'webgpu');
+        ep = 'webgpu';
+        note = `WebGPU adapter: ${why}`;
+      } catch (e) {
+        note = `WebGPU failed (${e.message || e}); using WASM`;
+        session = null;
+      }
+    } else {
+      note = adapter ? `WebGPU adapter is a software fallback (${why}); using WASM` : `${why}; using WASM`;
+    }
+  }
+  if (!session) {
+    ort = await loadOrt(false);
+    session = await createSession(ort, modelBytes, 'wasm');
+    ep = 'wasm';
+  }
+  const threads = ep === 'wasm' ? ort.env.wasm.numThreads : 0;
+  // Keep the graph bytes only while a WebGPU session might still need a WASM fallback.
+  if (ep === 'wasm') modelBytes = null;
+
+  async function runOnce(data) {
+    const tensor = new ort.Tensor('float32', data, shape);
+    const out = await session.run({ [inputName]: tensor });
+    const alpha = out[outputName];
+    const result = alpha.location === 'gpu-buffer' ? await alpha.getData() : alpha.data;
+    tensor.dispose?.();
+    alpha.dispose?.();
+    return result;
+  }
+
+  /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array; read it before any await. */
+  async function infer(x) {
+    const view = x.getBuffer('f32');
+    let data;
+    try {
+      data = view.data.slice();
+    } finally {
+      view.release();
+    }
+    try {
+      return await runOnce(data);
+    } catch (e) {
+      if (ep !== 'webgpu') throw e;
+      note = `WebGPU run failed (${e.message || e}); fell back to WASM`;
+      ort = await loadOrt(false);
+      session = await createSession(ort, modelBytes, 'wasm');
+      ep = 'wasm';
+      api.backend = 'wasm';
+      api.threads = ort.env.wasm.numThreads;
+      api.note = note;
+      return runOnce(data);
+    }
+  }
+  const api = { infer, backend: ep, threads, note };
+  return api;
+}
