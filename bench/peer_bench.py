@@ -326,6 +326,7 @@ def main(argv=None) -> int:
             for img in args.images:
                 data, mime = img.read_bytes(), _mime_of(img)
                 runs = []
+                load0 = os.getloadavg()[0]
                 for i in range(args.repeat):
                     want = args.out_dir is not None and i == 0
                     r = run_peer(page, data, mime, want_png=want)
@@ -341,6 +342,8 @@ def main(argv=None) -> int:
                     "ms": ms, "median_ms": round(statistics.median(ms), 1),
                     "stages_median_ms": stage_med, "model": args.model, "device": args.device,
                     "threads": info.get("threads"), "crossOriginIsolated": info.get("crossOriginIsolated"),
+                    # 1-min load average before/after: timings are only comparable on a quiet machine
+                    "loadavg": [round(load0, 2), round(os.getloadavg()[0], 2)], "cpus": os.cpu_count(),
                 }), flush=True)
             browser.close()
     finally:

@@ -1,15 +1,15 @@
 """Serve build/site on loopback with the headers the app needs.
 
 COOP/COEP make the page cross-origin isolated, so ONNX Runtime Web can use threads; the CSP
-allows connections to this origin only. ``make serve`` runs this; the tests import
-:func:`start` to serve the same site on a free port.
+allows connections to this origin only. ``make serve`` runs this; the browser tests run it
+with ``--port 0`` (a free port) and read the URL from its first line of output.
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import http.server
-import threading
+import sys
 from pathlib import Path
 
 SITE = Path(__file__).resolve().parent.parent / "build" / "site"
@@ -48,26 +48,33 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             super().log_message(fmt, *args)
 
 
-def start(site: Path = SITE, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True):
-    """Serve ``site`` in a daemon thread; return ``(server, base_url)``."""
-    handler = functools.partial(Handler, directory=str(site))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
-    server.quiet = quiet
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://{host}:{server.server_address[1]}"
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A browser that stops reading (a cancelled download, a closed tab) is not an error.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument("--site", type=Path, default=SITE)
+    p.add_argument("--quiet", action="store_true", help="no request log")
     p.add_argument("--host", default="127.0.0.1")
     args = p.parse_args()
-    if not (SITE / "index.html").is_file():
-        raise SystemExit(f"{SITE} is not built: run `make build`")
-    handler = functools.partial(Handler, directory=str(SITE))
-    with http.server.ThreadingHTTPServer((args.host, args.port), handler) as server:
-        print(f"alphacut: serving {SITE} on http://{args.host}:{args.port}/  (Ctrl-C to stop)")
-        server.serve_forever()
+    if not (args.site / "index.html").is_file():
+        raise SystemExit(f"{args.site} is not built: run `make build`")
+    handler = functools.partial(Handler, directory=str(args.site))
+    with Server((args.host, args.port), handler) as server:
+        server.quiet = args.quiet
+        print(f"alphacut: serving {args.site} on http://{args.host}:{server.server_address[1]}/  (Ctrl-C to stop)",
+              flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ const BUILD = '__BUILD_ID__';
 const SHELL = `alphacut-shell-${BUILD}`;
 const RUNTIME = `alphacut-runtime-${BUILD}`;
 const RUNTIME_PREFIXES = ['vendor/', 'wheels/'];
-const SKIP_PREFIXES = ['models/', 'bench/'];
+// Model graphs are hundreds of MB: IndexedDB keeps them, not the Cache API.
+const isModelGraph = (rel) => rel.endsWith('.onnx');
 const HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -21,15 +22,16 @@ function relative(url) {
   return url.startsWith(SCOPE) ? url.slice(SCOPE.length).split('?')[0] : null;
 }
 
-function isShellFile(rel) {
-  return ![...RUNTIME_PREFIXES, ...SKIP_PREFIXES].some((p) => rel.startsWith(p));
+function isRuntimeFile(rel) {
+  return RUNTIME_PREFIXES.some((p) => rel.startsWith(p));
 }
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const res = await fetch('build-info.json', { cache: 'no-store' });
     const info = await res.json();
-    const shell = ['./', ...Object.keys(info.files).filter(isShellFile)];
+    const shell = ['./', 'build-info.json',
+      ...Object.keys(info.files).filter((rel) => !isRuntimeFile(rel) && !isModelGraph(rel))];
     const cache = await caches.open(SHELL);
     await cache.addAll(shell.map((p) => new Request(p, { cache: 'no-store' })));
     await self.skipWaiting();
@@ -53,9 +55,8 @@ function withHeaders(res) {
 }
 
 async function respond(request, rel) {
-  const isRuntime = RUNTIME_PREFIXES.some((p) => rel.startsWith(p));
-  const skip = SKIP_PREFIXES.some((p) => rel.startsWith(p));
-  if (!skip) {
+  const isRuntime = isRuntimeFile(rel);
+  if (!isModelGraph(rel)) {
     const hit = await caches.match(request.mode === 'navigate' ? './' : request, { ignoreSearch: true });
     if (hit) return withHeaders(hit);
   }

@@ -1,9 +1,12 @@
 // Model bytes: fetched from this origin with progress, verified by sha256, cached in IndexedDB
-// keyed by that sha256, and re-verified every time they are read back.
+// keyed by that sha256, and re-verified every time they are read back. Chromium refuses IDB
+// values over ~128 MB, so a model is stored as 32 MB parts ("<sha>:<i>") under one record
+// "<sha>" = {size, parts}, which is written last, in the same transaction.
 import { sha256Hex } from '../shared/format.js';
 
 const DB_NAME = 'alphacut';
 const STORE = 'models';
+const PART = 32 * 1024 * 1024;
 
 function openDb() {
   return new Promise((resolve, reject) => {
@@ -18,10 +21,48 @@ function openDb() {
 function tx(db, mode, fn) {
   return new Promise((resolve, reject) => {
     const t = db.transaction(STORE, mode);
-    const req = fn(t.objectStore(STORE));
-    t.oncomplete = () => resolve(req.result);
+    const result = fn(t.objectStore(STORE));
+    t.oncomplete = () => resolve(typeof result === 'function' ? result() : result?.result);
     t.onerror = () => reject(t.error);
     t.onabort = () => reject(t.error || new Error('IndexedDB transaction aborted'));
+  });
+}
+
+/** The stored bytes of `sha256`, or null when there is no complete entry. */
+async function readEntry(db, sha256) {
+  return tx(db, 'readonly', (store) => {
+    let bytes = null;
+    const meta = store.get(sha256);
+    meta.onsuccess = () => {
+      const m = meta.result;
+      if (!m || !Number.isInteger(m.parts)) return;
+      const out = new Uint8Array(m.size);
+      let offset = 0;
+      let ok = true;
+      for (let i = 0; i < m.parts; i++) {
+        const part = store.get(`${sha256}:${i}`);
+        part.onsuccess = () => {
+          const chunk = part.result;
+          if (!(chunk instanceof ArrayBuffer) || offset + chunk.byteLength > m.size) { ok = false; return; }
+          out.set(new Uint8Array(chunk), offset);
+          offset += chunk.byteLength;
+          if (i === m.parts - 1 && ok && offset === m.size) bytes = out.buffer;
+        };
+      }
+    };
+    return () => bytes;
+  });
+}
+
+function deleteEntry(db, sha256) {
+  return tx(db, 'readwrite', (store) => store.delete(IDBKeyRange.bound(sha256, `${sha256}:\uffff`)));
+}
+
+function writeEntry(db, sha256, bytes) {
+  return tx(db, 'readwrite', (store) => {
+    const parts = Math.ceil(bytes.byteLength / PART);
+    for (let i = 0; i < parts; i++) store.put(bytes.slice(i * PART, (i + 1) * PART), `${sha256}:${i}`);
+    return store.put({ size: bytes.byteLength, parts, storedAt: Date.now() }, sha256);
   });
 }
 
@@ -56,14 +97,19 @@ export async function loadModel({ url, sha256, size }, report) {
   let cache = 'stored';
   try {
     db = await openDb();
-    const cached = await tx(db, 'readonly', (s) => s.get(sha256));
+    const cached = await readEntry(db, sha256);
+    const stale = cached === null && (await tx(db, 'readonly', (st) => st.count(IDBKeyRange.bound(sha256, `${sha256}:\uffff`))));
+    if (stale) {
+      await deleteEntry(db, sha256); // a partial entry: parts without their record, or a part missing
+      cache = 'refetched';
+    }
     if (cached) {
       report('compute:verify', 0, 1);
       if (cached.byteLength === size && (await sha256Hex(cached)) === sha256) {
         report('compute:verify', 1, 1);
         return { bytes: cached, cache: 'hit' };
       }
-      await tx(db, 'readwrite', (s) => s.delete(sha256));
+      await deleteEntry(db, sha256);
       cache = 'refetched';
     }
   } catch (e) {
@@ -77,7 +123,7 @@ export async function loadModel({ url, sha256, size }, report) {
   report('compute:verify', 1, 1);
   if (db) {
     try {
-      await tx(db, 'readwrite', (s) => s.put(bytes, sha256));
+      await writeEntry(db, sha256, bytes);
     } catch (e) {
       cache = `off: ${e.message || e}`;
     }

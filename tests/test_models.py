@@ -1,0 +1,28 @@
+import pytest
+
+from alphacut.models import available_models, get_model, load_manifest
+
+
+def test_isnet_manifest_is_complete():
+    m = load_manifest("isnet")
+    assert m["source"] == {"registry": "npm", "package": "@imgly/background-removal-data", "version": "1.4.5",
+                           "resource": "/models/medium"}
+    assert sum(c["size"] for c in m["chunks"]) == m["assembled"]["size"]
+    assert all(len(c["sha256"]) == 64 for c in m["chunks"])
+    assert len(m["assembled"]["sha256"]) == 64
+    fp32 = m["variants"]["fp32"]
+    assert len(fp32["sha256"]) == 64 and fp32["file"].endswith(".onnx")
+    assert "MIT" in m["licence"]
+
+
+def test_spec_matches_manifest():
+    spec = get_model("isnet")
+    assert spec.size == (1024, 1024)
+    assert spec.mean == (0.5, 0.5, 0.5) and spec.std == (1.0, 1.0, 1.0) and spec.scale == 255.0
+    assert (spec.input_name, spec.output_name) == ("input", "output")
+
+
+def test_unknown_model_is_a_value_error():
+    assert available_models() == ["isnet"]
+    with pytest.raises(ValueError, match="unknown model 'u2net'"):
+        get_model("u2net")

@@ -1,0 +1,75 @@
+import asyncio
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alphacut.decode import DecodeError
+from alphacut.pipeline import Options, cutout
+from support import CAT_BACKGROUND, CAT_SUBJECT, DiscInfer, png_bytes
+
+
+def run(data, infer, **kw):
+    return asyncio.run(cutout(data, infer, **kw))
+
+
+def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
+    rgb = np.random.default_rng(0).integers(0, 256, (301, 457, 3), dtype=np.uint8)
+    infer = DiscInfer()
+    res = run(png_bytes(rgb), infer)
+    out = np.asarray(Image.open(io.BytesIO(res.png)))
+    assert out.shape == (301, 457, 4)
+    np.testing.assert_array_equal(out[..., :3], rgb)
+    assert out[150, 228, 3] == 255 and out[5, 5, 3] == 0
+    (x,) = infer.calls
+    assert x.shape == (1, 3, 1024, 1024) and x.dtype == np.float32
+    r = res.report
+    assert (r["width"], r["height"], r["input_format"], r["model"]) == (457, 301, "PNG", "isnet")
+    assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "upsample", "composite", "encode"}
+    assert r["output_bytes"] == len(res.png)
+
+
+def test_output_has_no_exif_even_when_input_had_gps():
+    img = Image.fromarray(np.zeros((8, 8, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (1.0, 2.0, 3.0)}  # GPSInfo
+    exif[0x010F] = "CameraMaker"
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif.tobytes())
+    res = run(buf.getvalue(), DiscInfer())
+    out = Image.open(io.BytesIO(res.png))
+    assert not out.getexif() and b"CameraMaker" not in res.png
+
+
+def test_wrong_size_from_infer_is_an_error():
+    async def bad(x):
+        return np.zeros((10, 10), np.float32)
+
+    with pytest.raises(ValueError, match="expected 1024x1024"):
+        run(png_bytes(np.zeros((4, 4, 3), np.uint8)), bad)
+
+
+def test_decode_errors_propagate():
+    with pytest.raises(DecodeError):
+        run(b"not an image", DiscInfer())
+
+
+def test_options_validate():
+    with pytest.raises(ValueError, match="compress_level"):
+        Options(compress_level=11)
+    with pytest.raises(ValueError, match="unknown model"):
+        Options(model="nope")
+    with pytest.raises(ValueError, match="max_pixels"):
+        Options.from_dict({"max_pixels": 0})
+
+
+def test_real_model_on_the_cat(cat_jpeg, cat_rgb, ort_infer):
+    res = run(cat_jpeg, ort_infer)
+    out = np.asarray(Image.open(io.BytesIO(res.png)))
+    assert out.shape == (300, 451, 4)
+    alpha = out[..., 3] / 255.0
+    assert alpha[CAT_SUBJECT].mean() > 0.9
+    assert alpha[CAT_BACKGROUND].mean() < 0.05
+    decoded = np.asarray(Image.open(io.BytesIO(cat_jpeg)).convert("RGB"))
+    np.testing.assert_array_equal(out[..., :3], decoded)
