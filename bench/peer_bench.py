@@ -256,9 +256,8 @@ def run_peer(page, image_bytes: bytes, mime: str, want_png: bool = True) -> dict
     """
     b64 = base64.b64encode(image_bytes).decode("ascii")
     r = page.evaluate(_RUN_JS, [b64, mime, want_png])
-    png = base64.b64decode(r.pop("png_b64")) if want_png else None
-    r.pop("png_b64", None)
-    r["png"] = png
+    b64_png = r.pop("png_b64")
+    r["png"] = base64.b64decode(b64_png) if b64_png else None
     return r
 
 

@@ -1,0 +1,62 @@
+# alphacut: the two commands are `make serve` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Verified downloads and prepared models live outside the clone, named by content.
+export ALPHACUT_CACHE ?= $(HOME)/.cache/alphacut
+DATA ?= ../shared/data/alphamatting27
+PORT ?= 8000
+
+.PHONY: all deps build serve test test-unit test-browser bench bench-quality clean
+
+all: build
+
+# Python tools, hash-locked (requirements-dev.txt is pip-compiled from requirements-dev.in),
+# and the package itself from the working tree (a .pth file: an editable install without extras).
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.3.1
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(PY) -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], 'alphacut-dev.pth').write_text('$(CURDIR)/py\n')"
+	touch $@
+
+# npm packages, integrity-checked against package-lock.json by npm ci.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+
+bench/peer/node_modules/.package-lock.json: bench/peer/package.json bench/peer/package-lock.json
+	cd bench/peer && npm ci --no-audit --no-fund --ignore-scripts
+
+# Fetch and verify everything: Pyodide's wheels (against pyodide-lock.json), the model chunks
+# and the assembled model (against models/isnet.json), the prepared graph (same manifest).
+deps: $(VENV)/.installed node_modules/.package-lock.json
+	$(PY) tools/deps.py
+
+# The self-contained static site, in build/site.
+build: deps
+	$(PY) tools/build_site.py
+
+serve: build
+	$(PY) tools/serve.py --port $(PORT)
+
+# The whole suite: unit and doctests in CPython, then end to end in Chromium.
+test: build
+	$(PY) -m pytest
+
+test-unit: deps
+	$(PY) -m pytest --ignore=tests/e2e
+
+test-browser: build
+	$(PY) -m pytest tests/e2e
+
+# Speed, side by side with the peer in one Chromium run; writes BENCHMARKS.md's speed table.
+bench: build bench/peer/node_modules/.package-lock.json
+	$(PY) bench/speed.py --write BENCHMARKS.md
+
+# Matting quality on a dataset with ground truth (CPython).
+bench-quality: deps
+	$(PY) bench/quality.py --data $(DATA) --write BENCHMARKS.md
+
+clean:
+	rm -rf build
