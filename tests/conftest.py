@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+
 @pytest.fixture(scope="session")
 def cat_rgb() -> np.ndarray:
     """scikit-image's ``chelsea`` photo, (300, 451, 3) uint8."""
@@ -38,3 +39,9 @@ def ort_infer(model_path):
     from alphacut.ort_backend import OrtInfer
 
     return OrtInfer(model_path)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last: fast feedback first, and Playwright's sync API keeps an
+    event loop running in this thread while a browser is open, which asyncio.run() refuses."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
