@@ -26,7 +26,7 @@ def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
     assert x.shape == (1, 3, 1024, 1024) and x.dtype == np.float32
     r = res.report
     assert (r["width"], r["height"], r["input_format"], r["model"]) == (457, 301, "PNG", "isnet")
-    assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "upsample", "composite", "encode"}
+    assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "upsample", "adjust", "composite", "encode"}
     assert r["output_bytes"] == len(res.png)
 
 
@@ -73,3 +73,22 @@ def test_real_model_on_the_cat(cat_jpeg, cat_rgb, ort_infer):
     assert alpha[CAT_BACKGROUND].mean() < 0.05
     decoded = np.asarray(Image.open(io.BytesIO(cat_jpeg)).convert("RGB"))
     np.testing.assert_array_equal(out[..., :3], decoded)
+
+
+def test_coarse_skips_the_model_and_strokes_apply():
+    rgb = np.random.default_rng(3).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    infer = DiscInfer()
+    first = run(png_bytes(rgb), infer)
+    strokes = np.zeros((32, 48), np.uint8)
+    strokes[:, :8] = 1   # keep the left sixth
+    strokes[12:20, 20:28] = 2  # remove the disc's centre
+    again = run(png_bytes(rgb), None, coarse=first.coarse, strokes=strokes, options=Options(feather=2))
+    assert len(infer.calls) == 1 and "infer" not in again.report["timings_ms"]
+    a = np.asarray(Image.open(io.BytesIO(again.png)))[..., 3]
+    assert (a[:, :16] == 255).all() and (a[24:40, 40:56] == 0).all()
+    np.testing.assert_array_equal(again.coarse, first.coarse)
+
+
+def test_cutout_needs_infer_or_coarse():
+    with pytest.raises(ValueError, match="either infer or coarse"):
+        run(png_bytes(np.zeros((4, 4, 3), np.uint8)), None)

@@ -105,7 +105,7 @@ def main() -> int:
         "build": build_id,
         "wheel": f"wheels/{wheel.name}",
         "model": {"name": MODEL, "variant": VARIANT, "manifest": f"models/{MODEL}.json"},
-        "pyodide_packages": ["numpy", "pillow", "micropip"],
+        "pyodide_packages": ["numpy", "pillow", "scipy", "micropip"],
         "files": files,
     }
     (SITE / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 
 def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | None = None) -> np.ndarray:
@@ -35,3 +36,48 @@ def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | No
     np.rint(a, out=a)
     out[..., 3] = a
     return out
+
+
+def over(rgba: np.ndarray, background) -> np.ndarray:
+    """Flatten an RGBA cut-out over a colour or an image.
+
+    Parameters
+    ----------
+    rgba : (M, N, 4) ndarray of uint8
+    background : tuple of 3 int, or (P, Q, 3) ndarray of uint8
+        An RGB colour, or an image that is scaled to cover the cut-out and centre-cropped.
+
+    Returns
+    -------
+    (M, N, 3) ndarray of uint8
+
+    Examples
+    --------
+    >>> px = np.array([[[200, 100, 0, 0], [200, 100, 0, 255]]], np.uint8)
+    >>> over(px, (255, 255, 255)).tolist()
+    [[[255, 255, 255], [200, 100, 0]]]
+    """
+    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"rgba must be (M, N, 4) uint8, got {rgba.shape} {rgba.dtype}")
+    rows, cols = rgba.shape[:2]
+    if isinstance(background, np.ndarray):
+        bg = _cover(background, rows, cols).astype(np.float32)
+    else:
+        colour = tuple(int(c) for c in background)
+        if len(colour) != 3 or not all(0 <= c <= 255 for c in colour):
+            raise ValueError(f"background colour must be 3 ints in 0..255, got {background!r}")
+        bg = np.asarray(colour, np.float32)
+    a = rgba[..., 3:4].astype(np.float32) * np.float32(1 / 255)
+    out = rgba[..., :3] * a + bg * (1 - a)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _cover(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Scale ``image`` to cover rows x cols, then centre-crop it."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"background image must be (P, Q, 3) uint8, got {image.shape} {image.dtype}")
+    scale = max(rows / image.shape[0], cols / image.shape[1])
+    size = (max(cols, round(image.shape[1] * scale)), max(rows, round(image.shape[0] * scale)))
+    big = np.asarray(Image.fromarray(image).resize(size, Image.BICUBIC))
+    top, left = (big.shape[0] - rows) // 2, (big.shape[1] - cols) // 2
+    return big[top:top + rows, left:left + cols]

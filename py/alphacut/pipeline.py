@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .adjust import apply_strokes, feather, shift_edge
 from .composite import to_rgba
 from .decode import MAX_PIXELS, decode
 from .encode import encode_png
@@ -35,11 +36,20 @@ class Options:
         Refuse inputs larger than this many pixels, before decoding them.
     compress_level : int
         PNG zlib level, 0-9 (1 is fast, 6 is Pillow's default).
+    shift_edge : float
+        Move the matte's edge outwards (> 0) or inwards (< 0), in full-resolution pixels.
+    feather : float
+        Soften the matte's edge over this many full-resolution pixels (0: off).
+    decontaminate : float
+        How much of the background's colour to remove from the semi-transparent edge, 0 (off) to 1.
     """
 
     model: str = "isnet"
     max_pixels: int = MAX_PIXELS
     compress_level: int = 1
+    shift_edge: float = 0.0
+    feather: float = 0.0
+    decontaminate: float = 1.0
 
     def __post_init__(self):
         get_model(self.model)  # raises ValueError on an unknown model
@@ -47,6 +57,12 @@ class Options:
             raise ValueError(f"max_pixels must be a positive int, got {self.max_pixels!r}")
         if not isinstance(self.compress_level, int) or not 0 <= self.compress_level <= 9:
             raise ValueError(f"compress_level must be an int in 0..9, got {self.compress_level!r}")
+        if not isinstance(self.shift_edge, (int, float)) or abs(self.shift_edge) > 200:
+            raise ValueError(f"shift_edge must be a number of pixels in -200..200, got {self.shift_edge!r}")
+        if not isinstance(self.feather, (int, float)) or not 0 <= self.feather <= 200:
+            raise ValueError(f"feather must be a number of pixels in 0..200, got {self.feather!r}")
+        if not isinstance(self.decontaminate, (int, float)) or not 0 <= self.decontaminate <= 1:
+            raise ValueError(f"decontaminate must be in 0..1, got {self.decontaminate!r}")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Options":
@@ -69,10 +85,22 @@ class Options:
 
 @dataclass(frozen=True)
 class Result:
-    """A finished cut-out: ``png`` bytes and a JSON-able ``report`` dict."""
+    """A finished cut-out.
+
+    Attributes
+    ----------
+    png : bytes
+        The RGBA PNG.
+    report : dict
+        JSON-able: size, input format, time per stage.
+    coarse : (R, C) ndarray of float32
+        The model's raw matte; pass it back to :func:`cutout` to re-run only the
+        post-processing (new strokes or options) without the model.
+    """
 
     png: bytes
     report: dict
+    coarse: np.ndarray
 
 
 class _Clock:
@@ -88,8 +116,8 @@ class _Clock:
         self._t = now
 
 
-async def estimate_alpha(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: _Clock | None = None) -> np.ndarray:
-    """Run the model on ``rgb`` and return its matte at full resolution.
+async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: _Clock | None = None) -> np.ndarray:
+    """Run the model on ``rgb``; return its raw matte.
 
     Parameters
     ----------
@@ -100,7 +128,8 @@ async def estimate_alpha(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: 
 
     Returns
     -------
-    alpha : (M, N) ndarray of float32 in [0, 1]
+    coarse : (R, C) ndarray of float32 in [0, 1]
+        ``R, C = spec.size``.
     """
     clock = clock or _Clock()
     x = to_model_input(rgb, spec)
@@ -110,21 +139,63 @@ async def estimate_alpha(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: 
     rows, cols = spec.size
     if raw.size != rows * cols:
         raise ValueError(f"infer returned {raw.size} values, expected {rows}x{cols}")
-    alpha = resize_alpha(raw.reshape(rows, cols), rgb.shape[:2])
+    return np.clip(raw.reshape(rows, cols), 0.0, 1.0)
+
+
+def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), strokes: np.ndarray | None = None,
+          clock: _Clock | None = None) -> np.ndarray:
+    """Turn the model's raw matte into the final full-resolution matte.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) ndarray of uint8
+    coarse : (R, C) ndarray of float32 in [0, 1]
+    options : Options, optional
+    strokes : (m, n) ndarray of uint8, optional
+        Keep (1) and remove (2) brush strokes, see :mod:`alphacut.adjust`.
+
+    Returns
+    -------
+    alpha : (M, N) ndarray of float32 in [0, 1]
+
+    Examples
+    --------
+    >>> a = matte(np.zeros((4, 6, 3), np.uint8), np.ones((8, 8), np.float32),
+    ...           strokes=np.array([[2, 0]], np.uint8))
+    >>> float(a[:, :3].max()), float(a[:, 3:].min())
+    (0.0, 1.0)
+    """
+    clock = clock or _Clock()
+    alpha = resize_alpha(coarse, rgb.shape[:2])
     clock.lap("upsample")
+    if strokes is not None:
+        alpha = apply_strokes(alpha, strokes)
+    if options.shift_edge:
+        alpha = shift_edge(alpha, pixels=options.shift_edge)
+    if options.feather:
+        alpha = feather(alpha, radius=options.feather)
+    if strokes is not None:
+        alpha = apply_strokes(alpha, strokes)  # strokes win over shift and feather
+    clock.lap("adjust")
     return alpha
 
 
-async def cutout(data: bytes, infer: Infer, *, options: Options = Options()) -> Result:
+async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options(), coarse: np.ndarray | None = None,
+                 strokes: np.ndarray | None = None) -> Result:
     """Cut the background out of an encoded image.
 
     Parameters
     ----------
     data : bytes
         Encoded image (PNG, JPEG, WebP...).
-    infer : async callable
-        Model inference, see the module docstring.
+    infer : async callable, or None
+        Model inference, see the module docstring; not called when ``coarse`` is given.
     options : Options, optional
+    coarse : (R, C) ndarray of float32, optional
+        The raw matte of an earlier run on the same ``data`` (:attr:`Result.coarse`): the
+        model is skipped and only the post-processing runs again.
+    strokes : (m, n) ndarray of uint8, optional
+        Keep (1) and remove (2) brush strokes, see :mod:`alphacut.adjust`.
 
     Returns
     -------
@@ -146,7 +217,11 @@ async def cutout(data: bytes, infer: Infer, *, options: Options = Options()) -> 
     clock = _Clock()
     img = decode(data, max_pixels=options.max_pixels)
     clock.lap("decode")
-    alpha = await estimate_alpha(img.rgb, infer, spec, clock)
+    if coarse is None:
+        if infer is None:
+            raise ValueError("cutout needs either infer or coarse")
+        coarse = await infer_coarse(img.rgb, infer, spec, clock)
+    alpha = matte(img.rgb, coarse, options=options, strokes=strokes, clock=clock)
     rgba = to_rgba(img.rgb, alpha, source_alpha=img.alpha)
     clock.lap("composite")
     png = encode_png(rgba, compress_level=options.compress_level)
@@ -163,4 +238,4 @@ async def cutout(data: bytes, infer: Infer, *, options: Options = Options()) -> 
         "output_bytes": len(png),
         "timings_ms": clock.ms,
     }
-    return Result(png=png, report=report)
+    return Result(png=png, report=report, coarse=coarse)

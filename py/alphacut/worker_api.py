@@ -1,27 +1,35 @@
-"""The browser worker's entry point (Pyodide only; CPython code calls :mod:`alphacut.pipeline`).
+"""The browser worker's entry points (Pyodide; CPython code calls :mod:`alphacut.pipeline`).
 
-The worker ``pyimport``s this module and calls :func:`process` with the file's bytes (a
-``Uint8Array``), the options as a JSON string, and ORT-web's inference as an async JS
-function. It gets back ``(png, report_json)``: the PNG as Python ``bytes`` (read in JS with
-``getBuffer``) and the report as a JSON string. Nothing else crosses the boundary.
+The worker ``pyimport``s this module. Arguments are typed arrays (``Uint8Array``,
+``Float32Array``) or ``None``, a JSON string of options, and ORT-web's inference as an async
+JS function. Results are Python ``bytes`` (read in JS with ``getBuffer``) and JSON strings.
+Nothing else crosses the boundary, and every function here also runs in CPython (the tests
+call them with ``bytes`` and numpy arrays).
 """
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import numpy as np
 
+from .composite import over
+from .decode import decode
+from .encode import encode_jpeg, encode_png, encode_webp
 from .pipeline import Options, cutout
+
+EXPORT_FORMATS = ("png", "mask", "jpeg", "webp")
 
 
 def _bytes_of(buffer) -> bytes:
-    """A JS typed array (JsProxy) or Python bytes-like, as bytes."""
+    """A JS typed array (JsProxy), or a Python bytes-like object, as bytes."""
     to_bytes = getattr(buffer, "to_bytes", None)
     return to_bytes() if to_bytes is not None else bytes(buffer)
 
 
 def make_infer(js_infer):
-    """Wrap an async JS ``infer(Float32Array-like) -> Float32Array`` as the pipeline's callable.
+    """Wrap an async JS ``infer(x) -> Float32Array`` as the pipeline's callable.
 
     The JS side reads the numpy input through ``getBuffer('f32')`` synchronously, before
     its first ``await``, and returns a ``Float32Array``.
@@ -34,11 +42,116 @@ def make_infer(js_infer):
     return infer
 
 
-async def process(data, options_json: str, js_infer) -> tuple[bytes, str]:
-    """Cut out one image. See the module docstring for the types.
+async def process(data, options_json: str, js_infer=None, coarse=None, strokes=None) -> tuple[bytes, bytes, str]:
+    """Cut out one image.
 
-    Errors raise ``ValueError`` subclasses with a user-facing message.
+    Parameters
+    ----------
+    data : Uint8Array or bytes
+        The encoded file.
+    options_json : str
+        :class:`alphacut.pipeline.Options` fields, plus ``coarse_shape`` and
+        ``strokes_shape`` ([rows, cols]) when those arrays are given.
+    js_infer : async callable, optional
+        Not called when ``coarse`` is given.
+    coarse : Float32Array or bytes, optional
+        The raw matte returned by an earlier call on the same ``data``.
+    strokes : Uint8Array or bytes, optional
+        Brush strokes: 0 none, 1 keep, 2 remove.
+
+    Returns
+    -------
+    png : bytes
+    coarse : bytes
+        float32, to pass back for a re-run without the model.
+    report_json : str
     """
-    options = Options.from_dict(json.loads(options_json or "{}"))
-    result = await cutout(_bytes_of(data), make_infer(js_infer), options=options)
-    return result.png, json.dumps(result.report)
+    opts = json.loads(options_json or "{}")
+    coarse_shape = opts.pop("coarse_shape", None)
+    strokes_shape = opts.pop("strokes_shape", None)
+    options = Options.from_dict(opts)
+    coarse_arr = None if coarse is None else _array(coarse, np.float32, coarse_shape, "coarse")
+    strokes_arr = None if strokes is None else _array(strokes, np.uint8, strokes_shape, "strokes")
+    infer = make_infer(js_infer) if js_infer is not None else None
+    result = await cutout(_bytes_of(data), infer, options=options, coarse=coarse_arr, strokes=strokes_arr)
+    report = dict(result.report, coarse_shape=list(result.coarse.shape))
+    return result.png, result.coarse.astype(np.float32).tobytes(), json.dumps(report)
+
+
+def _array(buffer, dtype, shape, name: str) -> np.ndarray:
+    arr = np.frombuffer(_bytes_of(buffer), dtype=dtype)
+    if not shape or len(shape) != 2 or arr.size != shape[0] * shape[1]:
+        raise ValueError(f"{name}: {arr.size} values do not fit the shape {shape}")
+    return arr.reshape(shape)
+
+
+def export(png, fmt: str, background_json: str = "null", background_image=None) -> bytes:
+    """Turn a cut-out PNG into another output.
+
+    Parameters
+    ----------
+    png : Uint8Array or bytes
+        An RGBA PNG from :func:`process`.
+    fmt : {'png', 'mask', 'jpeg', 'webp'}
+        ``png``: the cut-out itself; ``mask``: the alpha as an 8-bit greyscale PNG;
+        ``jpeg``/``webp``: flattened over the background.
+    background_json : str
+        ``[r, g, b]`` for a colour (default white), used when ``background_image`` is None.
+    background_image : Uint8Array or bytes, optional
+        An encoded image, scaled to cover the cut-out.
+
+    Examples
+    --------
+    >>> px = encode_png(np.array([[[10, 20, 30, 0], [10, 20, 30, 255]]], np.uint8))
+    >>> from PIL import Image
+    >>> Image.open(io.BytesIO(export(px, "mask"))).mode
+    'L'
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    img = decode(_bytes_of(png))
+    if img.alpha is None:
+        raise ValueError("the cut-out has no alpha channel")
+    if fmt == "png":
+        return _bytes_of(png)
+    if fmt == "mask":
+        return encode_png(img.alpha, compress_level=6)
+    rgba = np.dstack([img.rgb, img.alpha])
+    if background_image is not None:
+        background = decode(_bytes_of(background_image)).rgb
+    else:
+        background = tuple(json.loads(background_json) or (255, 255, 255))
+    flat = over(rgba, background)
+    return encode_jpeg(flat) if fmt == "jpeg" else encode_webp(flat)
+
+
+def zip_files(names_json: str, *blobs) -> bytes:
+    """Pack files into a ZIP (stored, not deflated: PNGs do not compress further).
+
+    Parameters
+    ----------
+    names_json : str
+        JSON list of file names, one per blob; duplicates get a ``-2``, ``-3``... suffix.
+    *blobs : Uint8Array or bytes
+
+    Examples
+    --------
+    >>> z = zipfile.ZipFile(io.BytesIO(zip_files('["a.png", "a.png"]', b"1", b"2")))
+    >>> z.namelist()
+    ['a.png', 'a-2.png']
+    """
+    names = json.loads(names_json)
+    if len(names) != len(blobs):
+        raise ValueError(f"{len(names)} names for {len(blobs)} files")
+    buf = io.BytesIO()
+    seen: dict[str, int] = {}
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
+        for name, blob in zip(names, blobs):
+            base = name.replace("/", "_").replace("\\", "_") or "file"
+            n = seen.get(base, 0) + 1
+            seen[base] = n
+            if n > 1:
+                stem, dot, ext = base.rpartition(".")
+                base = f"{stem}-{n}.{ext}" if dot else f"{base}-{n}"
+            z.writestr(base, _bytes_of(blob))
+    return buf.getvalue()

@@ -62,6 +62,7 @@ class Session:
         self.foreign: list[str] = []
         self.console: list[str] = []
         self.errors: list[str] = []
+        self.bodies: list[tuple[str, int]] = []
         self.context.on("request", self._on_request)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
@@ -79,6 +80,9 @@ class Session:
 
     def _on_request(self, request):
         self.requests.append(request.url)
+        body = request.post_data_buffer
+        if body:
+            self.bodies.append((request.url, len(body)))
 
     def _on_console(self, msg):
         line = f"[{msg.type}] {msg.text}"
@@ -99,11 +103,19 @@ class Session:
         return status
 
     def wait_jobs(self, count: int, timeout_s: float = 300):
+        """Wait until at least ``count`` jobs exist and none is queued or running; return
+        ``[(state, text)]`` in queue order."""
         self.page.wait_for_function(
             "(n) => { const j = [...document.querySelectorAll('.job')];"
-            " return j.length >= n && j.every((x) => x.dataset.state); }",
+            " return j.length >= n && j.every((x) => ['done', 'error', 'cancelled'].includes(x.dataset.state)); }",
             arg=count, timeout=timeout_s * 1000)
         return [(j.get_attribute("data-state"), j.inner_text()) for j in self.page.query_selector_all(".job")]
+
+    def download(self, click_selector: str) -> tuple[str, bytes]:
+        """Click something that downloads a file; return (suggested name, bytes)."""
+        with self.page.expect_download() as dl:
+            self.page.click(click_selector)
+        return dl.value.suggested_filename, Path(dl.value.path()).read_bytes()
 
     def assert_clean(self, expected_errors=()):
         unexpected = [e for e in self.errors if not any(x in e for x in expected_errors)]
@@ -111,6 +123,7 @@ class Session:
         assert not self.foreign, f"requests left the origin: {self.foreign}"
         offsite = [u for u in self.requests if not (u.startswith(self.url) or u.startswith(("blob:", "data:")))]
         assert not offsite, offsite
+        assert not self.bodies, f"requests carried bodies: {self.bodies}"
 
     def close(self):
         self.context.close()

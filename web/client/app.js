@@ -1,22 +1,28 @@
-// The page: file picker and drag-and-drop in, a job list with previews and downloads out.
-// All heavy work goes through the bridge to the worker.
+// The page: inputs (picker, drag-and-drop of files and folders, paste), the queue, the result
+// view with refine tools, outputs, and storage controls. Heavy work goes through the bridge.
 import { Bridge } from './bridge.js';
 import { ensureIsolation } from './isolation.js';
+import { Job, OUTPUT_NAMES } from './job.js';
+import { clearAll, describeUsage, persist } from './storage.js';
+import { Viewer } from './viewer.js';
 import { DEFAULTS, pipelineOptions, validate } from '../shared/config.js';
 import { formatBytes } from '../shared/format.js';
 
-const STAGES = {
+const INIT_STAGES = {
   'compute:runtime': 'Starting Python (Pyodide)…',
-  'compute:packages': 'Loading numpy and Pillow…',
+  'compute:packages': 'Loading numpy, Pillow and SciPy…',
   'compute:wheel': 'Installing the alphacut pipeline…',
   'compute:verify': 'Verifying the model…',
   'compute:session': 'Preparing the model…',
-  'compute:decode': 'Decoding…',
-  'compute:infer': 'Finding the subject…',
-  'compute:finish': 'Refining and encoding…',
 };
+const IMAGE_NAME = /\.(png|jpe?g|webp|gif|bmp|tiff?|ico|avif|heic|heif)$/i;
 
 const $ = (sel) => document.querySelector(sel);
+const jobs = [];
+let selected = null;
+let bridge;
+let viewer;
+let options;
 
 function setStatus(text, value = null, cls = '') {
   $('#status-text').textContent = text;
@@ -31,13 +37,8 @@ function initProgress(key, current, total) {
     setStatus(`Downloading the model (first visit only): ${formatBytes(current)} of ${formatBytes(total)} (${pct}%)`,
       total ? current / total : null);
   } else {
-    setStatus(STAGES[key] || key, null);
+    setStatus(INIT_STAGES[key] || key, null);
   }
-}
-
-function outputName(name) {
-  const dot = name.lastIndexOf('.');
-  return `${dot > 0 ? name.slice(0, dot) : name}_no_bg.png`;
 }
 
 function el(tag, props = {}, children = []) {
@@ -46,76 +47,244 @@ function el(tag, props = {}, children = []) {
   return node;
 }
 
-function addJob(bridge, file, options) {
-  const state = el('span', { className: 'job-state', textContent: 'Queued' });
-  const cancel = el('button', { type: 'button', textContent: 'Cancel' });
-  const head = el('div', { className: 'job-head' }, [el('span', { className: 'job-name', textContent: file.name }), state, cancel]);
-  const item = el('li', { className: 'job' }, [head]);
-  $('#jobs').prepend(item);
-  const controller = new AbortController();
-  cancel.onclick = () => controller.abort();
-
-  const run = async () => {
-    const bytes = await file.arrayBuffer();
-    const { png, report } = await bridge.cutout(bytes, pipelineOptions(options), {
-      signal: controller.signal,
-      onProgress: (key) => { state.textContent = STAGES[key] || key; },
-    });
-    const blob = new Blob([png], { type: 'image/png' });
-    const url = URL.createObjectURL(blob);
-    const seconds = (report.total_ms / 1000).toFixed(1);
-    state.textContent = `Done: ${report.width}×${report.height}, ${formatBytes(blob.size)}, ${seconds} s (${report.backend})`;
-    const img = el('img', { src: url, alt: `${file.name} without its background` });
-    const download = el('a', { className: 'button primary', href: url, download: outputName(file.name), textContent: 'Download PNG' });
-    cancel.replaceWith(download);
-    item.dataset.state = 'done';
-    item.append(el('div', { className: 'checker' }, [img]));
-  };
-  run().catch((e) => {
-    item.classList.add('error');
-    item.dataset.state = e.name === 'AbortError' ? 'cancelled' : 'error';
-    state.textContent = e.name === 'AbortError' ? 'Cancelled' : `Failed: ${e.message}`;
-    cancel.remove();
-  });
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-function wireInputs(onFiles) {
+// ---- queue ----------------------------------------------------------------------------
+
+function renderJob(job) {
+  let item = job.item;
+  if (!item) {
+    const thumb = el('img', { className: 'thumb', src: job.sourceUrl, alt: '' });
+    const name = el('span', { className: 'job-name', textContent: job.name });
+    const state = el('span', { className: 'job-state' });
+    const open = el('button', { type: 'button', className: 'open', textContent: 'Open' });
+    const cancel = el('button', { type: 'button', className: 'cancel', textContent: 'Cancel' });
+    open.onclick = () => select(job);
+    cancel.onclick = () => job.cancel();
+    item = el('li', { className: 'job' }, [thumb, el('div', { className: 'job-text' }, [name, state]), open, cancel]);
+    job.item = item;
+    $('#jobs').append(item);
+  }
+  item.dataset.state = job.state;
+  item.classList.toggle('selected', job === selected);
+  item.querySelector('.job-state').textContent = job.stage;
+  item.querySelector('.open').disabled = !job.result;
+  item.querySelector('.cancel').hidden = !['queued', 'running'].includes(job.state);
+  $('#download-all').disabled = !jobs.some((j) => j.result);
+  if (job === selected && job.result) viewer.update(job);
+}
+
+function addFiles(files) {
+  for (const file of files) {
+    const job = new Job(file, bridge, { onChange: renderJob });
+    jobs.push(job);
+    renderJob(job);
+    job.start(pipelineOptions(options)).then(() => {
+      if (job.result && (!selected || !selected.result)) select(job);
+    });
+  }
+}
+
+function select(job) {
+  if (!job.result) return;
+  const prev = selected;
+  selected = job;
+  if (prev) renderJob(prev);
+  renderJob(job);
+  $('#editor').hidden = false;
+  $('#feather').value = job.settings.feather;
+  $('#shift-edge').value = job.settings.shift_edge;
+  $('#decontaminate').value = job.settings.decontaminate;
+  showSettings();
+  viewer.show(job);
+}
+
+// ---- inputs -----------------------------------------------------------------------------
+
+async function entryFiles(entry) {
+  if (entry.isFile) {
+    return new Promise((resolve) => entry.file((f) => resolve(IMAGE_NAME.test(f.name) || f.type.startsWith('image/') ? [f] : []), () => resolve([])));
+  }
+  if (!entry.isDirectory) return [];
+  const reader = entry.createReader();
+  const out = [];
+  for (;;) {
+    const batch = await new Promise((resolve) => reader.readEntries(resolve, () => resolve([])));
+    if (!batch.length) break;
+    for (const e of batch) out.push(...(await entryFiles(e)));
+  }
+  return out;
+}
+
+async function droppedFiles(dt) {
+  const entries = [...(dt.items || [])].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  if (entries.some((e) => e.isDirectory)) {
+    const lists = await Promise.all(entries.map(entryFiles));
+    return lists.flat().sort((a, b) => a.name.localeCompare(b.name));
+  }
+  return [...dt.files];
+}
+
+function wireInputs() {
   const drop = $('#drop');
   const input = $('#file-input');
-  input.addEventListener('change', () => { onFiles([...input.files]); input.value = ''; });
-  drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') input.click(); });
+  input.addEventListener('change', () => { addFiles([...input.files]); input.value = ''; });
+  drop.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); }
+  });
   for (const type of ['dragenter', 'dragover']) {
     drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add('over'); });
   }
-  for (const type of ['dragleave', 'drop']) {
-    drop.addEventListener(type, () => drop.classList.remove('over'));
-  }
-  drop.addEventListener('drop', (e) => {
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', async (e) => {
     e.preventDefault();
-    onFiles([...e.dataTransfer.files]);
+    drop.classList.remove('over');
+    addFiles(await droppedFiles(e.dataTransfer));
   });
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
+  window.addEventListener('paste', (e) => {
+    const files = [...(e.clipboardData?.files || [])].filter((f) => f.type.startsWith('image/'));
+    if (files.length) {
+      e.preventDefault();
+      addFiles(files.map((f, i) => (f.name && f.name !== 'image.png' ? f
+        : new File([f], `pasted-${Date.now()}-${i}.${f.type.split('/')[1] || 'png'}`, { type: f.type }))));
+    }
+  });
+}
+
+// ---- editor controls --------------------------------------------------------------------
+
+function showSettings() {
+  $('#feather-out').textContent = `${$('#feather').value} px`;
+  $('#shift-out').textContent = `${$('#shift-edge').value} px`;
+  $('#decon-out').textContent = `${Math.round($('#decontaminate').value * 100)}%`;
+}
+
+let refineTimer = null;
+function scheduleRefine(job) {
+  clearTimeout(refineTimer);
+  refineTimer = setTimeout(() => job.refine(), 250);
+}
+
+function background() {
+  const kind = $('#bg-kind').value;
+  const hex = { white: '#ffffff', black: '#000000', checker: '#ffffff', colour: $('#bg-colour').value }[kind];
+  const colour = hex ? [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) : [255, 255, 255];
+  return { colour, image: kind === 'image' ? $('#bg-image').files[0] || null : null };
+}
+
+function wireEditor() {
+  viewer = new Viewer($('#editor'), { onStrokesChanged: (job) => scheduleRefine(job) });
+  for (const r of document.querySelectorAll('input[name=view]')) r.addEventListener('change', () => viewer.setView(r.value));
+  for (const r of document.querySelectorAll('input[name=tool]')) {
+    r.addEventListener('change', () => {
+      viewer.tool = r.value;
+      $('#viewport').classList.toggle('painting', r.value !== 'pan');
+    });
+  }
+  $('#brush-size').addEventListener('input', (e) => { viewer.brush = Number(e.target.value); });
+  $('#clear-strokes').onclick = () => viewer.clearStrokes();
+  const sliders = { '#feather': 'feather', '#shift-edge': 'shift_edge', '#decontaminate': 'decontaminate' };
+  for (const [sel, key] of Object.entries(sliders)) {
+    $(sel).addEventListener('input', (e) => {
+      showSettings();
+      if (!selected) return;
+      selected.settings[key] = Number(e.target.value);
+      scheduleRefine(selected);
+    });
+  }
+  $('#zoom-fit').onclick = () => viewer.zoomFit();
+  $('#zoom-100').onclick = () => { const r = $('#viewport').getBoundingClientRect(); viewer.zoomAt(1, r.width / 2, r.height / 2); };
+  $('#zoom-in').onclick = () => viewer.zoomBy(1.25);
+  $('#zoom-out').onclick = () => viewer.zoomBy(0.8);
+  $('#bg-kind').addEventListener('change', () => {
+    const kind = $('#bg-kind').value;
+    $('#bg-colour').hidden = kind !== 'colour';
+    $('#bg-image').hidden = kind !== 'image';
+    if (kind === 'image' && !$('#bg-image').files[0]) $('#bg-image').click();
+    viewer.setBackground(kind, kind === 'colour' ? $('#bg-colour').value : $('#bg-image').files[0]);
+  });
+  $('#bg-colour').addEventListener('input', () => viewer.setBackground('colour', $('#bg-colour').value));
+  $('#bg-image').addEventListener('change', () => viewer.setBackground('image', $('#bg-image').files[0]));
+  $('#download').onclick = async () => {
+    if (!selected?.result) return;
+    const fmt = $('#out-format').value;
+    await saving(async () => download(await selected.output(fmt, background()), OUTPUT_NAMES[fmt](selected.name)));
+  };
+  $('#copy').onclick = async () => {
+    if (!selected?.result) return;
+    await saving(async () => {
+      await navigator.clipboard.write([new ClipboardItem({ 'image/png': selected.result.blob })]);
+      return 'Copied';
+    });
+  };
+  $('#download-all').onclick = () => saving(async () => {
+    const done = jobs.filter((j) => j.result);
+    const files = await Promise.all(done.map((j) => j.result.blob.arrayBuffer()));
+    const r = await bridge.request('zip', { names: done.map((j) => OUTPUT_NAMES.png(j.name)), files });
+    download(new Blob([r.bytes], { type: 'application/zip' }), 'alphacut.zip');
+  });
+}
+
+async function saving(fn) {
+  const status = $('#save-status');
+  status.textContent = 'Preparing…';
+  try {
+    status.textContent = (await fn()) || 'Saved';
+  } catch (e) {
+    status.textContent = `Failed: ${e.message}`;
+  }
+}
+
+// ---- storage ----------------------------------------------------------------------------
+
+async function wireStorage() {
+  const show = async () => { $('#storage-size').textContent = await describeUsage(); };
+  $('#clear-cache').onclick = async () => {
+    $('#clear-status').textContent = 'Clearing…';
+    try {
+      const freed = await clearAll();
+      $('#clear-status').textContent = `Cleared: ${formatBytes(freed)} freed. The model downloads again next time.`;
+    } catch (e) {
+      $('#clear-status').textContent = `Could not clear: ${e.message}`;
+    }
+    show();
+  };
+  await show();
 }
 
 async function main() {
   if (!(await ensureIsolation())) return; // the page reloads once to become isolated
   const params = new URLSearchParams(location.search);
-  const options = validate({ ...DEFAULTS, ...(params.get('backend') ? { backend: params.get('backend') } : {}) });
-  const bridge = new Bridge({
+  options = validate({ ...DEFAULTS, ...(params.get('backend') ? { backend: params.get('backend') } : {}) });
+  bridge = new Bridge({
     backend: options.backend,
     onProgress: initProgress,
     onLog: (m) => console[m.level === 'warn' ? 'warn' : 'log'](m.message),
   });
-  window.alphacut = { bridge }; // for the console and the end-to-end tests
-  wireInputs((files) => files.forEach((f) => addJob(bridge, f, options)));
+  window.alphacut = { bridge, jobs }; // for the console and the end-to-end tests
+  wireInputs();
+  wireEditor();
   try {
     const about = await bridge.ready;
-    setStatus(`Ready: ${about.backend.toUpperCase()}${about.threads ? `, ${about.threads} threads` : ''}. Drop photos to start.`, 1, 'ready');
+    const persisted = await persist();
+    about.persistentStorage = persisted;
+    const cacheNote = about.cache.startsWith('off') ? ' Model cache is off (storage unavailable): it downloads each visit.' : '';
+    setStatus(`Ready: ${about.backend.toUpperCase()}${about.threads ? `, ${about.threads} threads` : ''}. Drop photos to start.${cacheNote}`, 1, 'ready');
     $('#about-text').textContent = JSON.stringify(about, null, 2);
   } catch (e) {
-    setStatus(`Could not start: ${e.message}`, 0, 'error');
+    const offline = !navigator.onLine ? ' You appear to be offline: the first visit needs a connection to this site to download the app and model.' : '';
+    setStatus(`Could not start: ${e.message}.${offline}`, 0, 'error');
   }
+  wireStorage();
 }
 
 main();

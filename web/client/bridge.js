@@ -36,12 +36,18 @@ export class Bridge {
     this.ready.catch(() => {});
   }
 
-  send(msg, onProgress) {
+  send(msg, onProgress, transfer = []) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
-      this.worker.postMessage({ ...msg, id }, msg.bytes ? [msg.bytes] : []);
+      this.worker.postMessage({ ...msg, id }, transfer);
     });
+  }
+
+  /** A quick, unqueued call ('export', 'zip') once the worker is ready. */
+  async request(type, payload, transfer = []) {
+    await this.ready;
+    return this.send({ type, ...payload }, null, transfer);
   }
 
   receive(msg) {
@@ -66,14 +72,17 @@ export class Bridge {
   }
 
   /**
-   * Queue a cut-out. Resolves to {png: ArrayBuffer, report}.
-   * @param {ArrayBuffer} bytes  the file (transferred to the worker)
+   * Queue a cut-out. Resolves to {png: ArrayBuffer, coarse: ArrayBuffer, report}.
+   * @param {ArrayBuffer} bytes  the file (transferred to the worker: pass a copy to keep one)
    * @param {object} options  pipeline options (snake_case, as Python takes them)
-   * @param {{signal?: AbortSignal, onProgress?: Function}} opts
+   * @param {{signal?: AbortSignal, onProgress?: Function, coarse?: Float32Array,
+   *          coarseShape?: number[], strokes?: Uint8Array, strokesShape?: number[]}} opts
+   *   With `coarse` (from an earlier result) the model is skipped: only post-processing runs.
    */
-  cutout(bytes, options, { signal, onProgress } = {}) {
+  cutout(bytes, options, { signal, onProgress, coarse, coarseShape, strokes, strokesShape } = {}) {
     return new Promise((resolve, reject) => {
-      const job = { bytes, options, signal, onProgress, resolve, reject };
+      const extra = { coarse, coarseShape, strokes, strokesShape };
+      const job = { bytes, options, extra, signal, onProgress, resolve, reject };
       if (signal?.aborted) { reject(new DOMException('cancelled', 'AbortError')); return; }
       signal?.addEventListener('abort', () => this.cancel(job), { once: true });
       this.queue.push(job);
@@ -99,8 +108,9 @@ export class Bridge {
     this.current = job;
     try {
       await this.ready;
-      const r = await this.send({ type: 'cutout', bytes: job.bytes, options: job.options }, job.onProgress);
-      if (this.current === job) job.resolve({ png: r.png, report: r.report });
+      const msg = { type: 'cutout', bytes: job.bytes, options: job.options, ...job.extra };
+      const r = await this.send(msg, job.onProgress, [job.bytes]);
+      if (this.current === job) job.resolve({ png: r.png, coarse: r.coarse, report: r.report });
     } catch (e) {
       if (this.current === job) {
         job.reject(e);

@@ -22,7 +22,7 @@ export function validate(options = {}) {
   return Object.freeze(out);
 }
 
-/** The subset of options that the Python pipeline understands, with its names. */
+/** The page-wide options that the Python pipeline understands, with its names. */
 export function pipelineOptions(options) {
   return { compress_level: options.compressLevel };
 }

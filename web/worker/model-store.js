@@ -107,6 +107,7 @@ export async function loadModel({ url, sha256, size }, report) {
       report('compute:verify', 0, 1);
       if (cached.byteLength === size && (await sha256Hex(cached)) === sha256) {
         report('compute:verify', 1, 1);
+        db.close();
         return { bytes: cached, cache: 'hit' };
       }
       await deleteEntry(db, sha256);
@@ -127,6 +128,7 @@ export async function loadModel({ url, sha256, size }, report) {
     } catch (e) {
       cache = `off: ${e.message || e}`;
     }
+    db.close();
   }
   return { bytes, cache };
 }

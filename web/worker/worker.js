@@ -65,38 +65,65 @@ async function init(id, backend) {
   };
 }
 
-async function cutout(id, bytes, options) {
+/** Copy a Python bytes object out of Pyodide into a fresh Uint8Array, and free it. */
+function takeBytes(pyBytes) {
+  const view = pyBytes.getBuffer('u8');
+  try {
+    return view.data.slice();
+  } finally {
+    view.release();
+    pyBytes.destroy();
+  }
+}
+
+/** Call a Python function returning a tuple; convert each item with `convert[i]`. */
+async function callTuple(fn, args, convert) {
+  const result = await fn(...args);
+  try {
+    return convert.map((f, i) => f(result.get(i)));
+  } finally {
+    result.destroy();
+  }
+}
+
+async function cutout(id, msg) {
   const { api, inference } = await ready;
   const progress = (key) => post({ id, type: 'progress', key, current: 0, total: 1 });
   const t0 = performance.now();
-  progress('compute:decode');
+  progress(msg.coarse ? 'compute:refine' : 'compute:decode');
   const infer = async (x) => {
     progress('compute:infer');
     const out = await inference.infer(x);
     progress('compute:finish');
     return out;
   };
-  const result = await api.process(new Uint8Array(bytes), JSON.stringify(options), infer);
-  let png;
-  let reportJson;
-  try {
-    const pyPng = result.get(0);
-    reportJson = result.get(1);
-    const view = pyPng.getBuffer('u8');
-    try {
-      png = view.data.slice();
-    } finally {
-      view.release();
-      pyPng.destroy();
-    }
-  } finally {
-    result.destroy();
-  }
+  const options = { ...msg.options };
+  if (msg.coarse) options.coarse_shape = msg.coarseShape;
+  if (msg.strokes) options.strokes_shape = msg.strokesShape;
+  const [png, coarse, reportJson] = await callTuple(api.process, [
+    new Uint8Array(msg.bytes), JSON.stringify(options), msg.coarse ? null : infer,
+    msg.coarse ? new Float32Array(msg.coarse) : null, msg.strokes ? new Uint8Array(msg.strokes) : null,
+  ], [takeBytes, takeBytes, (s) => s]);
   const report = JSON.parse(reportJson);
-  report.backend = inference.backend;
+  report.backend = msg.coarse ? 'none (post-processing only)' : inference.backend;
   report.total_ms = Math.round(performance.now() - t0);
-  return { png, report };
+  return { png: png.buffer, coarse: coarse.buffer, report };
 }
+
+async function exportAs(msg) {
+  const { api } = await ready;
+  const bg = msg.backgroundImage ? new Uint8Array(msg.backgroundImage) : null;
+  const bytes = takeBytes(await api.export(new Uint8Array(msg.png), msg.format, JSON.stringify(msg.colour || null), bg));
+  return { bytes: bytes.buffer };
+}
+
+async function zipFiles(msg) {
+  const { api } = await ready;
+  const bytes = takeBytes(await api.zip_files(JSON.stringify(msg.names), ...msg.files.map((f) => new Uint8Array(f))));
+  return { bytes: bytes.buffer };
+}
+
+const HANDLERS = { cutout, export: (id, msg) => exportAs(msg), zip: (id, msg) => zipFiles(msg) };
 
 self.onmessage = async (event) => {
   const msg = event.data;
@@ -105,10 +132,10 @@ self.onmessage = async (event) => {
       ready = ready || init(msg.id, msg.backend || 'auto');
       const { about } = await ready;
       post({ id: msg.id, type: 'result', about });
-    } else if (msg.type === 'cutout') {
+    } else if (HANDLERS[msg.type]) {
       if (!ready) throw new Error('worker used before init');
-      const { png, report } = await cutout(msg.id, msg.bytes, msg.options);
-      post({ id: msg.id, type: 'result', png: png.buffer, report }, [png.buffer]);
+      const out = await HANDLERS[msg.type](msg.id, msg);
+      post({ id: msg.id, type: 'result', ...out }, Object.values(out).filter((v) => v instanceof ArrayBuffer));
     } else {
       throw new Error(`unknown message type: ${msg.type}`);
     }

@@ -1,0 +1,147 @@
+// One photo in the queue: its file, state, result, refine settings and strokes.
+import { strokesMask } from './viewer.js';
+
+const AVIF = /\.avif$/i;
+
+export function baseName(name) {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(0, dot) : name;
+}
+
+export const OUTPUT_NAMES = {
+  png: (n) => `${baseName(n)}_no_bg.png`,
+  mask: (n) => `${baseName(n)}_mask.png`,
+  jpeg: (n) => `${baseName(n)}_on_bg.jpg`,
+  webp: (n) => `${baseName(n)}_on_bg.webp`,
+};
+
+/**
+ * Bytes Python can decode. Pillow in Pyodide has no AVIF decoder, so AVIF goes through the
+ * browser's own decoder first (losslessly to PNG); everything else is passed through.
+ */
+async function decodableBytes(file) {
+  if (file.type === 'image/avif' || AVIF.test(file.name)) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    } catch {
+      throw new Error('this browser cannot decode AVIF: convert the photo to JPEG or PNG first');
+    }
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0);
+    bitmap.close();
+    return (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer();
+  }
+  return file.arrayBuffer();
+}
+
+export class Job {
+  constructor(file, bridge, { onChange }) {
+    this.file = file;
+    this.name = file.name || 'pasted.png';
+    this.bridge = bridge;
+    this.onChange = onChange;
+    this.state = 'queued';
+    this.stage = 'Queued';
+    this.error = null;
+    this.result = null;
+    this.settings = { feather: 0, shift_edge: 0, decontaminate: 1 };
+    this.strokes = null;
+    this.hasStrokes = false;
+    this.controller = new AbortController();
+    this.sourceUrl = URL.createObjectURL(file);
+    this.exports = new Map();
+    this.running = null;
+    this.dirty = false;
+  }
+
+  set(state, stage) {
+    this.state = state;
+    this.stage = stage;
+    this.onChange(this);
+  }
+
+  async start(baseOptions) {
+    this.baseOptions = baseOptions;
+    try {
+      this.bytes = await decodableBytes(this.file);
+      const r = await this.bridge.cutout(this.bytes.slice(0), this.options(), {
+        signal: this.controller.signal,
+        onProgress: (key) => this.set('running', STAGE_TEXT[key] || key),
+      });
+      this.setResult(r);
+      this.set('done', this.summary());
+    } catch (e) {
+      this.error = e;
+      this.set(e.name === 'AbortError' ? 'cancelled' : 'error', e.name === 'AbortError' ? 'Cancelled' : `Failed: ${e.message}`);
+    }
+  }
+
+  options() {
+    return { ...this.baseOptions, ...this.settings };
+  }
+
+  setResult(r) {
+    if (this.result?.url) URL.revokeObjectURL(this.result.url);
+    for (const url of this.exports.values()) URL.revokeObjectURL(url);
+    this.exports.clear();
+    const blob = new Blob([r.png], { type: 'image/png' });
+    this.result = { blob, url: URL.createObjectURL(blob), report: r.report,
+      coarse: new Float32Array(r.coarse), coarseShape: r.report.coarse_shape };
+  }
+
+  summary() {
+    const r = this.result.report;
+    const extra = r.frames > 1 ? `, first of ${r.frames} frames` : '';
+    return `Done: ${r.width}×${r.height}${extra}, ${(r.total_ms / 1000).toFixed(1)} s`;
+  }
+
+  /** Re-run only the post-processing (settings or strokes changed). Coalesces bursts. */
+  async refine() {
+    if (!this.result) return;
+    if (this.running) { this.dirty = true; return; }
+    this.set('refining', 'Refining…');
+    const strokes = this.hasStrokes ? strokesMask(this.strokes) : null;
+    this.running = this.bridge.cutout(this.bytes.slice(0), this.options(), {
+      coarse: this.result.coarse, coarseShape: this.result.coarseShape,
+      strokes: strokes?.data, strokesShape: strokes?.shape,
+    });
+    try {
+      const r = await this.running;
+      r.report.total_ms = r.report.total_ms ?? 0;
+      this.setResult(r);
+      this.set('done', this.summary());
+    } catch (e) {
+      this.set('done', `Refine failed: ${e.message}`);
+    } finally {
+      this.running = null;
+      if (this.dirty) { this.dirty = false; this.refine(); }
+    }
+  }
+
+  /** Bytes of an output: 'png', 'mask', 'jpeg' or 'webp' (the last two over `background`). */
+  async output(format, background = {}) {
+    if (format === 'png') return this.result.blob;
+    const png = await this.result.blob.arrayBuffer();
+    const backgroundImage = background.image ? await background.image.arrayBuffer() : null;
+    const r = await this.bridge.request('export', { png, format, colour: background.colour, backgroundImage });
+    const type = { mask: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' }[format];
+    return new Blob([r.bytes], { type });
+  }
+
+  async maskUrl() {
+    if (!this.exports.has('mask')) this.exports.set('mask', URL.createObjectURL(await this.output('mask')));
+    return this.exports.get('mask');
+  }
+
+  cancel() {
+    this.controller.abort();
+  }
+}
+
+export const STAGE_TEXT = {
+  'compute:decode': 'Decoding…',
+  'compute:infer': 'Finding the subject…',
+  'compute:finish': 'Refining and encoding…',
+  'compute:refine': 'Refining…',
+};
