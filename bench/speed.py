@@ -125,13 +125,15 @@ def table(results: dict, about: dict, peer_pre: dict, args, chromium: str) -> st
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
+def write_section(path: Path, text: str, begin: str = BEGIN, end: str = END,
+                  heading: str = "## Speed: alphacut against the peer, in the browser") -> None:
+    """Replace the block between ``begin`` and ``end`` in ``path`` (append it under ``heading``)."""
     old = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    block = f"{begin}\n{text}\n{end}"
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + block + old[old.index(end) + len(end):]
     else:
-        new = old.rstrip() + "\n\n## Speed: alphacut against the peer, in the browser\n\n" + block + "\n"
+        new = old.rstrip() + f"\n\n{heading}\n\n" + block + "\n"
     path.write_text(new)
 
 

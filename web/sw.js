@@ -62,8 +62,13 @@ async function respond(request, rel) {
   }
   const res = await fetch(request);
   if (isRuntime && res.ok) {
-    const cache = await caches.open(RUNTIME);
-    await cache.put(request, res.clone());
+    try {
+      const cache = await caches.open(RUNTIME);
+      await cache.put(request, res.clone());
+    } catch (e) {
+      // Storage full or unavailable: serve from the network; offline use needs the cache.
+      console.warn(`alphacut: not cached for offline use (${e.message}): ${rel}`);
+    }
   }
   return withHeaders(res);
 }

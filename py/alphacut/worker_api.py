@@ -110,13 +110,14 @@ def export(png, fmt: str, background_json: str = "null", background_image=None) 
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     img = decode(_bytes_of(png))
-    if img.alpha is None:
-        raise ValueError("the cut-out has no alpha channel")
     if fmt == "png":
         return _bytes_of(png)
     if fmt == "mask":
+        if img.alpha is None:
+            raise ValueError("the image has no alpha channel to export as a mask")
         return encode_png(img.alpha, compress_level=6)
-    rgba = np.dstack([img.rgb, img.alpha])
+    alpha = img.alpha if img.alpha is not None else np.full(img.rgb.shape[:2], 255, np.uint8)
+    rgba = np.dstack([img.rgb, alpha])
     if background_image is not None:
         background = decode(_bytes_of(background_image)).rgb
     else:
@@ -155,3 +156,28 @@ def zip_files(names_json: str, *blobs) -> bytes:
                 base = f"{stem}-{n}.{ext}" if dot else f"{base}-{n}"
             z.writestr(base, _bytes_of(blob))
     return buf.getvalue()
+
+
+def merge_edit(original, edited, options_json: str = "{}", protect=None, force=None) -> tuple[bytes, bytes, str]:
+    """Edit merge (see :mod:`alphacut.editmerge`): keep an AI edit only where it landed.
+
+    Parameters
+    ----------
+    original, edited : Uint8Array or bytes
+        Encoded images.
+    options_json : str
+        :class:`alphacut.editmerge.MergeOptions` fields.
+    protect, force : Uint8Array or bytes, optional
+        Brushes as encoded PNGs, painted where their alpha is above half.
+
+    Returns
+    -------
+    composite_png, mask_png : bytes
+    report_json : str
+    """
+    from .editmerge import merge_edit_bytes
+
+    composite, mask, report = merge_edit_bytes(
+        _bytes_of(original), _bytes_of(edited), json.loads(options_json or "{}"),
+        None if protect is None else _bytes_of(protect), None if force is None else _bytes_of(force))
+    return composite, mask, json.dumps(report)

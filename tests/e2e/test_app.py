@@ -61,7 +61,6 @@ def drop_files(page, files, event="drop"):
 
 
 def test_page_boots_isolated_with_its_model(session):
-    session.open()
     about = session.page.evaluate("() => window.alphacut.bridge.about")
     assert about["crossOriginIsolated"] is True
     assert about["backend"] == "wasm" and about["threads"] >= 2
@@ -178,6 +177,45 @@ def test_cancel_a_running_job_then_the_next_one_works(session, cat_rgb):
     jobs = session.wait_jobs(before + 2)
     assert jobs[before][0] == "cancelled", jobs[before]
     assert jobs[before + 1][0] == "done", jobs[before + 1]
+    session.assert_clean()
+
+
+def test_edit_merge_keeps_the_edit_only_where_it_landed(session, tmp_path):
+    from skimage import data
+
+    page = session.page
+    original = data.astronaut()
+    edited = original.astype(np.float32) * 1.02 + 2  # global drift, as editing models add
+    known = np.zeros(original.shape[:2], bool)
+    known[300:420, 330:470] = True
+    edited[known] = 0.4 * edited[known] + 0.6 * np.array([40, 210, 70])  # the edit: a green recolour
+    edited = np.clip(edited, 0, 255).astype(np.uint8)
+    Image.fromarray(original).save(tmp_path / "original.png")
+    Image.fromarray(edited).save(tmp_path / "edited.jpg", quality=88)
+    page.click("#tab-merge")
+    page.set_input_files("#merge-original", str(tmp_path / "original.png"))
+    page.set_input_files("#merge-edited", str(tmp_path / "edited.jpg"))
+    page.wait_for_function("() => /Edit found|Failed/.test(document.querySelector('#merge-status').textContent)",
+                           timeout=120_000)
+    assert "Edit found" in page.inner_text("#merge-status"), page.inner_text("#merge-status")
+    name, mask_png = session.download("#merge-download-mask")
+    assert name == "edited_merge_mask.png"
+    mask = np.asarray(Image.open(io.BytesIO(mask_png)))
+    assert mask.shape == known.shape
+    found = mask > 127
+    iou = (found & known).sum() / (found | known).sum()
+    assert iou > 0.8, iou
+    page.wait_for_function("() => /Saved|Failed/.test(document.querySelector('#merge-status').textContent)")
+    name, result_png = session.download("#merge-download")
+    assert name == "edited_merged.png"
+    result = np.asarray(Image.open(io.BytesIO(result_png)).convert("RGB")).astype(int)
+    outside = mask == 0
+    assert outside.mean() > 0.8
+    np.testing.assert_array_equal(result[outside], original[outside])  # untouched outside the edit
+    inside = mask == 255
+    edited_jpeg = np.asarray(Image.open(tmp_path / "edited.jpg")).astype(int)
+    assert np.abs(result[inside] - edited_jpeg[inside]).mean() < 3  # Pyodide's libjpeg differs by a few levels
+    page.click("#tab-cutout")
     session.assert_clean()
 
 

@@ -3,6 +3,7 @@
 import { Bridge } from './bridge.js';
 import { ensureIsolation } from './isolation.js';
 import { Job, OUTPUT_NAMES } from './job.js';
+import { EditMerge } from './merge.js';
 import { clearAll, describeUsage, persist } from './storage.js';
 import { Viewer } from './viewer.js';
 import { DEFAULTS, pipelineOptions, validate } from '../shared/config.js';
@@ -244,6 +245,21 @@ async function saving(fn) {
   }
 }
 
+// ---- modes ------------------------------------------------------------------------------
+
+function wireModes() {
+  const tabs = [['#tab-cutout', '#mode-cutout'], ['#tab-merge', '#mode-merge']];
+  for (const [tab, panel] of tabs) {
+    $(tab).addEventListener('click', () => {
+      for (const [t, p] of tabs) {
+        $(t).setAttribute('aria-selected', String(t === tab));
+        $(p).hidden = p !== panel;
+      }
+    });
+  }
+  window.alphacut.merge = new EditMerge($('#mode-merge'), bridge);
+}
+
 // ---- storage ----------------------------------------------------------------------------
 
 async function wireStorage() {
@@ -273,6 +289,7 @@ async function main() {
   window.alphacut = { bridge, jobs }; // for the console and the end-to-end tests
   wireInputs();
   wireEditor();
+  wireModes();
   try {
     const about = await bridge.ready;
     const persisted = await persist();

@@ -68,7 +68,12 @@ function writeEntry(db, sha256, bytes) {
 
 /** Fetch `url` as an ArrayBuffer, reporting (loaded, total) as it streams. */
 export async function fetchWithProgress(url, expectedSize, onProgress) {
-  const res = await fetch(url);
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new Error(`could not download the model (${e.message}); check the connection to this site and reload`);
+  }
   if (!res.ok) throw new Error(`fetching ${url} failed: HTTP ${res.status}`);
   const total = Number(res.headers.get('content-length')) || expectedSize;
   const out = new Uint8Array(total);

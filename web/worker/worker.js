@@ -123,7 +123,18 @@ async function zipFiles(msg) {
   return { bytes: bytes.buffer };
 }
 
-const HANDLERS = { cutout, export: (id, msg) => exportAs(msg), zip: (id, msg) => zipFiles(msg) };
+async function merge(id, msg) {
+  const { api } = await ready;
+  post({ id, type: 'progress', key: 'compute:merge', current: 0, total: 1 });
+  const opt = (b) => (b ? new Uint8Array(b) : null);
+  const [composite, mask, reportJson] = await callTuple(api.merge_edit, [
+    new Uint8Array(msg.original), new Uint8Array(msg.edited), JSON.stringify(msg.options || {}),
+    opt(msg.protect), opt(msg.force),
+  ], [takeBytes, takeBytes, (s) => s]);
+  return { composite: composite.buffer, mask: mask.buffer, report: JSON.parse(reportJson) };
+}
+
+const HANDLERS = { cutout, merge, export: (id, msg) => exportAs(msg), zip: (id, msg) => zipFiles(msg) };
 
 self.onmessage = async (event) => {
   const msg = event.data;

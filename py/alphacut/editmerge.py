@@ -1,0 +1,547 @@
+"""Edit merge: keep an AI edit only where it was meant to land.
+
+An image-editing model asked to change one thing also changes a little of
+everything else: a global shift, a colour drift, small props, compression
+blocks. :func:`merge_edit` finds the region(s) the edit was about and pastes
+only those onto the original, with a soft edge that follows the original's
+own edges.
+
+Steps, all on numpy arrays, float32 throughout:
+
+1. Bring the edit to the original's size (the report warns when it had to),
+   then downscale both to an analysis size.
+2. Undo a small global shift (phase correlation, :mod:`alphacut.editmerge_align`)
+   and a global colour drift (a per-channel gain and offset fitted on the
+   pixels that did not change).
+3. Difference in CIELAB (Delta E, :mod:`alphacut.editmerge_lab`) after a light
+   blur that hides compression noise.
+4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge_regions`).
+5. Feather with a guided filter on the original, which also brings the mask to
+   the output resolution along the original's edges
+   (:func:`alphacut.guided_filter.guided_filter`).
+6. Apply the user's protect and force brushes exactly, then composite
+   ``original * (1 - m) + edited * m``.
+
+Every length is a fraction of the image diagonal and every level a statistic
+of the image, and the regions are decided at the analysis size whatever the
+output size; so a preview (``preview_max_side``) shows the same mask as the
+full-resolution merge, up to resampling.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from .editmerge_align import _phase_correlate, _shift_integer, _shift_subpixel
+from .editmerge_lab import srgb_to_lab
+from .editmerge_regions import find_regions, refine_boundary
+from .guided_filter import guided_filter
+
+__all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes"]
+
+#: Blur of the Lab difference for detection, sigma as a fraction of the diagonal: it hides JPEG
+#: blocks, resampling and the edges that a slight blur or misregistration makes differ.
+_BLUR = 0.003
+#: Lighter blur of the Lab difference for placing the boundary.
+_FINE_BLUR = 0.0008
+#: Guided-filter regularisation, in squared [0, 1] guide units: edges with a local contrast above
+#: about sqrt(eps) stop the feather.
+_FEATHER_EPS = 1e-3
+#: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
+_SNAP = 1.0 / 510.0
+#: Rows per strip when compositing at full resolution.
+_STRIP_ROWS = 512
+#: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
+_GAIN_RANGE = (0.85, 1.15)
+_MAX_OFFSET = 20.0
+#: Colour-drift fit: fraction of the best-fitting pixels each refit uses.
+_DRIFT_KEEP = 0.4
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    """Options of :func:`merge_edit`; each field has one default.
+
+    Attributes
+    ----------
+    sensitivity : float
+        How readily a change counts as the edit: 2 finds fainter changes, 0.5 only strong ones.
+    feather : float
+        Width of the soft edge as a fraction of the image diagonal; 0 gives a hard edge.
+    primary_only : bool
+        Keep only the main edited region(s), dropping changes much weaker than the strongest one.
+    max_regions : int
+        Keep at most this many separate edited regions, strongest first.
+    close_gaps : float
+        Join parts of one edited region that are closer than this fraction of the diagonal.
+    align_shift : float
+        Largest global shift to detect and undo, as a fraction of the longer side; 0 turns it off.
+    match_colour : bool
+        Undo the edit's global colour and exposure drift before comparing and compositing.
+    analysis_max_side : int
+        Longer side, in pixels, at which the regions are decided; the mask is then refined to the
+        output size along the original's edges.
+    preview_max_side : int
+        If above 0, the outputs are scaled down to at most this longer side (a quick preview of the
+        same mask); 0 means full resolution.
+    compress_level : int
+        PNG zlib level, 0-9, for :func:`merge_edit_bytes`.
+    """
+
+    sensitivity: float = 1.0
+    feather: float = 0.003
+    primary_only: bool = True
+    max_regions: int = 8
+    close_gaps: float = 0.01
+    align_shift: float = 0.02
+    match_colour: bool = True
+    analysis_max_side: int = 1024
+    preview_max_side: int = 0
+    compress_level: int = 1
+
+    def __post_init__(self):
+        _check_number(self, "sensitivity", lo=0.05, hi=20.0)
+        _check_number(self, "feather", lo=0.0, hi=0.05)
+        _check_number(self, "close_gaps", lo=0.0, hi=0.1)
+        _check_number(self, "align_shift", lo=0.0, hi=0.1)
+        for name in ("primary_only", "match_colour"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        _check_int(self, "max_regions", lo=1, hi=1000)
+        _check_int(self, "analysis_max_side", lo=64, hi=8192)
+        _check_int(self, "preview_max_side", lo=0, hi=65536)
+        _check_int(self, "compress_level", lo=0, hi=9)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "MergeOptions":
+        """Build options from a plain dict (from JSON or JS), rejecting unknown keys.
+
+        >>> MergeOptions.from_dict({"sensitivity": 2}).sensitivity
+        2.0
+        >>> MergeOptions.from_dict({"sensitiviy": 2})
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown option(s): sensitiviy
+        """
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown option(s): {', '.join(unknown)}")
+        # JSON has one number type: accept integral floats for ints and ints for floats.
+        for f in fields(cls):
+            if f.name in d and f.type == "float" and isinstance(d[f.name], int) and not isinstance(d[f.name], bool):
+                d[f.name] = float(d[f.name])
+            if f.name in d and f.type == "int" and isinstance(d[f.name], float) and d[f.name].is_integer():
+                d[f.name] = int(d[f.name])
+        return cls(**d)
+
+
+def _check_number(opts, name, *, lo, hi):
+    v = getattr(opts, name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {v!r}")
+    object.__setattr__(opts, name, float(v))
+
+
+def _check_int(opts, name, *, lo, hi):
+    v = getattr(opts, name)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The merged image, its mask, and a JSON-able report.
+
+    Attributes
+    ----------
+    composite : (P, Q, 3) ndarray of uint8
+        ``original * (1 - mask) + edited * mask``; ``(P, Q)`` is the original's size, or the
+        preview size.
+    mask : (P, Q) ndarray of float32 in [0, 1]
+        Where the edit was taken (1) or the original kept (0).
+    mask8 : (P, Q) ndarray of uint8
+        ``mask`` scaled to 0-255 and rounded.
+    report : dict
+        Sizes, the detected shift and colour drift, the threshold, the kept regions,
+        ``warnings`` (list of str) and ``timings_ms`` per stage.
+    """
+
+    composite: np.ndarray
+    mask: np.ndarray
+    mask8: np.ndarray
+    report: dict
+
+
+class _Clock:
+    """Wall time per named stage, in milliseconds."""
+
+    def __init__(self):
+        self.ms: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.ms[stage] = round((now - self._t) * 1000.0, 1)
+        self._t = now
+
+
+def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOptions = MergeOptions(),
+               protect: np.ndarray | None = None, force: np.ndarray | None = None) -> MergeResult:
+    """Paste an AI edit onto the original only where it was meant to land.
+
+    Parameters
+    ----------
+    original : (M, N, 3) ndarray of uint8
+        The photo before editing. (M, N, 4) is accepted and its alpha ignored.
+    edited : (P, Q, 3) ndarray of uint8
+        The editing model's output. If its size differs it is resized to (M, N) and the report's
+        ``warnings`` says so.
+    options : MergeOptions, optional
+    protect : (M, N) ndarray of bool, optional
+        Pixels always kept from the original. Wins over ``force`` where both are set.
+    force : (M, N) ndarray of bool, optional
+        Pixels always taken from the edit.
+
+    Returns
+    -------
+    MergeResult
+        At (M, N), or scaled down to ``options.preview_max_side``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> original = rng.integers(100, 140, (120, 160, 3), dtype=np.uint8)
+    >>> edited = original.copy()
+    >>> edited[30:90, 40:100] = (200, 30, 30)
+    >>> res = merge_edit(original, edited)
+    >>> res.composite.shape, res.mask.dtype, res.mask8.dtype
+    ((120, 160, 3), dtype('float32'), dtype('uint8'))
+    >>> bool(res.mask[60, 70] == 1.0 and res.mask[5, 5] == 0.0)
+    True
+    >>> bool((res.composite[5, 5] == original[5, 5]).all())
+    True
+    """
+    if not isinstance(options, MergeOptions):
+        raise TypeError(f"options must be MergeOptions, got {type(options).__name__}")
+    clock = _Clock()
+    original = _as_rgb8(original, "original")
+    edited = _as_rgb8(edited, "edited")
+    shape = original.shape[:2]
+    protect = _as_brush(protect, shape, "protect")
+    force = _as_brush(force, shape, "force")
+    warnings = []
+    if edited.shape[:2] != shape:
+        warnings.append(_size_warning(edited.shape[:2], shape))
+        edited = _resize_rgb(edited, shape)
+    clock.lap("validate")
+    return _merge(original, edited, options, protect, force, warnings, clock)
+
+
+def _merge(original, edited, options, protect, force, warnings, clock) -> MergeResult:
+    """Kernel of :func:`merge_edit` on validated inputs of equal size."""
+    shape = original.shape[:2]
+    a_shape = _fit(shape, options.analysis_max_side)
+    out_shape = _fit(shape, options.preview_max_side) if options.preview_max_side else shape
+    orig_a = _resize_rgb(original, a_shape)
+    edit_a = _resize_rgb(edited, a_shape).astype(np.float32)
+    diag_a = float(np.hypot(*a_shape))
+    scale_a = (a_shape[0] / shape[0], a_shape[1] / shape[1])
+    clock.lap("downscale")
+
+    # Global shift: estimated at the analysis size, undone at full size by whole pixels.
+    shift_full = (0, 0)
+    strength = 0.0
+    if options.align_shift > 0:
+        (dr, dc), strength = _phase_correlate(orig_a.mean(axis=2, dtype=np.float32), edit_a.mean(axis=2),
+                                              options.align_shift)
+        shift_full = (int(round(dr / scale_a[0])), int(round(dc / scale_a[1])))
+        if shift_full != (0, 0):
+            edit_a = _shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
+    clock.lap("align")
+
+    # Global colour drift, fitted on the pixels that did not change.
+    gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
+    if options.match_colour:
+        gain, offset = _fit_drift(orig_a, edit_a)
+        edit_a = (edit_a - offset) / gain
+    clock.lap("colour")
+
+    # Difference map in Lab, compression noise blurred away.
+    lab_o = srgb_to_lab(orig_a)
+    lab_e = srgb_to_lab(np.clip(edit_a, 0, 255) * np.float32(1 / 255))
+    lab_e -= lab_o
+    del lab_o
+    fine = np.sqrt(np.square(_blur(lab_e, _FINE_BLUR * diag_a)).sum(axis=2))
+    diff = np.sqrt(np.square(_blur(lab_e, _BLUR * diag_a)).sum(axis=2))
+    del lab_e
+    clock.lap("difference")
+
+    protect_a = _resize_brush(protect, a_shape)
+    force_a = _resize_brush(force, a_shape)
+    regions = find_regions(diff, sensitivity=options.sensitivity, close_gaps=options.close_gaps,
+                           primary_only=options.primary_only, max_regions=options.max_regions,
+                           exclude=protect_a, include=force_a)
+    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=2 * _BLUR * diag_a + 1)
+    if force_a is not None:
+        binary = binary | force_a
+    if protect_a is not None:
+        binary = binary & ~protect_a
+    clock.lap("regions")
+
+    # Output-size images: the original as it is, the edit aligned and colour-matched.
+    if out_shape == shape:
+        orig_o = original
+        edit_o = _shift_integer(edited, *shift_full)
+        if options.match_colour:
+            edit_o = _apply_drift_lut(edit_o, gain, offset)
+    else:
+        orig_o = _resize_rgb(original, out_shape)
+        edit_o = _resize_rgb(edited, out_shape).astype(np.float32)
+        s = (out_shape[0] / shape[0], out_shape[1] / shape[1])
+        edit_o = _shift_subpixel(edit_o, shift_full[0] * s[0], shift_full[1] * s[1])
+        edit_o = np.clip(np.rint(edit_o), 0, 255).astype(np.uint8)
+        if options.match_colour:
+            edit_o = _apply_drift_lut(edit_o, gain, offset)
+    clock.lap("prepare_output")
+
+    mask = _soft_mask(binary, orig_a, orig_o, options.feather * diag_a)
+    clock.lap("feather")
+    protect_o = protect if out_shape == shape else _resize_brush(protect, out_shape)
+    force_o = force if out_shape == shape else _resize_brush(force, out_shape)
+    if force_o is not None:
+        mask[force_o] = 1.0
+    if protect_o is not None:
+        mask[protect_o] = 0.0
+    composite = _composite(orig_o, edit_o, mask)
+    mask8 = np.rint(mask * np.float32(255)).astype(np.uint8)
+    clock.lap("composite")
+
+    report = {
+        "height": shape[0], "width": shape[1],
+        "output_height": out_shape[0], "output_width": out_shape[1],
+        "analysis_height": a_shape[0], "analysis_width": a_shape[1],
+        "shift": list(shift_full),
+        "shift_strength": round(float(strength), 1),
+        "colour_gain": [round(float(g), 4) for g in gain],
+        "colour_offset": [round(float(o), 2) for o in offset],
+        "threshold_delta_e": round(regions.threshold, 2),
+        "noise_delta_e": round(regions.noise, 2),
+        "regions": regions.kept,
+        "dropped_regions": regions.dropped,
+        "mask_fraction": round(float(mask.mean(dtype=np.float64)), 5),
+        "warnings": warnings,
+        "timings_ms": clock.ms,
+    }
+    return MergeResult(composite=composite, mask=mask, mask8=mask8, report=report)
+
+
+def merge_edit_bytes(original: bytes, edited: bytes, options: dict | None = None,
+                     protect: bytes | None = None, force: bytes | None = None) -> tuple[bytes, bytes, dict]:
+    """Bytes in, bytes out: the browser worker's entry to :func:`merge_edit`.
+
+    Parameters
+    ----------
+    original, edited : bytes
+        Encoded images (PNG, JPEG, WebP...).
+    options : dict, optional
+        :class:`MergeOptions` fields; unknown keys raise ``ValueError``.
+    protect, force : bytes, optional
+        Encoded brush images: painted where alpha > 127 if the image has alpha, else where its grey
+        level > 127. Resized (nearest) to the original's size if needed, with a warning.
+
+    Returns
+    -------
+    composite_png : bytes
+        RGB PNG, no metadata.
+    mask_png : bytes
+        Greyscale PNG of the mask (255: taken from the edit).
+    report : dict
+        As :attr:`MergeResult.report`; its ``timings_ms`` also has ``decode`` and ``encode``.
+
+    Examples
+    --------
+    >>> from alphacut.encode import encode_png
+    >>> img = np.full((40, 60, 3), 120, np.uint8)
+    >>> png, mask_png, report = merge_edit_bytes(encode_png(img), encode_png(img), {"feather": 0})
+    >>> png[:8] == b'\\x89PNG\\r\\n\\x1a\\n', report["width"], report["mask_fraction"]
+    (True, 60, 0.0)
+    """
+    from .decode import decode
+    from .encode import encode_png
+
+    opts = MergeOptions.from_dict(options)
+    clock = _Clock()
+    orig = decode(original).rgb
+    edit = decode(edited).rgb
+    warnings = []
+    brushes = []
+    for name, data in (("protect", protect), ("force", force)):
+        brush = None
+        if data is not None and len(data):
+            img = decode(data)
+            brush = (img.alpha > 127) if img.alpha is not None else (img.rgb.mean(axis=2) > 127)
+            if brush.shape != orig.shape[:2]:
+                warnings.append(f"the {name} brush was {brush.shape[1]}x{brush.shape[0]}; "
+                                f"resized to the original's {orig.shape[1]}x{orig.shape[0]}")
+                brush = _resize_nearest(brush, orig.shape[:2])
+        brushes.append(brush)
+    if edit.shape[:2] != orig.shape[:2]:
+        warnings.append(_size_warning(edit.shape[:2], orig.shape[:2]))
+        edit = _resize_rgb(edit, orig.shape[:2])
+    clock.lap("decode")
+    res = _merge(orig, edit, opts, brushes[0], brushes[1], warnings, clock)
+    composite_png = encode_png(res.composite, compress_level=opts.compress_level)
+    mask_png = encode_png(res.mask8, compress_level=opts.compress_level)
+    clock.lap("encode")
+    return composite_png, mask_png, res.report
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _as_rgb8(image, name: str) -> np.ndarray:
+    """The one internal format: C-contiguous (M, N, 3) uint8."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise TypeError(f"{name} must be uint8, got {image.dtype}")
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 2:
+        raise ValueError(f"{name} must be (M, N, 3) with M, N >= 2, got shape {image.shape}")
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _as_brush(brush, shape, name: str):
+    if brush is None:
+        return None
+    brush = np.asarray(brush)
+    if brush.dtype != bool:
+        raise TypeError(f"{name} must be a boolean mask, got {brush.dtype}")
+    if brush.shape != tuple(shape):
+        raise ValueError(f"{name} must have the original's shape {tuple(shape)}, got {brush.shape}")
+    return brush if brush.any() else None
+
+
+def _size_warning(got, want) -> str:
+    msg = (f"the edited image is {got[1]}x{got[0]} but the original is {want[1]}x{want[0]}; "
+           f"the edit was resized to match")
+    if abs(got[1] / got[0] - want[1] / want[0]) > 0.01 * want[1] / want[0]:
+        msg += " (its aspect ratio differs, so it was stretched)"
+    return msg
+
+
+def _fit(shape, max_side: int) -> tuple[int, int]:
+    """``shape`` scaled down (never up) so that its longer side is at most ``max_side``."""
+    rows, cols = shape
+    s = min(1.0, max_side / max(rows, cols))
+    return max(2, int(round(rows * s))), max(2, int(round(cols * s)))
+
+
+def _resize_rgb(image: np.ndarray, shape) -> np.ndarray:
+    """Resize uint8 RGB to ``(rows, cols)``: area average down, bicubic up."""
+    if image.shape[:2] == tuple(shape):
+        return image
+    down = shape[0] <= image.shape[0] and shape[1] <= image.shape[1]
+    method = Image.Resampling.BOX if down else Image.Resampling.BICUBIC
+    return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), method))
+
+
+def _resize_brush(brush, shape):
+    """A boolean brush at another size: a pixel is painted if most of its area is."""
+    if brush is None:
+        return None
+    if brush.shape == tuple(shape):
+        return brush
+    img = Image.fromarray(brush.astype(np.uint8) * np.uint8(255))
+    down = shape[0] <= brush.shape[0] and shape[1] <= brush.shape[1]
+    method = Image.Resampling.BOX if down else Image.Resampling.BILINEAR
+    return np.asarray(img.resize((shape[1], shape[0]), method)) >= 128
+
+
+def _resize_nearest(brush, shape):
+    img = Image.fromarray(brush.astype(np.uint8) * np.uint8(255))
+    return np.asarray(img.resize((shape[1], shape[0]), Image.Resampling.NEAREST)) >= 128
+
+
+def _blur(lab: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma < 0.3:
+        return lab
+    return ndi.gaussian_filter(lab, (sigma, sigma, 0), mode="nearest", truncate=3.0)
+
+
+def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel ``edit ~ gain * orig + offset`` on the pixels that did not change.
+
+    Trimmed least squares on a subsample, starting from "no drift": keep the pixels that fit
+    best (``_DRIFT_KEEP`` of them), refit, three times. Returns ``(1, 0)`` when the fit is not a
+    plausible drift.
+    """
+    step = max(1, int(np.sqrt(orig.shape[0] * orig.shape[1] / 65536)))
+    x = orig[::step, ::step].reshape(-1, 3).astype(np.float32)
+    y = edit[::step, ::step].reshape(-1, 3).astype(np.float32)
+    gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
+    for _ in range(3):
+        resid = np.abs(y - (x * gain + offset)).sum(axis=1)
+        keep = resid <= np.quantile(resid, _DRIFT_KEEP)
+        for c in range(3):
+            xc, yc = x[keep, c], y[keep, c]
+            var = float(xc.var())
+            if var < 1.0:
+                gain[c], offset[c] = 1.0, float((yc - xc).mean())
+            else:
+                g = float(((xc - xc.mean()) * (yc - yc.mean())).mean()) / var
+                gain[c], offset[c] = g, float(yc.mean() - g * xc.mean())
+    if not (np.all((gain >= _GAIN_RANGE[0]) & (gain <= _GAIN_RANGE[1])) and np.all(np.abs(offset) <= _MAX_OFFSET)):
+        return np.ones(3, np.float32), np.zeros(3, np.float32)
+    return gain, offset
+
+
+def _apply_drift_lut(image: np.ndarray, gain, offset) -> np.ndarray:
+    """Undo the drift on uint8 with one 256-entry table per channel."""
+    codes = np.arange(256, dtype=np.float32)
+    out = np.empty_like(image)
+    for c in range(3):
+        lut = np.clip(np.rint((codes - offset[c]) / gain[c]), 0, 255).astype(np.uint8)
+        out[..., c] = lut[image[..., c]]
+    return out
+
+
+def _soft_mask(binary: np.ndarray, guide_a: np.ndarray, guide_o: np.ndarray, radius: float) -> np.ndarray:
+    """Feather ``binary`` along the edges of the original and bring it to the output size."""
+    src = binary.astype(np.float32)
+    same = guide_o.shape[:2] == guide_a.shape[:2]
+    if not binary.any():
+        return np.zeros(guide_o.shape[:2], np.float32)
+    if radius < 0.5:
+        if same:
+            return src
+        img = Image.fromarray(src).resize((guide_o.shape[1], guide_o.shape[0]), Image.Resampling.BILINEAR)
+        return (np.asarray(img) >= 0.5).astype(np.float32)
+    r = max(1, int(round(radius)))
+    if same:
+        mask = guided_filter(guide_a, src, radius=r, eps=_FEATHER_EPS)
+    else:
+        mask = guided_filter(guide_a, src, radius=r, eps=_FEATHER_EPS, output_guide=guide_o)
+    np.clip(mask, 0.0, 1.0, out=mask)
+    mask[mask < _SNAP] = 0.0
+    mask[mask > 1.0 - _SNAP] = 1.0
+    return mask
+
+
+def _composite(orig: np.ndarray, edit: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``orig + mask * (edit - orig)``, rounded, strip by strip; exact where mask is 0 or 1."""
+    out = np.empty_like(orig)
+    for start in range(0, orig.shape[0], _STRIP_ROWS):
+        s = slice(start, start + _STRIP_ROWS)
+        o = orig[s].astype(np.float32)
+        e = edit[s].astype(np.float32)
+        e -= o
+        e *= mask[s, :, np.newaxis]
+        e += o
+        np.rint(e, out=e)
+        out[s] = e
+    return out

@@ -1,0 +1,91 @@
+"""Driving the built site in Chromium: one browser context on the site, with what it saw.
+
+Every page records the requests it makes (page, workers, service worker), every console message
+and every uncaught error; :meth:`Session.assert_clean` fails on any uncaught error or console
+error that was not expected, on any request that left the site's origin, and on any request body.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CHROMIUM = os.environ.get("ALPHACUT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-quic"]
+
+
+class Session:
+    """One browser context on the site, with what it saw."""
+
+    def __init__(self, browser, site_url):
+        self.url = site_url
+        self.context = browser.new_context(accept_downloads=True)
+        self.requests: list[str] = []
+        self.foreign: list[str] = []
+        self.console: list[str] = []
+        self.errors: list[str] = []
+        self.bodies: list[tuple[str, int]] = []
+        self.context.on("request", self._on_request)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("worker", lambda w: w.on("console", self._on_console) if hasattr(w, "on") else None)
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.url) or url.startswith(("blob:", "data:")):
+            route.continue_()
+        else:
+            self.foreign.append(url)
+            route.abort()
+
+    def _on_request(self, request):
+        self.requests.append(request.url)
+        body = request.post_data_buffer
+        if body:
+            self.bodies.append((request.url, len(body)))
+
+    def _on_console(self, msg):
+        line = f"[{msg.type}] {msg.text}"
+        self.console.append(line)
+        print("browser console:", line[:500])
+        if msg.type == "error":
+            self.errors.append(line)
+
+    def open(self, query: str = "", timeout_s: float = 240):
+        self.page.goto(f"{self.url}/{query}")
+        self.wait_ready(timeout_s)
+
+    def wait_ready(self, timeout_s: float = 240):
+        self.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
+                                    timeout=timeout_s * 1000)
+        status = self.page.inner_text("#status-text")
+        assert self.page.get_attribute("#status", "class") == "ready", status
+        return status
+
+    def wait_jobs(self, count: int, timeout_s: float = 300):
+        """Wait until at least ``count`` jobs exist and none is queued or running; return
+        ``[(state, text)]`` in queue order."""
+        self.page.wait_for_function(
+            "(n) => { const j = [...document.querySelectorAll('.job')];"
+            " return j.length >= n && j.every((x) => ['done', 'error', 'cancelled'].includes(x.dataset.state)); }",
+            arg=count, timeout=timeout_s * 1000)
+        return [(j.get_attribute("data-state"), j.inner_text()) for j in self.page.query_selector_all(".job")]
+
+    def download(self, click_selector: str) -> tuple[str, bytes]:
+        """Click something that downloads a file; return (suggested name, bytes)."""
+        with self.page.expect_download() as dl:
+            self.page.click(click_selector)
+        return dl.value.suggested_filename, Path(dl.value.path()).read_bytes()
+
+    def assert_clean(self, expected_errors=()):
+        unexpected = [e for e in self.errors if not any(x in e for x in expected_errors)]
+        assert not unexpected, "\n".join(unexpected)
+        assert not self.foreign, f"requests left the origin: {self.foreign}"
+        offsite = [u for u in self.requests if not (u.startswith(self.url) or u.startswith(("blob:", "data:")))]
+        assert not offsite, offsite
+        assert not self.bodies, f"requests carried bodies: {self.bodies}"
+
+    def close(self):
+        self.context.close()

@@ -1,0 +1,72 @@
+"""Fault injection in Chromium: a corrupt model cache, a storage quota too small for the model,
+and a model download that fails. The app says what happened, and keeps working where it can."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from browser import Session
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def fresh(browser, site_url):
+    s = Session(browser, site_url)
+    yield s
+    s.close()
+
+
+def cut_out_small(s: Session, tmp_path) -> str:
+    src = tmp_path / "small.png"
+    rgb = np.zeros((60, 80, 3), np.uint8)
+    rgb[15:45, 25:55] = (230, 60, 40)
+    Image.fromarray(rgb).save(src)
+    before = len(s.page.query_selector_all(".job"))
+    s.page.set_input_files("#file-input", str(src))
+    jobs = s.wait_jobs(before + 1)
+    return jobs[-1][0]
+
+
+def test_corrupt_cached_model_is_detected_and_fetched_again(fresh, tmp_path):
+    fresh.open()
+    assert fresh.page.evaluate("() => window.alphacut.bridge.about.cache") == "stored"
+    # Flip bytes in the middle of one stored part of the model.
+    fresh.page.evaluate("""async () => {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open('alphacut'); r.onsuccess = () => res(r.result); r.onerror = rej; });
+      const keys = await new Promise((res) => { const r = db.transaction('models').objectStore('models').getAllKeys(); r.onsuccess = () => res(r.result); });
+      const key = keys.find((k) => String(k).endsWith(':2'));
+      const t = db.transaction('models', 'readwrite');
+      const store = t.objectStore('models');
+      await new Promise((res) => { const g = store.get(key); g.onsuccess = () => { const buf = new Uint8Array(g.result); buf[1000] ^= 0xff; store.put(buf.buffer, key); res(); }; });
+      await new Promise((res) => { t.oncomplete = res; });
+      db.close();
+    }""")
+    fresh.page.reload()
+    fresh.wait_ready()
+    assert fresh.page.evaluate("() => window.alphacut.bridge.about.cache") == "refetched"
+    assert cut_out_small(fresh, tmp_path) == "done"
+    fresh.assert_clean()
+
+
+def test_quota_too_small_turns_the_cache_off_and_the_app_still_works(fresh, tmp_path):
+    cdp = fresh.context.new_cdp_session(fresh.page)
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": fresh.url, "quotaSize": 20 * 1024 * 1024})
+    fresh.open()
+    cache = fresh.page.evaluate("() => window.alphacut.bridge.about.cache")
+    assert cache.startswith("off:"), cache
+    assert "Model cache is off" in fresh.page.inner_text("#status-text")
+    assert cut_out_small(fresh, tmp_path) == "done"
+    fresh.assert_clean()
+
+
+def test_model_download_failure_is_a_clear_message(fresh):
+    fresh.context.route("**/models/*.onnx", lambda route: route.abort("internetdisconnected"))
+    fresh.page.goto(fresh.url + "/")
+    fresh.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
+                                 timeout=240_000)
+    text = fresh.page.inner_text("#status-text")
+    assert fresh.page.get_attribute("#status", "class") == "error"
+    assert text.startswith("Could not start:") and "model" in text.lower(), text
+    fresh.assert_clean(expected_errors=["ERR_INTERNET_DISCONNECTED", "Failed to load resource"])

@@ -1,0 +1,305 @@
+"""Edit merge: contracts, oracles, and synthetic pairs with a known answer."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage as ndi
+
+from alphacut.editmerge import MergeOptions, MergeResult, merge_edit, merge_edit_bytes
+from alphacut.editmerge_align import estimate_shift
+from alphacut.editmerge_lab import delta_e, srgb_to_lab
+from alphacut.editmerge_regions import find_regions
+from alphacut.encode import encode_png
+
+
+def _ellipse(shape, centre, radii):
+    r, c = np.ogrid[:shape[0], :shape[1]]
+    return ((r - centre[0]) / radii[0]) ** 2 + ((c - centre[1]) / radii[1]) ** 2 <= 1
+
+
+def _jpeg(rgb, quality=80):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def _iou(a, b):
+    return np.logical_and(a, b).sum() / np.logical_or(a, b).sum()
+
+
+@pytest.fixture(scope="module")
+def pair(cat_rgb):
+    """The cat with its head recoloured, plus what an editing model adds elsewhere.
+
+    Returns (original, edited, known mask, clean edit).
+    """
+    original = cat_rgb
+    shape = original.shape[:2]
+    mask = _ellipse(shape, (120, 190), (60, 80))
+    clean = original.copy()
+    clean[mask] = original[mask][:, [2, 0, 1]] // 2 + 60
+    rng = np.random.default_rng(0)
+    drift = clean.astype(np.float32) * np.float32(1.02) + rng.normal(0, 1.5, clean.shape).astype(np.float32)
+    drift[_ellipse(shape, (250, 400), (6, 6))] += 20  # a small unrelated change
+    edited = _jpeg(np.clip(np.rint(drift), 0, 255).astype(np.uint8), 80)
+    return original, edited, mask, clean
+
+
+# --- Lab and Delta E -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rgb", "lab"), [
+    ((255, 255, 255), (100.0, 0.0, 0.0)),
+    ((0, 0, 0), (0.0, 0.0, 0.0)),
+    ((255, 0, 0), (53.2408, 80.0925, 67.2032)),
+    ((0, 255, 0), (87.7347, -86.1827, 83.1793)),
+    ((0, 0, 255), (32.2970, 79.1875, -107.8602)),
+])
+def test_lab_reference_values(rgb, lab):
+    out = srgb_to_lab(np.array(rgb, np.uint8))
+    np.testing.assert_allclose(out, lab, atol=0.01)
+
+
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (4, 7, 3)])
+def test_lab_uint8_and_float_agree_with_skimage(shape):
+    from skimage.color import rgb2lab
+
+    rgb = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    from_u8 = srgb_to_lab(rgb)
+    from_float = srgb_to_lab(rgb / 255.0)
+    assert from_u8.dtype == np.float32 and from_u8.shape == shape
+    np.testing.assert_allclose(from_u8, from_float, atol=1e-3)
+    np.testing.assert_allclose(from_u8, rgb2lab(rgb.reshape(-1, 1, 3)).reshape(shape), atol=0.02)
+
+
+def test_delta_e_is_euclidean():
+    a = np.array([[50, 10, -10]], np.float32)
+    b = np.array([[53, 14, -10]], np.float32)
+    assert delta_e(a, b).tolist() == [5.0]
+    with pytest.raises(ValueError):
+        delta_e(a, b[:, :2])
+
+
+# --- alignment -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (2, -3), (-1, 1), (3, 0)])
+def test_estimate_shift_recovers_known_shift(cat_rgb, shift):
+    rows, cols = cat_rgb.shape[:2]
+    ri = np.clip(np.arange(rows) - shift[0], 0, rows - 1)
+    ci = np.clip(np.arange(cols) - shift[1], 0, cols - 1)
+    moved = _jpeg(cat_rgb[ri][:, ci], 85)
+    est = estimate_shift(cat_rgb, moved, max_shift=0.02)
+    np.testing.assert_allclose(est, shift, atol=0.3)
+
+
+def test_estimate_shift_validates():
+    with pytest.raises(ValueError):
+        estimate_shift(np.zeros((8, 8)), np.zeros((8, 9)), max_shift=0.1)
+    with pytest.raises(ValueError):
+        estimate_shift(np.zeros((8, 8)), np.zeros((8, 8)), max_shift=0.5)
+
+
+def test_merge_undoes_global_shift(pair):
+    original, _, mask, clean = pair
+    rows, cols = original.shape[:2]
+    ri = np.clip(np.arange(rows) - 2, 0, rows - 1)
+    ci = np.clip(np.arange(cols) + 3, 0, cols - 1)
+    moved = _jpeg(clean[ri][:, ci], 90)
+    res = merge_edit(original, moved)
+    assert res.report["shift"] == [2, -3]
+    assert _iou(res.mask >= 0.5, mask) > 0.9
+
+
+# --- the known answer ----------------------------------------------------------------------
+
+
+def test_recovers_known_edit(pair):
+    original, edited, mask, clean = pair
+    res = merge_edit(original, edited)
+    assert _iou(res.mask >= 0.5, mask) > 0.9
+    # Outside a band around the edit, the original comes back exactly.
+    far = ndi.distance_transform_edt(~mask) > 8
+    assert np.array_equal(res.composite[far], original[far])
+    # Inside, the edit (its drift undone), close to the clean edit.
+    inner = ndi.distance_transform_edt(mask) > 8
+    err = delta_e(srgb_to_lab(res.composite[inner]), srgb_to_lab(clean[inner]))
+    assert float(err.mean()) < 3.0
+
+
+def test_no_edit_gives_empty_mask(cat_rgb):
+    res = merge_edit(cat_rgb, _jpeg(cat_rgb, 75))
+    assert res.report["regions"] == [] and not res.mask.any()
+    assert np.array_equal(res.composite, cat_rgb)
+
+
+def test_primary_only_drops_small_side_change():
+    diff = np.zeros((200, 200), np.float32)
+    diff[40:140, 40:140] = 40.0
+    diff[170:180, 170:180] = 12.0
+    primary = find_regions(diff, sensitivity=1.0, close_gaps=0.01, primary_only=True, max_regions=8)
+    both = find_regions(diff, sensitivity=1.0, close_gaps=0.01, primary_only=False, max_regions=8)
+    assert len(primary.kept) == 1 and not primary.mask[175, 175] and primary.mask[90, 90]
+    assert len(both.kept) == 2 and both.mask[175, 175]
+
+
+def test_sensitivity_moves_threshold():
+    diff = np.random.default_rng(0).random((64, 64), dtype=np.float32) * 2
+    lo = find_regions(diff, sensitivity=0.5, close_gaps=0.01, primary_only=True, max_regions=4)
+    hi = find_regions(diff, sensitivity=2.0, close_gaps=0.01, primary_only=True, max_regions=4)
+    assert lo.threshold == pytest.approx(4 * hi.threshold)
+
+
+# --- contracts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (17, 5), (64, 96), (130, 40)])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_output_contract(shape, channels):
+    rng = np.random.default_rng(sum(shape))
+    original = rng.integers(0, 256, shape + (channels,), dtype=np.uint8)
+    edited = rng.integers(0, 256, shape + (channels,), dtype=np.uint8)
+    res = merge_edit(original, edited)
+    assert isinstance(res, MergeResult)
+    assert res.composite.shape == shape + (3,) and res.composite.dtype == np.uint8
+    assert res.mask.shape == shape and res.mask.dtype == np.float32
+    assert res.mask8.shape == shape and res.mask8.dtype == np.uint8
+    assert 0.0 <= res.mask.min() and res.mask.max() <= 1.0
+    np.testing.assert_array_equal(res.mask8, np.rint(res.mask * 255).astype(np.uint8))
+    zero = res.mask == 0
+    np.testing.assert_array_equal(res.composite[zero], original[..., :3][zero])
+    one = res.mask == 1
+    np.testing.assert_array_equal(res.mask8[zero], 0)
+    np.testing.assert_array_equal(res.mask8[one], 255)
+
+
+def test_composite_equals_original_where_mask_is_zero(pair):
+    original, edited, _, _ = pair
+    res = merge_edit(original, edited)
+    zero = res.mask == 0
+    assert zero.mean() > 0.5
+    np.testing.assert_array_equal(res.composite[zero], original[zero])
+
+
+def test_protect_and_force_are_exact(pair):
+    original, edited, mask, _ = pair
+    protect = np.zeros(mask.shape, bool)
+    protect[100:140, 150:230] = True  # inside the edit
+    force = np.zeros(mask.shape, bool)
+    force[10:30, 10:60] = True  # far from it
+    force[130:135, 150:160] = True  # overlaps protect: protect wins
+    res = merge_edit(original, edited, protect=protect, force=force)
+    assert (res.mask[protect] == 0).all()
+    np.testing.assert_array_equal(res.composite[protect], original[protect])
+    only_force = force & ~protect
+    assert (res.mask[only_force] == 1).all() and (res.mask8[only_force] == 255).all()
+    assert res.composite[only_force].tolist() != original[only_force].tolist()
+
+
+def test_size_mismatch_is_resized_and_reported(pair):
+    original, edited, mask, _ = pair
+    small = np.asarray(Image.fromarray(edited).resize((300, 200), Image.Resampling.BICUBIC))
+    res = merge_edit(original, small)
+    assert res.composite.shape == original.shape
+    assert len(res.report["warnings"]) == 1
+    assert "300x200" in res.report["warnings"][0] and "451x300" in res.report["warnings"][0]
+    assert "stretched" not in res.report["warnings"][0]
+    assert _iou(res.mask >= 0.5, mask) > 0.85
+    wide = np.asarray(Image.fromarray(edited).resize((400, 200), Image.Resampling.BICUBIC))
+    assert "stretched" in merge_edit(original, wide).report["warnings"][0]
+    assert merge_edit(original, edited).report["warnings"] == []
+
+
+def test_input_validation(pair):
+    original, edited, _, _ = pair
+    with pytest.raises(TypeError):
+        merge_edit(original.astype(np.float32), edited)
+    with pytest.raises(ValueError):
+        merge_edit(original[..., 0], edited)
+    with pytest.raises(ValueError):
+        merge_edit(original, edited, protect=np.zeros((3, 3), bool))
+    with pytest.raises(TypeError):
+        merge_edit(original, edited, force=np.zeros(original.shape[:2], np.uint8))
+    with pytest.raises(TypeError):
+        merge_edit(original, edited, options={"feather": 0.0})
+
+
+@pytest.mark.parametrize("bad", [
+    {"sensitivity": 0}, {"sensitivity": -1.0}, {"feather": 0.5}, {"primary_only": 1},
+    {"max_regions": 0}, {"max_regions": 2.5}, {"align_shift": 0.5}, {"analysis_max_side": 10},
+    {"preview_max_side": -1}, {"compress_level": 10}, {"match_colour": "yes"}, {"sensitivity": True},
+])
+def test_options_reject_bad_values(bad):
+    with pytest.raises(ValueError):
+        MergeOptions.from_dict(bad)
+
+
+def test_options_from_dict():
+    assert MergeOptions.from_dict(None) == MergeOptions()
+    opts = MergeOptions.from_dict({"sensitivity": 2, "max_regions": 3.0, "primary_only": False})
+    assert opts.sensitivity == 2.0 and isinstance(opts.sensitivity, float)
+    assert opts.max_regions == 3 and isinstance(opts.max_regions, int) and opts.primary_only is False
+    with pytest.raises(ValueError, match="unknown option"):
+        MergeOptions.from_dict({"sensitivity": 1.0, "radius": 3})
+    with pytest.raises(AttributeError):
+        opts.sensitivity = 3.0  # frozen
+
+
+def test_report_is_json_and_timed(pair):
+    import json
+
+    original, edited, _, _ = pair
+    report = merge_edit(original, edited).report
+    assert json.loads(json.dumps(report)) == report
+    assert {"align", "difference", "regions", "feather", "composite"} <= set(report["timings_ms"])
+    assert len(report["regions"]) == 1
+
+
+def test_hard_edge_when_feather_is_zero(pair):
+    original, edited, _, _ = pair
+    res = merge_edit(original, edited, options=MergeOptions(feather=0.0))
+    assert set(np.unique(res.mask).tolist()) == {0.0, 1.0}
+
+
+# --- preview vs full -----------------------------------------------------------------------
+
+
+def test_preview_matches_full(pair):
+    original, edited, _, _ = pair
+    full = merge_edit(original, edited)
+    prev = merge_edit(original, edited, options=MergeOptions(preview_max_side=150))
+    assert prev.composite.shape == (100, 150, 3) and prev.mask.shape == (100, 150)
+    up = np.asarray(Image.fromarray(prev.mask).resize((451, 300), Image.Resampling.BILINEAR))
+    assert _iou(up >= 0.5, full.mask >= 0.5) > 0.95
+    assert float(np.abs(up - full.mask).mean()) < 0.02
+
+
+def test_regions_do_not_depend_on_analysis_resolution(pair):
+    """Lengths are fractions of the diagonal and levels are statistics: a coarser analysis agrees."""
+    original, edited, _, _ = pair
+    fine = merge_edit(original, edited)
+    coarse = merge_edit(original, edited, options=MergeOptions(analysis_max_side=160))
+    assert coarse.report["analysis_width"] == 160 and fine.report["analysis_width"] == 451
+    assert _iou(coarse.mask >= 0.5, fine.mask >= 0.5) > 0.9
+
+
+# --- bytes ---------------------------------------------------------------------------------
+
+
+def test_bytes_round_trip(pair):
+    original, edited, mask, _ = pair
+    protect = np.zeros(mask.shape, np.uint8)
+    protect[100:140, 150:230] = 255
+    png, mask_png, report = merge_edit_bytes(encode_png(original), encode_png(edited),
+                                             {"compress_level": 6}, encode_png(protect), None)
+    comp = np.asarray(Image.open(io.BytesIO(png)))
+    m8 = np.asarray(Image.open(io.BytesIO(mask_png)))
+    assert comp.shape == original.shape and m8.shape == mask.shape and m8.dtype == np.uint8
+    assert (m8[100:140, 150:230] == 0).all()
+    np.testing.assert_array_equal(comp[m8 == 0], original[m8 == 0])
+    assert {"decode", "encode"} <= set(report["timings_ms"])
+    with pytest.raises(ValueError, match="unknown option"):
+        merge_edit_bytes(encode_png(original), encode_png(edited), {"bogus": 1})

@@ -1,0 +1,200 @@
+// Edit merge mode: original + AI-edited photo in, the edit kept only where it landed.
+// Previews run at reduced resolution (preview_max_side); downloads at full resolution with the
+// same options and brushes, so the preview shows what will be saved, up to resampling.
+
+const PREVIEW_SIDE = 1024;
+const BRUSH_COLOURS = { protect: '#2060ff', force: '#ff9020' };
+
+export class EditMerge {
+  constructor(root, bridge) {
+    this.root = root;
+    this.bridge = bridge;
+    this.files = { original: null, edited: null };
+    this.urls = {};
+    this.preview = null;
+    this.busy = false;
+    this.dirty = false;
+    this.tool = 'none';
+    this.wire();
+  }
+
+  $(sel) { return this.root.querySelector(sel); }
+
+  wire() {
+    for (const which of ['original', 'edited']) {
+      this.$(`#merge-${which}`).addEventListener('change', (e) => {
+        this.files[which] = e.target.files[0] || null;
+        this.$(`#merge-${which}-name`).textContent = this.files[which]?.name || '';
+        if (this.urls[which]) URL.revokeObjectURL(this.urls[which]);
+        this.urls[which] = this.files[which] ? URL.createObjectURL(this.files[which]) : null;
+        this.resetBrush();
+        this.run();
+      });
+    }
+    for (const id of ['#merge-sensitivity', '#merge-feather', '#merge-primary']) {
+      this.$(id).addEventListener(id === '#merge-primary' ? 'change' : 'input', () => { this.showValues(); this.schedule(); });
+    }
+    for (const r of this.root.querySelectorAll('input[name=mview]')) r.addEventListener('change', () => this.show());
+    for (const r of this.root.querySelectorAll('input[name=mtool]')) r.addEventListener('change', () => { this.tool = r.value; });
+    this.$('#merge-clear').onclick = () => { this.resetBrush(); this.schedule(); };
+    this.$('#merge-download').onclick = () => this.save('result');
+    this.$('#merge-download-mask').onclick = () => this.save('mask');
+    const canvas = this.$('#merge-brush');
+    let last = null;
+    const point = (e) => {
+      const r = canvas.getBoundingClientRect();
+      return { x: ((e.clientX - r.left) / r.width) * canvas.width, y: ((e.clientY - r.top) / r.height) * canvas.height };
+    };
+    canvas.addEventListener('pointerdown', (e) => {
+      if (this.tool === 'none' || !this.preview) return;
+      canvas.setPointerCapture(e.pointerId);
+      last = point(e);
+      this.paint(last, last);
+    });
+    canvas.addEventListener('pointermove', (e) => {
+      if (!last) return;
+      const p = point(e);
+      this.paint(last, p);
+      last = p;
+    });
+    const end = () => { if (last) { last = null; this.schedule(); } };
+    canvas.addEventListener('pointerup', end);
+    canvas.addEventListener('pointercancel', end);
+    this.showValues();
+  }
+
+  showValues() {
+    this.$('#merge-sensitivity-out').textContent = Number(this.$('#merge-sensitivity').value).toFixed(2);
+    this.$('#merge-feather-out').textContent = `${(Number(this.$('#merge-feather').value) * 100).toFixed(1)}%`;
+  }
+
+  options(previewSide) {
+    return {
+      sensitivity: Number(this.$('#merge-sensitivity').value),
+      feather: Number(this.$('#merge-feather').value),
+      primary_only: this.$('#merge-primary').checked,
+      preview_max_side: previewSide,
+    };
+  }
+
+  resetBrush() {
+    const c = this.$('#merge-brush');
+    c.width = 1;
+    c.height = 1;
+    this.brushUsed = { protect: false, force: false };
+    this.layers = null;
+  }
+
+  paint(a, b) {
+    const c = this.$('#merge-brush');
+    const layer = this.layers[this.tool];
+    const width = Math.max(4, c.width / 30);
+    for (const [ctx, colour] of [[layer.getContext('2d'), '#fff'], [c.getContext('2d'), BRUSH_COLOURS[this.tool]]]) {
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      ctx.lineCap = 'round';
+      ctx.beginPath();
+      ctx.moveTo(a.x, a.y);
+      ctx.lineTo(b.x + 0.01, b.y);
+      ctx.stroke();
+    }
+    this.brushUsed[this.tool] = true;
+  }
+
+  async brushBytes(kind) {
+    if (!this.brushUsed?.[kind]) return null;
+    return (await this.layers[kind].convertToBlob({ type: 'image/png' })).arrayBuffer();
+  }
+
+  schedule() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), 250);
+  }
+
+  status(text) { this.$('#merge-status').textContent = text; }
+
+  async call(previewSide) {
+    const [original, edited] = await Promise.all([this.files.original.arrayBuffer(), this.files.edited.arrayBuffer()]);
+    const [protect, force] = await Promise.all([this.brushBytes('protect'), this.brushBytes('force')]);
+    return this.bridge.request('merge', { original, edited, options: this.options(previewSide), protect, force });
+  }
+
+  async run() {
+    if (!this.files.original || !this.files.edited) return;
+    if (this.busy) { this.dirty = true; return; }
+    this.busy = true;
+    this.status('Comparing…');
+    try {
+      const r = await this.call(PREVIEW_SIDE);
+      this.setPreview(r);
+      const rep = r.report;
+      const warn = rep.warnings?.length ? ` Note: ${rep.warnings.join('; ')}.` : '';
+      this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions ?? ''} region(s).${warn}`);
+      this.$('#merge-download').disabled = false;
+      this.$('#merge-download-mask').disabled = false;
+    } catch (e) {
+      this.status(`Failed: ${e.message}`);
+    } finally {
+      this.busy = false;
+      if (this.dirty) { this.dirty = false; this.run(); }
+    }
+  }
+
+  setPreview(r) {
+    if (this.preview) { URL.revokeObjectURL(this.preview.composite); URL.revokeObjectURL(this.preview.mask); }
+    this.preview = {
+      composite: URL.createObjectURL(new Blob([r.composite], { type: 'image/png' })),
+      mask: URL.createObjectURL(new Blob([r.mask], { type: 'image/png' })),
+      report: r.report,
+    };
+    const c = this.$('#merge-brush');
+    const [w, h] = [r.report.output_width, r.report.output_height];
+    if (!this.layers) {
+      c.width = w;
+      c.height = h;
+      this.layers = { protect: new OffscreenCanvas(w, h), force: new OffscreenCanvas(w, h) };
+    }
+    this.show();
+  }
+
+  show() {
+    if (!this.preview) return;
+    const view = this.root.querySelector('input[name=mview]:checked').value;
+    const img = this.$('#merge-img');
+    img.src = { composite: this.preview.composite, overlay: this.urls.original, original: this.urls.original,
+      edited: this.urls.edited }[view];
+    const mask = this.$('#merge-mask');
+    mask.hidden = view !== 'overlay';
+    mask.src = this.preview.mask;
+  }
+
+  async save(what) {
+    this.status('Merging at full resolution…');
+    try {
+      const r = await this.call(0);
+      const base = (this.files.edited.name.replace(/\.[^.]+$/, '') || 'edited');
+      let blob;
+      let name;
+      if (what === 'mask') {
+        blob = new Blob([r.mask], { type: 'image/png' });
+        name = `${base}_merge_mask.png`;
+      } else if (this.$('#merge-format').value === 'jpeg') {
+        const out = await this.bridge.request('export', { png: r.composite, format: 'jpeg', colour: [255, 255, 255] });
+        blob = new Blob([out.bytes], { type: 'image/jpeg' });
+        name = `${base}_merged.jpg`;
+      } else {
+        blob = new Blob([r.composite], { type: 'image/png' });
+        name = `${base}_merged.png`;
+      }
+      const url = URL.createObjectURL(blob);
+      const a = Object.assign(document.createElement('a'), { href: url, download: name });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      this.status(`Saved ${name} (${r.report.width}×${r.report.height}).`);
+    } catch (e) {
+      this.status(`Failed: ${e.message}`);
+    }
+  }
+}
