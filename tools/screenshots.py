@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import io
 import re
+import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -27,7 +29,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
     from skimage import data
 
-    photo = args.out / "_astronaut.png"
+    tmp = Path(tempfile.mkdtemp())
+    photo = tmp / "astronaut.png"
     Image.fromarray(data.astronaut()).save(photo)
     proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "serve.py"), "--port", "0", "--quiet"],
                             stdout=subprocess.PIPE, text=True)
@@ -58,7 +61,7 @@ def main() -> int:
             browser.close()
     finally:
         proc.terminate()
-        photo.unlink()
+        shutil.rmtree(tmp)
     for name in ("empty", "result-on-colour", "before-after", "phone"):
         path = args.out / f"{name}.png"
         img = Image.open(path)
