@@ -20,13 +20,16 @@ def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
     res = run(png_bytes(rgb), infer)
     out = np.asarray(Image.open(io.BytesIO(res.png)))
     assert out.shape == (301, 457, 4)
-    np.testing.assert_array_equal(out[..., :3], rgb)
+    settled = (out[..., 3] == 255) | (out[..., 3] == 0)  # decontamination touches only the edge band
+    assert settled.mean() > 0.9
+    np.testing.assert_array_equal(out[..., :3][settled], rgb[settled])
     assert out[150, 228, 3] == 255 and out[5, 5, 3] == 0
     (x,) = infer.calls
     assert x.shape == (1, 3, 1024, 1024) and x.dtype == np.float32
     r = res.report
     assert (r["width"], r["height"], r["input_format"], r["model"]) == (457, 301, "PNG", "isnet")
-    assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "upsample", "adjust", "composite", "encode"}
+    assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "refine", "adjust", "decontaminate", "composite",
+                                      "encode"}
     assert r["output_bytes"] == len(res.png)
 
 
@@ -72,7 +75,17 @@ def test_real_model_on_the_cat(cat_jpeg, cat_rgb, ort_infer):
     assert alpha[CAT_SUBJECT].mean() > 0.9
     assert alpha[CAT_BACKGROUND].mean() < 0.05
     decoded = np.asarray(Image.open(io.BytesIO(cat_jpeg)).convert("RGB"))
-    np.testing.assert_array_equal(out[..., :3], decoded)
+    opaque = out[..., 3] == 255
+    assert opaque.mean() > 0.05
+    np.testing.assert_array_equal(out[..., :3][opaque], decoded[opaque])
+
+
+def test_refine_and_decontaminate_can_be_turned_off(cat_jpeg, ort_infer):
+    res = run(cat_jpeg, ort_infer, options=Options(refine=False, decontaminate=0))
+    out = np.asarray(Image.open(io.BytesIO(res.png)))
+    decoded = np.asarray(Image.open(io.BytesIO(cat_jpeg)).convert("RGB"))
+    np.testing.assert_array_equal(out[..., :3], decoded)  # nothing touches the colour
+    assert "upsample" in res.report["timings_ms"] and "refine" not in res.report["timings_ms"]
 
 
 def test_coarse_skips_the_model_and_strokes_apply():

@@ -15,10 +15,12 @@ import numpy as np
 
 from .adjust import apply_strokes, feather, shift_edge
 from .composite import to_rgba
+from .decontaminate import estimate_foreground
 from .decode import MAX_PIXELS, decode
 from .encode import encode_png
 from .models import ModelSpec, get_model
 from .prepare import to_model_input
+from .refine import refine_alpha
 from .resize import resize_alpha
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
@@ -36,6 +38,9 @@ class Options:
         Refuse inputs larger than this many pixels, before decoding them.
     compress_level : int
         PNG zlib level, 0-9 (1 is fast, 6 is Pillow's default).
+    refine : bool
+        Snap the matte to the photo's edges at full resolution (:mod:`alphacut.refine`);
+        False upsamples it bilinearly.
     shift_edge : float
         Move the matte's edge outwards (> 0) or inwards (< 0), in full-resolution pixels.
     feather : float
@@ -47,6 +52,7 @@ class Options:
     model: str = "isnet"
     max_pixels: int = MAX_PIXELS
     compress_level: int = 1
+    refine: bool = True
     shift_edge: float = 0.0
     feather: float = 0.0
     decontaminate: float = 1.0
@@ -57,6 +63,8 @@ class Options:
             raise ValueError(f"max_pixels must be a positive int, got {self.max_pixels!r}")
         if not isinstance(self.compress_level, int) or not 0 <= self.compress_level <= 9:
             raise ValueError(f"compress_level must be an int in 0..9, got {self.compress_level!r}")
+        if not isinstance(self.refine, bool):
+            raise ValueError(f"refine must be true or false, got {self.refine!r}")
         if not isinstance(self.shift_edge, (int, float)) or abs(self.shift_edge) > 200:
             raise ValueError(f"shift_edge must be a number of pixels in -200..200, got {self.shift_edge!r}")
         if not isinstance(self.feather, (int, float)) or not 0 <= self.feather <= 200:
@@ -166,8 +174,8 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     (0.0, 1.0)
     """
     clock = clock or _Clock()
-    alpha = resize_alpha(coarse, rgb.shape[:2])
-    clock.lap("upsample")
+    alpha = refine_alpha(rgb, coarse) if options.refine else resize_alpha(coarse, rgb.shape[:2])
+    clock.lap("refine" if options.refine else "upsample")
     if strokes is not None:
         alpha = apply_strokes(alpha, strokes)
     if options.shift_edge:
@@ -200,7 +208,8 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     Returns
     -------
     Result
-        RGBA PNG at the input's full resolution, original RGB untouched, no metadata;
+        RGBA PNG at the input's full resolution, no metadata: opaque pixels keep their
+        original RGB exactly, semi-transparent ones are decontaminated (``options``);
         and a report with the size and the time per stage.
 
     Examples
@@ -222,7 +231,9 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
             raise ValueError("cutout needs either infer or coarse")
         coarse = await infer_coarse(img.rgb, infer, spec, clock)
     alpha = matte(img.rgb, coarse, options=options, strokes=strokes, clock=clock)
-    rgba = to_rgba(img.rgb, alpha, source_alpha=img.alpha)
+    rgb = estimate_foreground(img.rgb, alpha, amount=options.decontaminate) if options.decontaminate else img.rgb
+    clock.lap("decontaminate")
+    rgba = to_rgba(rgb, alpha, source_alpha=img.alpha)
     clock.lap("composite")
     png = encode_png(rgba, compress_level=options.compress_level)
     clock.lap("encode")

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from alphacut.decontaminate import estimate_foreground
+
+
+def scene(shape=(80, 120), fg=(220, 60, 40), bg=(0, 255, 0)):
+    """A red subject over green with a soft edge; returns (composite, alpha)."""
+    rows, cols = shape
+    alpha = np.clip((np.arange(cols, dtype=np.float32) - cols / 2) / 10 + 0.5, 0, 1)[None, :].repeat(rows, 0)
+    img = alpha[..., None] * np.array(fg, np.float32) + (1 - alpha[..., None]) * np.array(bg, np.float32)
+    return np.rint(img).astype(np.uint8), alpha
+
+
+@pytest.mark.parametrize("shape", [(80, 120), (1200, 1600)])
+def test_edge_colour_recovered_and_settled_pixels_untouched(shape):
+    img, alpha = scene(shape)
+    out = estimate_foreground(img, alpha)
+    assert out.dtype == np.uint8 and out.shape == img.shape
+    a8 = np.rint(alpha * 255)
+    settled = (a8 == 0) | (a8 == 255)
+    np.testing.assert_array_equal(out[settled], img[settled])
+    band = (alpha > 0.2) & (alpha < 0.8)
+    before = np.abs(img[band].astype(int) - (220, 60, 40)).mean()
+    after = np.abs(out[band].astype(int) - (220, 60, 40)).mean()
+    assert after < 0.4 * before, (before, after)
+
+
+def test_amount_blends_between_off_and_full():
+    img, alpha = scene()
+    off = estimate_foreground(img, alpha, amount=0.0)
+    full = estimate_foreground(img, alpha, amount=1.0)
+    half = estimate_foreground(img, alpha, amount=0.5)
+    np.testing.assert_array_equal(off, img)
+    mid = (img.astype(int) + full.astype(int)) / 2
+    assert np.abs(half - mid).max() <= 1
+
+
+@pytest.mark.parametrize("kw", [{"amount": 1.5}, {"amount": -0.1}])
+def test_rejects_bad_amount(kw):
+    img, alpha = scene()
+    with pytest.raises(ValueError):
+        estimate_foreground(img, alpha, **kw)
