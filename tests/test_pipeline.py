@@ -29,7 +29,8 @@ def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
     r = res.report
     assert (r["width"], r["height"], r["input_format"], r["model"]) == (457, 301, "PNG", "isnet")
     assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "refine", "adjust", "decontaminate", "composite",
-                                      "encode"}
+                                      "encode", "quality"}
+    assert r["method"] == "model" and r["quality"]["verdict"] in ("good", "suspicious", "bad")
     assert r["output_bytes"] == len(res.png)
 
 
@@ -50,7 +51,7 @@ def test_wrong_size_from_infer_is_an_error():
         return np.zeros((10, 10), np.float32)
 
     with pytest.raises(ValueError, match="expected 1024x1024"):
-        run(png_bytes(np.zeros((4, 4, 3), np.uint8)), bad)
+        run(png_bytes(np.zeros((40, 40, 3), np.uint8)), bad, options=Options(method="model"))
 
 
 def test_decode_errors_propagate():
@@ -104,4 +105,16 @@ def test_coarse_skips_the_model_and_strokes_apply():
 
 def test_cutout_needs_infer_or_coarse():
     with pytest.raises(ValueError, match="either infer or coarse"):
-        run(png_bytes(np.zeros((4, 4, 3), np.uint8)), None)
+        run(png_bytes(np.zeros((40, 40, 3), np.uint8)), None, options=Options(method="model"))
+
+
+def test_uniform_studio_background_is_keyed_without_the_model():
+    rgb = np.full((120, 160, 3), (30, 200, 60), np.uint8)  # a green screen
+    rgb[30:90, 50:110] = (200, 40, 160)  # the subject
+    infer = DiscInfer()
+    res = run(png_bytes(rgb), infer)
+    assert infer.calls == [] and res.report["method"] == "colour key"
+    a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
+    assert a[40:80, 60:100].min() > 240 and a[:15].max() < 15
+    forced = run(png_bytes(rgb), infer, options=Options(method="model"))
+    assert len(infer.calls) == 1 and forced.report["method"] == "model"

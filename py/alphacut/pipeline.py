@@ -14,16 +14,19 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .adjust import apply_strokes, feather, shift_edge
+from .colorkey import colour_key, should_colour_key
 from .composite import to_rgba
 from .decontaminate import estimate_foreground
 from .decode import MAX_PIXELS, decode
 from .encode import encode_png
 from .models import ModelSpec, get_model
 from .prepare import to_model_input
+from .quality import assess
 from .refine import refine_alpha
 from .resize import resize_alpha
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
+METHODS = ("auto", "model", "colorkey")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Options:
     ----------
     model : str
         Name of the model manifest to use.
+    method : {'auto', 'model', 'colorkey'}
+        ``auto`` keys out a uniform studio background by colour (no model needed) when the
+        photo's border is uniform enough (:func:`alphacut.colorkey.should_colour_key`), and
+        runs the model otherwise.
     max_pixels : int
         Refuse inputs larger than this many pixels, before decoding them.
     compress_level : int
@@ -50,6 +57,7 @@ class Options:
     """
 
     model: str = "isnet"
+    method: str = "auto"
     max_pixels: int = MAX_PIXELS
     compress_level: int = 1
     refine: bool = True
@@ -59,6 +67,8 @@ class Options:
 
     def __post_init__(self):
         get_model(self.model)  # raises ValueError on an unknown model
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not isinstance(self.max_pixels, int) or self.max_pixels < 1:
             raise ValueError(f"max_pixels must be a positive int, got {self.max_pixels!r}")
         if not isinstance(self.compress_level, int) or not 0 <= self.compress_level <= 9:
@@ -219,13 +229,22 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     >>> async def everything(x):
     ...     return np.ones((1024, 1024), np.float32)
     >>> res = asyncio.run(cutout(encode_png(np.zeros((3, 5, 3), np.uint8)), everything))
-    >>> res.report["width"], res.report["height"]
-    (5, 3)
+    >>> res.report["width"], res.report["height"], res.report["method"]
+    (5, 3, 'model')
     """
     spec = get_model(options.model)
     clock = _Clock()
     img = decode(data, max_pixels=options.max_pixels)
     clock.lap("decode")
+    method, reason = "model", "the model was asked for"
+    if coarse is None and options.method != "model" and min(img.rgb.shape[:2]) >= 16:
+        key, reason, _ = should_colour_key(img.rgb)
+        if options.method == "colorkey" or key:
+            method = "colour key"
+            reason = "asked for" if options.method == "colorkey" else reason
+            keyed, _, _ = colour_key(img.rgb)
+            coarse = resize_alpha(keyed, spec.size)
+            clock.lap("colour key")
     if coarse is None:
         if infer is None:
             raise ValueError("cutout needs either infer or coarse")
@@ -237,6 +256,8 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     clock.lap("composite")
     png = encode_png(rgba, compress_level=options.compress_level)
     clock.lap("encode")
+    quality = assess(img.rgb, alpha).to_dict()
+    clock.lap("quality")
     rows, cols = img.rgb.shape[:2]
     report = {
         "width": cols,
@@ -246,6 +267,9 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
         "frames": img.frames,
         "had_alpha": img.alpha is not None,
         "model": spec.name,
+        "method": method,
+        "method_reason": reason,
+        "quality": quality,
         "output_bytes": len(png),
         "timings_ms": clock.ms,
     }

@@ -77,6 +77,10 @@ def test_file_picker_cutout_and_download(session, tmp_path, cat_rgb):
     [(state, text)] = session.wait_jobs(1)
     assert state == "done", text
     session.page.wait_for_selector("#editor:not([hidden])")
+    badge = session.page.inner_text(".job .badge")
+    assert badge in ("quality: good", "quality: suspicious", "quality: bad"), badge
+    assert session.page.inner_text("#quality-verdict").startswith("Quality: ")
+    assert "Cut out by the model." in session.page.inner_text("#quality-verdict")
     name, png = session.download("#download")
     assert name == "cat_no_bg.png"
     check_cutout(png, cat_rgb)  # lossless input: opaque RGB must be identical

@@ -2,6 +2,8 @@
 and a model download that fails. The app says what happened, and keeps working where it can."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -61,12 +63,23 @@ def test_quota_too_small_turns_the_cache_off_and_the_app_still_works(fresh, tmp_
     fresh.assert_clean()
 
 
-def test_model_download_failure_is_a_clear_message(fresh):
+def test_without_the_model_a_clear_message_and_colour_key_still_works(fresh, tmp_path):
     fresh.context.route("**/models/*.onnx", lambda route: route.abort("internetdisconnected"))
     fresh.page.goto(fresh.url + "/")
     fresh.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
                                  timeout=240_000)
     text = fresh.page.inner_text("#status-text")
     assert fresh.page.get_attribute("#status", "class") == "error"
-    assert text.startswith("Could not start:") and "model" in text.lower(), text
+    assert text.startswith("Could not load the model:") and "colour key" in text, text
+    # A product shot on a plain studio background needs no model.
+    rgb = np.full((300, 400, 3), (245, 245, 245), np.uint8)
+    yy, xx = np.mgrid[:300, :400]
+    rgb[(yy - 150) ** 2 + (xx - 200) ** 2 < 90 ** 2] = (200, 60, 30)
+    Image.fromarray(rgb).save(tmp_path / "product.png")
+    fresh.page.set_input_files("#file-input", str(tmp_path / "product.png"))
+    [(state, text)] = fresh.wait_jobs(1)
+    assert state == "done" and "colour key" in text, text
+    name, png = fresh.download("#download")
+    alpha = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
+    assert alpha[150, 200] == 255 and alpha[10, 10] == 0
     fresh.assert_clean(expected_errors=["ERR_INTERNET_DISCONNECTED", "Failed to load resource"])

@@ -65,17 +65,27 @@ function renderJob(job) {
     const thumb = el('img', { className: 'thumb', src: job.sourceUrl, alt: '' });
     const name = el('span', { className: 'job-name', textContent: job.name });
     const state = el('span', { className: 'job-state' });
+    const badge = el('span', { className: 'badge', hidden: true });
     const open = el('button', { type: 'button', className: 'open', textContent: 'Open' });
     const cancel = el('button', { type: 'button', className: 'cancel', textContent: 'Cancel' });
     open.onclick = () => select(job);
     cancel.onclick = () => job.cancel();
-    item = el('li', { className: 'job' }, [thumb, el('div', { className: 'job-text' }, [name, state]), open, cancel]);
+    item = el('li', { className: 'job' }, [thumb, el('div', { className: 'job-text' }, [name, state, badge]), open, cancel]);
     job.item = item;
     $('#jobs').append(item);
   }
   item.dataset.state = job.state;
   item.classList.toggle('selected', job === selected);
   item.querySelector('.job-state').textContent = job.stage;
+  const q = job.quality();
+  const badge = item.querySelector('.badge');
+  badge.hidden = !q;
+  if (q) {
+    badge.className = `badge ${q.verdict}`;
+    badge.textContent = `quality: ${q.verdict}`;
+    badge.title = q.reasons.join(' ') || 'No problems found.';
+  }
+  if (job === selected) showQuality(job);
   item.querySelector('.open').disabled = !job.result;
   item.querySelector('.cancel').hidden = !['queued', 'running'].includes(job.state);
   $('#download-all').disabled = !jobs.some((j) => j.result);
@@ -93,6 +103,17 @@ function addFiles(files) {
   }
 }
 
+function showQuality(job) {
+  const q = job.quality();
+  const r = job.result?.report;
+  if (!q || !r) return;
+  const how = r.method === 'colour key' ? `Cut out by colour key (${r.method_reason}).` : 'Cut out by the model.';
+  $('#quality-verdict').textContent = `Quality: ${q.verdict}. ${how}`;
+  $('#quality-verdict').className = `badge ${q.verdict}`;
+  const list = $('#quality-reasons');
+  list.replaceChildren(...(q.reasons.length ? q.reasons : ['No problems found.']).map((t) => el('li', { textContent: t })));
+}
+
 function select(job) {
   if (!job.result) return;
   const prev = selected;
@@ -103,6 +124,7 @@ function select(job) {
   $('#feather').value = job.settings.feather;
   $('#shift-edge').value = job.settings.shift_edge;
   $('#decontaminate').value = job.settings.decontaminate;
+  $('#method').value = job.settings.method;
   showSettings();
   viewer.show(job);
 }
@@ -202,6 +224,11 @@ function wireEditor() {
       scheduleRefine(selected);
     });
   }
+  $('#method').addEventListener('change', (e) => {
+    if (!selected) return;
+    selected.settings.method = e.target.value;
+    selected.refine({ full: true });
+  });
   $('#zoom-fit').onclick = () => viewer.zoomFit();
   $('#zoom-100').onclick = () => { const r = $('#viewport').getBoundingClientRect(); viewer.zoomAt(1, r.width / 2, r.height / 2); };
   $('#zoom-in').onclick = () => viewer.zoomBy(1.25);
@@ -291,15 +318,24 @@ async function main() {
   wireEditor();
   wireModes();
   try {
-    const about = await bridge.ready;
+    await bridge.ready;
+  } catch (e) {
+    const offline = !navigator.onLine ? ' You appear to be offline: the first visit needs a connection to this site.' : '';
+    setStatus(`Could not start: ${e.message}.${offline}`, 0, 'error');
+    wireStorage();
+    return;
+  }
+  setStatus('Loading the model… Photos on a plain studio background can already be cut out (colour key).', null);
+  try {
+    const about = await bridge.modelReady;
     const persisted = await persist();
     about.persistentStorage = persisted;
     const cacheNote = about.cache.startsWith('off') ? ' Model cache is off (storage unavailable): it downloads each visit.' : '';
     setStatus(`Ready: ${about.backend.toUpperCase()}${about.threads ? `, ${about.threads} threads` : ''}. Drop photos to start.${cacheNote}`, 1, 'ready');
     $('#about-text').textContent = JSON.stringify(about, null, 2);
   } catch (e) {
-    const offline = !navigator.onLine ? ' You appear to be offline: the first visit needs a connection to this site to download the app and model.' : '';
-    setStatus(`Could not start: ${e.message}.${offline}`, 0, 'error');
+    const offline = !navigator.onLine ? ' You appear to be offline: the first visit needs a connection to this site.' : '';
+    setStatus(`Could not load the model: ${e.message}.${offline} Photos on a plain studio background can still be cut out (colour key).`, 0, 'error');
   }
   wireStorage();
 }

@@ -21,7 +21,7 @@ export class Bridge {
     this.start();
   }
 
-  /** Start (or restart) the worker; `this.ready` resolves to the worker's about dict. */
+  /** Start (or restart) the worker. */
   start() {
     this.worker = new Worker(this.workerUrl, { type: 'module' });
     this.worker.onmessage = (e) => this.receive(e.data);
@@ -29,11 +29,17 @@ export class Bridge {
       e.preventDefault();
       this.failAll(new Error(`the worker crashed: ${e.message || 'unknown error'}`));
     };
-    this.ready = this.send({ type: 'init', backend: this.backend }, this.onProgress).then((r) => {
-      this.about = r.about;
-      return r.about;
-    });
+    // Two stages: `ready` (Python and the pipeline: colour-key cut-outs work from here) and
+    // `modelReady` (the verified model and its session), which resolves to the about dict.
+    this.ready = this.send({ type: 'init' }, this.onProgress);
+    this.modelReady = this.ready
+      .then(() => this.send({ type: 'model', backend: this.backend }, this.onProgress))
+      .then((r) => {
+        this.about = r.about;
+        return r.about;
+      });
     this.ready.catch(() => {});
+    this.modelReady.catch(() => {});
   }
 
   send(msg, onProgress, transfer = []) {

@@ -45,7 +45,7 @@ export class Job {
     this.stage = 'Queued';
     this.error = null;
     this.result = null;
-    this.settings = { feather: 0, shift_edge: 0, decontaminate: 1 };
+    this.settings = { feather: 0, shift_edge: 0, decontaminate: 1, method: 'auto' };
     this.strokes = null;
     this.hasStrokes = false;
     this.controller = new AbortController();
@@ -93,18 +93,31 @@ export class Job {
   summary() {
     const r = this.result.report;
     const extra = r.frames > 1 ? `, first of ${r.frames} frames` : '';
-    return `Done: ${r.width}×${r.height}${extra}, ${(r.total_ms / 1000).toFixed(1)} s`;
+    const how = r.method === 'colour key' ? ', colour key' : '';
+    return `Done: ${r.width}×${r.height}${extra}${how}, ${(r.total_ms / 1000).toFixed(1)} s`;
   }
 
-  /** Re-run only the post-processing (settings or strokes changed). Coalesces bursts. */
-  async refine() {
+  /** The quality verdict ('good' | 'suspicious' | 'bad') and its reasons, in words. */
+  quality() {
+    const q = this.result?.report.quality;
+    return q ? { verdict: q.verdict, reasons: q.reasons || [] } : null;
+  }
+
+  /**
+   * Re-run only the post-processing (settings or strokes changed), or everything when the
+   * method changed (`full`). Coalesces bursts.
+   */
+  async refine({ full = false } = {}) {
     if (!this.result) return;
+    if (full) this.needFull = true;
     if (this.running) { this.dirty = true; return; }
-    this.set('refining', 'Refining…');
+    const whole = this.needFull;
+    this.needFull = false;
+    this.set('refining', whole ? 'Cutting out again…' : 'Refining…');
     const strokes = this.hasStrokes ? strokesMask(this.strokes) : null;
+    const reuse = whole ? {} : { coarse: this.result.coarse, coarseShape: this.result.coarseShape };
     this.running = this.bridge.cutout(this.bytes.slice(0), this.options(), {
-      coarse: this.result.coarse, coarseShape: this.result.coarseShape,
-      strokes: strokes?.data, strokesShape: strokes?.shape,
+      ...reuse, strokes: strokes?.data, strokesShape: strokes?.shape,
     });
     try {
       const r = await this.running;

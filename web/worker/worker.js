@@ -7,7 +7,8 @@ import { createInference } from './inference.js';
 import { loadModel } from './model-store.js';
 
 const SITE = new URL('../', import.meta.url);
-let ready = null;
+let ready = null; // Python and the pipeline
+let modelReady = null; // the model session (later; colour key does not wait for it)
 
 function post(msg, transfer = []) {
   self.postMessage(msg, transfer);
@@ -19,12 +20,12 @@ async function fetchJson(path) {
   return res.json();
 }
 
-async function init(id, backend) {
+/** Stage 1: Python with the pipeline. Colour-key cut-outs need nothing more. */
+async function initPython(id) {
   const progress = (key, current, total) => post({ id, type: 'progress', key, current, total });
   const ms = {};
   let t = performance.now();
   const lap = (stage) => { const now = performance.now(); ms[stage] = Math.round(now - t); t = now; };
-
   const info = await fetchJson('build-info.json');
   const manifest = await fetchJson(info.model.manifest);
   progress('compute:runtime', 0, 1);
@@ -39,6 +40,15 @@ async function init(id, backend) {
   micropip.destroy();
   const api = pyodide.pyimport('alphacut.worker_api');
   lap('wheel');
+  return { api, info, manifest, ms };
+}
+
+/** Stage 2: the verified model and its inference session. */
+async function initModel(id, backend) {
+  const { info, manifest, ms } = await ready;
+  const progress = (key, current, total) => post({ id, type: 'progress', key, current, total });
+  let t = performance.now();
+  const lap = (stage) => { const now = performance.now(); ms[stage] = Math.round(now - t); t = now; };
   const variant = manifest.variants[info.model.variant];
   const model = await loadModel(
     { url: new URL(`models/${variant.file}`, SITE).href, sha256: variant.sha256, size: variant.size },
@@ -49,7 +59,6 @@ async function init(id, backend) {
   const inference = await createInference(model.bytes, manifest, backend);
   lap('session');
   return {
-    api,
     inference,
     about: {
       version: info.version,
@@ -87,12 +96,16 @@ async function callTuple(fn, args, convert) {
 }
 
 async function cutout(id, msg) {
-  const { api, inference } = await ready;
+  const { api } = await ready;
   const progress = (key) => post({ id, type: 'progress', key, current: 0, total: 1 });
   const t0 = performance.now();
   progress(msg.coarse ? 'compute:refine' : 'compute:decode');
+  let backend = 'none (colour key or post-processing only)';
   const infer = async (x) => {
+    if (!modelReady) throw new Error('the model is not loaded');
     progress('compute:infer');
+    const { inference } = await modelReady;
+    backend = inference.backend;
     const out = await inference.infer(x);
     progress('compute:finish');
     return out;
@@ -105,7 +118,7 @@ async function cutout(id, msg) {
     msg.coarse ? new Float32Array(msg.coarse) : null, msg.strokes ? new Uint8Array(msg.strokes) : null,
   ], [takeBytes, takeBytes, (s) => s]);
   const report = JSON.parse(reportJson);
-  report.backend = msg.coarse ? 'none (post-processing only)' : inference.backend;
+  report.backend = backend;
   report.total_ms = Math.round(performance.now() - t0);
   return { png: png.buffer, coarse: coarse.buffer, report };
 }
@@ -140,8 +153,12 @@ self.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === 'init') {
-      ready = ready || init(msg.id, msg.backend || 'auto');
-      const { about } = await ready;
+      ready = ready || initPython(msg.id);
+      const { ms } = await ready;
+      post({ id: msg.id, type: 'result', initMs: ms });
+    } else if (msg.type === 'model') {
+      modelReady = modelReady || initModel(msg.id, msg.backend || 'auto');
+      const { about } = await modelReady;
       post({ id: msg.id, type: 'result', about });
     } else if (HANDLERS[msg.type]) {
       if (!ready) throw new Error('worker used before init');
