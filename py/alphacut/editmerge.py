@@ -29,7 +29,6 @@ full-resolution merge, up to resampling.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -40,6 +39,7 @@ from .editmerge_align import _phase_correlate, _shift_integer, _shift_subpixel
 from .editmerge_lab import srgb_to_lab
 from .editmerge_regions import find_regions, refine_boundary
 from .guided_filter import guided_filter
+from .timing import Clock
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes"]
 
@@ -178,19 +178,6 @@ class MergeResult:
     report: dict
 
 
-class _Clock:
-    """Wall time per named stage, in milliseconds."""
-
-    def __init__(self):
-        self.ms: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.ms[stage] = round((now - self._t) * 1000.0, 1)
-        self._t = now
-
-
 def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOptions = MergeOptions(),
                protect: np.ndarray | None = None, force: np.ndarray | None = None) -> MergeResult:
     """Paste an AI edit onto the original only where it was meant to land.
@@ -229,7 +216,7 @@ def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOption
     """
     if not isinstance(options, MergeOptions):
         raise TypeError(f"options must be MergeOptions, got {type(options).__name__}")
-    clock = _Clock()
+    clock = Clock()
     original = _as_rgb8(original, "original")
     edited = _as_rgb8(edited, "edited")
     shape = original.shape[:2]
@@ -376,7 +363,7 @@ def merge_edit_bytes(original: bytes, edited: bytes, options: dict | None = None
     from .encode import encode_png
 
     opts = MergeOptions.from_dict(options)
-    clock = _Clock()
+    clock = Clock()
     orig = decode(original).rgb
     edit = decode(edited).rgb
     warnings = []

@@ -7,7 +7,6 @@ elements, values in [0, 1]). In the browser it wraps ONNX Runtime Web; in CPytho
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 
@@ -24,6 +23,7 @@ from .prepare import to_model_input
 from .quality import assess
 from .refine import refine_alpha
 from .resize import resize_alpha
+from .timing import Clock
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
 METHODS = ("auto", "model", "colorkey")
@@ -121,20 +121,7 @@ class Result:
     coarse: np.ndarray
 
 
-class _Clock:
-    """Records wall time per named stage, in milliseconds."""
-
-    def __init__(self):
-        self.ms: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.ms[stage] = round((now - self._t) * 1000.0, 1)
-        self._t = now
-
-
-async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: _Clock | None = None) -> np.ndarray:
+async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: Clock | None = None) -> np.ndarray:
     """Run the model on ``rgb``; return its raw matte.
 
     Parameters
@@ -149,7 +136,7 @@ async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: _C
     coarse : (R, C) ndarray of float32 in [0, 1]
         ``R, C = spec.size``.
     """
-    clock = clock or _Clock()
+    clock = clock or Clock()
     x = to_model_input(rgb, spec)
     clock.lap("prepare")
     raw = np.asarray(await infer(x), dtype=np.float32)
@@ -161,7 +148,7 @@ async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: _C
 
 
 def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), strokes: np.ndarray | None = None,
-          clock: _Clock | None = None) -> np.ndarray:
+          clock: Clock | None = None) -> np.ndarray:
     """Turn the model's raw matte into the final full-resolution matte.
 
     Parameters
@@ -183,7 +170,7 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     >>> float(a[:, :3].max()), float(a[:, 3:].min())
     (0.0, 1.0)
     """
-    clock = clock or _Clock()
+    clock = clock or Clock()
     alpha = refine_alpha(rgb, coarse) if options.refine else resize_alpha(coarse, rgb.shape[:2])
     clock.lap("refine" if options.refine else "upsample")
     if strokes is not None:
@@ -233,7 +220,7 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     (5, 3, 'model')
     """
     spec = get_model(options.model)
-    clock = _Clock()
+    clock = Clock()
     img = decode(data, max_pixels=options.max_pixels)
     clock.lap("decode")
     method, reason = "model", "the model was asked for"
