@@ -8,7 +8,8 @@ export ALPHACUT_CACHE ?= $(HOME)/.cache/alphacut
 DATA ?= ../shared/data/alphamatting27
 PORT ?= 8000
 
-.PHONY: all deps build serve test test-unit test-browser bench bench-quality clean
+.PHONY: all deps build serve test test-unit test-browser bench bench-quality bench-editmerge bench-colorkey \
+	bench-calibrate bench-batch screenshots clean
 
 all: build
 
@@ -57,6 +58,25 @@ bench: build bench/peer/node_modules/.package-lock.json
 # Matting quality on a dataset with ground truth (CPython).
 bench-quality: deps
 	$(PY) bench/quality.py --data $(DATA) --write BENCHMARKS.md
+
+# Edit merge on synthetic pairs with a known answer.
+bench-editmerge: deps
+	$(PY) bench/editmerge.py --data $(DATA) --write BENCHMARKS.md
+
+# Colour key against the model on studio composites; quality-check calibration (AUROC).
+bench-colorkey: deps
+	$(PY) bench/colorkey.py --data $(DATA) --write BENCHMARKS.md
+
+bench-calibrate: deps
+	$(PY) bench/calibrate.py --data $(DATA) --write BENCHMARKS.md
+
+# A batch of 50 photos in the browser: outcomes and tab memory.
+bench-batch: build
+	$(PY) bench/batch.py --count 50 --write BENCHMARKS.md
+
+# The README's screenshots, taken by Playwright.
+screenshots: build
+	$(PY) tools/screenshots.py --out docs
 
 clean:
 	rm -rf build
