@@ -223,6 +223,43 @@ def test_edit_merge_keeps_the_edit_only_where_it_landed(session, tmp_path):
     session.assert_clean()
 
 
+def test_zoom_pan_background_image_and_clipboard(session, tmp_path):
+    page = session.page
+    session.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=session.url)
+    page.click(".job .open")
+    page.click("#zoom-100")
+    assert page.inner_text("#zoom-level") == "100%"
+    width = page.evaluate("() => document.querySelector('#img-after').getBoundingClientRect().width")
+    assert abs(width - 451) < 1  # 100 %: one image pixel per CSS pixel
+    page.click("#zoom-in")
+    assert page.inner_text("#zoom-level") == "125%"
+    before = page.evaluate("() => document.querySelector('#stage').style.transform")
+    page.focus("#viewport")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("() => document.querySelector('#stage').style.transform") != before
+    page.click("#zoom-fit")
+    # A background image of the user's own, used for the view and for the JPEG.
+    Image.new("RGB", (64, 48), (250, 0, 250)).save(tmp_path / "bg.png")
+    page.select_option("#bg-kind", "image")
+    page.set_input_files("#bg-image", str(tmp_path / "bg.png"))
+    page.wait_for_function("() => document.querySelector('#stage-bg').style.background.includes('blob:')")
+    page.select_option("#out-format", "jpeg")
+    _, data = session.download("#download")
+    rgb = np.asarray(Image.open(io.BytesIO(data))).astype(int)
+    assert rgb[CAT_BACKGROUND][..., [0, 2]].mean() > 200 and rgb[CAT_BACKGROUND][..., 1].mean() < 60  # magenta
+    page.select_option("#out-format", "png")
+    page.select_option("#bg-kind", "checker")
+    # Copy to the clipboard, read it back.
+    page.click("#copy")
+    page.wait_for_function("() => /Copied|Failed/.test(document.querySelector('#save-status').textContent)")
+    assert page.inner_text("#save-status") == "Copied"
+    size = page.evaluate("""async () => {
+      const [item] = await navigator.clipboard.read();
+      return (await item.getType('image/png')).size; }""")
+    assert size > 1000
+    session.assert_clean()
+
+
 def test_offline_reload_still_cuts_out(session, tmp_path, cat_jpeg):
     session.context.set_offline(True)
     try:

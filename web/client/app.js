@@ -1,6 +1,7 @@
 // The page: inputs (picker, drag-and-drop of files and folders, paste), the queue, the result
 // view with refine tools, outputs, and storage controls. Heavy work goes through the bridge.
 import { Bridge } from './bridge.js';
+import { download } from './download.js';
 import { ensureIsolation } from './isolation.js';
 import { Job, OUTPUT_NAMES } from './job.js';
 import { EditMerge } from './merge.js';
@@ -46,15 +47,6 @@ function el(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   for (const c of children) node.append(c);
   return node;
-}
-
-function download(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const a = el('a', { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 // ---- queue ----------------------------------------------------------------------------

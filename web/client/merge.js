@@ -1,6 +1,7 @@
 // Edit merge mode: original + AI-edited photo in, the edit kept only where it landed.
 // Previews run at reduced resolution (preview_max_side); downloads at full resolution with the
 // same options and brushes, so the preview shows what will be saved, up to resampling.
+import { download } from './download.js';
 
 const PREVIEW_SIDE = 1024;
 const BRUSH_COLOURS = { protect: '#2060ff', force: '#ff9020' };
@@ -186,12 +187,7 @@ export class EditMerge {
         blob = new Blob([r.composite], { type: 'image/png' });
         name = `${base}_merged.png`;
       }
-      const url = URL.createObjectURL(blob);
-      const a = Object.assign(document.createElement('a'), { href: url, download: name });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      download(blob, name);
       this.status(`Saved ${name} (${r.report.width}×${r.report.height}).`);
     } catch (e) {
       this.status(`Failed: ${e.message}`);
