@@ -1,19 +1,24 @@
 """Matting quality on a dataset with ground-truth alpha (CPython), and the cost of the stages.
 
 Rows: the peer-equivalent baseline (squash to 1024², uint8-truncated output, bilinear upsample,
-as facts.md describes), float bilinear, the refinement stage, and the default pipeline. Metrics
+as facts.md describes), float bilinear, each stage alone (letterbox input, guided-filter
+refinement, choosing the less-hedged of a squashed and a letterboxed inference), their
+combinations, and with --pymatting a closed-form matting comparator (pymatting, CPython only) on a
+trimap cut from the refined matte. Metrics
 (DIM conventions, alpha in [0, 1]): SAD = Σ|p−g|/1000, MSE×1000, Grad = Σ(|∇Gσ p|−|∇Gσ g|)²/1000
 with σ = 1.4. Also a decontamination benchmark, and the time of refinement and decontamination
 on a 12 MP photo.
 
-Usage: python bench/quality.py [--data DIR] [--write BENCHMARKS.md]
-Model outputs are cached in $ALPHACUT_CACHE/bench/, keyed by the image's sha256.
+Usage: python bench/quality.py [--data DIR] [--model PATH] [--pymatting] [--write BENCHMARKS.md]
+Model outputs are cached in $ALPHACUT_CACHE/bench/, keyed by the image's sha256 and the input
+geometry. The ms/image column is the post-processing only (the model outputs are cached).
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import hashlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -30,7 +35,7 @@ from alphacut.decontaminate import estimate_foreground  # noqa: E402
 from alphacut.models import get_model  # noqa: E402
 from alphacut.ort_backend import OrtInfer, cache_dir, default_model_path  # noqa: E402
 from alphacut.prepare import to_model_input  # noqa: E402
-from alphacut.refine import refine_alpha  # noqa: E402
+from alphacut.refine import hedging, letterbox, letterbox_box, refine_alpha  # noqa: E402
 from alphacut.resize import resize_alpha  # noqa: E402
 from speed import machine, write_section  # noqa: E402
 
@@ -50,21 +55,60 @@ def peer_baseline(raw: np.ndarray, shape) -> np.ndarray:
     return np.asarray(Image.fromarray(u8).resize(shape[::-1], Image.BILINEAR), np.float32) / 255
 
 
-def model_output(rgb: np.ndarray, infer: OrtInfer) -> np.ndarray:
+def model_output(rgb: np.ndarray, infer: OrtInfer, geometry: str = "squash") -> np.ndarray:
     key = hashlib.sha256(rgb.tobytes()).hexdigest()[:24]
-    path = cache_dir() / "bench" / f"{key}.npy"
+    path = cache_dir() / "bench" / (f"{key}.npy" if geometry == "squash" else f"{key}-{geometry}.npy")
     if path.exists():
         return np.load(path)
-    out = infer.run(to_model_input(rgb, get_model()))
+    x = to_model_input(rgb if geometry == "squash" else letterbox(rgb), get_model())
+    out = infer.run(x)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, out)
     return out
 
 
+def less_hedged(rgb, sq, lb):
+    """(geometry, matte) of the inference that hedges less (alphacut.refine.hedging)."""
+    if hedging(lb, rgb.shape, geometry="letterbox") < hedging(sq, rgb.shape, geometry="squash"):
+        return "letterbox", lb
+    return "squash", sq
+
+
+def bilinear(rgb, matte, geometry):
+    """The model's matte, cropped to the photo (letterbox) and resized bilinearly: no refinement."""
+    if geometry == "letterbox":
+        top, left, rows, cols = letterbox_box(rgb.shape, size=matte.shape[0])
+        matte = matte[top : top + rows, left : left + cols]
+    return resize_alpha(matte, rgb.shape[:2])
+
+
+def refined_less_hedged(rgb, sq, lb):
+    geometry, matte = less_hedged(rgb, sq, lb)
+    return refine_alpha(rgb, matte, geometry=geometry)
+
+
+def closed_form_comparator(rgb, sq, lb):
+    """pymatting closed-form matting on a trimap cut from the refined matte (CPython comparator)."""
+    from pymatting import estimate_alpha_cf
+
+    alpha = refined_less_hedged(rgb, sq, lb)
+    fg = ndimage.binary_erosion(alpha > 0.95, iterations=3)
+    bg = ndimage.binary_erosion(alpha < 0.05, iterations=3)
+    if not fg.any() or not bg.any():
+        return alpha  # nothing certain to propagate from
+    trimap = np.where(fg, 1.0, np.where(bg, 0.0, 0.5))
+    return np.clip(estimate_alpha_cf(rgb / 255.0, trimap), 0, 1).astype(np.float32)
+
+
 METHODS = {
-    "peer-equivalent baseline": lambda rgb, raw: peer_baseline(raw, rgb.shape[:2]),
-    "bilinear, float (no truncation)": lambda rgb, raw: resize_alpha(raw, rgb.shape[:2]),
-    "refine (guided filter), = default alpha": lambda rgb, raw: refine_alpha(rgb, raw),
+    "peer-equivalent baseline": lambda rgb, sq, lb: peer_baseline(sq, rgb.shape[:2]),
+    "bilinear, float (no truncation)": lambda rgb, sq, lb: bilinear(rgb, sq, "squash"),
+    "refine alone (squash input, guided filter)": lambda rgb, sq, lb: refine_alpha(rgb, sq),
+    "letterbox alone (bilinear)": lambda rgb, sq, lb: bilinear(rgb, lb, "letterbox"),
+    "less-hedged of squash/letterbox alone (2 inferences, bilinear)":
+        lambda rgb, sq, lb: bilinear(rgb, *less_hedged(rgb, sq, lb)[::-1]),
+    "letterbox + refine (1 inference)": lambda rgb, sq, lb: refine_alpha(rgb, lb, geometry="letterbox"),
+    "less-hedged + refine (2 inferences)": refined_less_hedged,
 }
 
 
@@ -112,24 +156,30 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "alphamatting27")
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--write", type=Path)
+    ap.add_argument("--pymatting", action="store_true", help="add the closed-form comparator (slow; needs pymatting)")
     args = ap.parse_args(argv)
     if not (args.data / "image").is_dir() or not (args.data / "alpha").is_dir():
         print(f"bench/quality: no dataset at {args.data} (expects image/ and alpha/ folders of PNGs); "
               "pass --data DIR", file=sys.stderr)
         return 2
+    methods = dict(METHODS)
+    if args.pymatting and importlib.util.find_spec("pymatting") is None:
+        print("bench/quality: pymatting is not importable here; skipping the closed-form comparator", file=sys.stderr)
+    elif args.pymatting:
+        methods["closed-form (pymatting) on a trimap from the refined matte"] = closed_form_comparator
     infer = OrtInfer(args.model or default_model_path())
     names = sorted(p.stem for p in (args.data / "image").glob("*.png"))
-    scores = {m: [] for m in METHODS}
-    times = {m: [] for m in METHODS}
+    scores = {m: [] for m in methods}
+    times = {m: [] for m in methods}
     images = []
     for name in names:
         rgb = np.asarray(Image.open(args.data / "image" / f"{name}.png").convert("RGB"))
         gt = np.asarray(Image.open(args.data / "alpha" / f"{name}.png").convert("L"), np.float32) / 255
-        raw = model_output(rgb, infer)
+        sq, lb = model_output(rgb, infer), model_output(rgb, infer, "letterbox")
         images.append((rgb, gt))
-        for m, f in METHODS.items():
+        for m, f in methods.items():
             t = time.perf_counter()
-            p = f(rgb, raw)
+            p = f(rgb, sq, lb)
             times[m].append(time.perf_counter() - t)
             scores[m].append(metrics(p, gt))
     base = np.array(scores["peer-equivalent baseline"])
@@ -137,16 +187,16 @@ def main(argv=None) -> int:
              f"({len(names)} images). Command: `make bench-quality DATA={args.data}`.", "",
              "| method | SAD | MSE×1000 | Grad | SAD vs baseline | worst image SAD vs its baseline | ms/image |",
              "|---|---|---|---|---|---|---|"]
-    for m in METHODS:
+    for m in methods:
         s = np.array(scores[m])
         lines.append(f"| {m} | {s[:, 0].mean():.2f} | {s[:, 1].mean():.2f} | {s[:, 2].mean():.3f} | "
                      f"{s[:, 0].mean() / base[:, 0].mean():.2f}× | {np.max(s[:, 0] / base[:, 0]):.2f}× | "
                      f"{1000 * np.mean(times[m]):.0f} |")
     lines += ["", "Targets (issue 3): SAD ≤ 26, Grad ≤ 0.185, MSE×1000 ≤ 45, no image > 1.10× its baseline.", "",
               "<details><summary>Per image (SAD / Grad)</summary>", "",
-              "| image | " + " | ".join(METHODS) + " |", "|---|" + "---|" * len(METHODS)]
+              "| image | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for i, name in enumerate(names):
-        lines.append(f"| {name} | " + " | ".join(f"{scores[m][i][0]:.1f} / {scores[m][i][2]:.3f}" for m in METHODS)
+        lines.append(f"| {name} | " + " | ".join(f"{scores[m][i][0]:.1f} / {scores[m][i][2]:.3f}" for m in methods)
                      + " |")
     lines += ["", "</details>", "", "**Decontamination** (dev foregrounds, colours estimated from the GT alpha, "
               "composited over each background; alpha-weighted mean |F − F_ref| in the 0 < α < 1 band, 0-255 units):",

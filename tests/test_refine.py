@@ -47,3 +47,68 @@ def test_rejects_bad_input():
         refine_alpha(np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.float32))
     with pytest.raises(ValueError):
         refine_alpha(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 1), np.float32))
+
+
+@pytest.mark.parametrize("shape", [(3000, 4000), (4000, 3000), (497, 800), (800, 800), (1, 5000)])
+def test_letterbox_box_is_centred_and_keeps_the_aspect(shape):
+    from alphacut.refine import letterbox_box
+
+    top, left, rows, cols = letterbox_box(shape)
+    assert max(rows, cols) == 1024 and 1 <= min(rows, cols)
+    assert top == (1024 - rows) // 2 and left == (1024 - cols) // 2
+    assert abs(rows / cols - shape[0] / shape[1]) <= 1.5 / min(rows, cols) + 1e-9
+
+
+def test_letterbox_pads_with_grey_and_letterboxed_refine_crops_it_away():
+    from alphacut.refine import letterbox, letterbox_box
+
+    img = np.zeros((300, 400, 3), np.uint8)
+    img[:, 200:] = 255
+    boxed = letterbox(img)
+    top, left, rows, cols = letterbox_box(img.shape)
+    assert boxed.shape == (1024, 1024, 3) and boxed.dtype == np.uint8
+    assert (boxed[:top] == 128).all() and (boxed[top + rows :] == 128).all()
+    # A fake model that answers "subject where bright": the grey bars must not leak in.
+    coarse = (boxed[..., 0] > 200).astype(np.float32)
+    coarse[:top] = 0.5
+    coarse[top + rows :] = 0.5
+    alpha = refine_alpha(img, coarse, geometry="letterbox")
+    assert alpha.shape == (300, 400)
+    assert alpha[:, :195].max() < 0.02 and alpha[:, 205:].min() > 0.98
+
+
+@pytest.mark.parametrize("geometry", ["squash", "letterbox"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_geometries_and_dtypes_give_float32_in_unit_range(geometry, dtype):
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (120, 90, 3), dtype=np.uint8)
+    out = refine_alpha(img, rng.random((64, 64)).astype(dtype) * 1.2 - 0.1, geometry=geometry)
+    assert out.shape == (120, 90) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize(
+    "kw", [{"geometry": "stretch"}, {"eps": 0.0}, {"radius_fraction": 0.0}, {"work_side": 8}]
+)
+def test_rejects_bad_options(kw):
+    with pytest.raises(ValueError):
+        refine_alpha(np.zeros((16, 16, 3), np.uint8), np.zeros((16, 16), np.float32), **kw)
+
+
+def test_letterbox_geometry_needs_a_square_matte():
+    with pytest.raises(ValueError):
+        refine_alpha(np.zeros((16, 24, 3), np.uint8), np.zeros((16, 24), np.float32), geometry="letterbox")
+
+
+def test_hedging_ignores_the_letterbox_bars_and_orders_mattes():
+    from alphacut.refine import hedging, letterbox_box
+
+    shape = (300, 400)
+    top, left, rows, cols = letterbox_box(shape, size=64)
+    boxed = np.zeros((64, 64), np.float32)
+    boxed[top : top + rows, left : left + cols] = 0.5
+    assert hedging(boxed, shape, geometry="letterbox") == pytest.approx(0.5)
+    assert hedging(boxed, shape, geometry="squash") < 0.5
+    sharp = np.zeros((64, 64), np.float32)
+    sharp[:, 32:] = 1
+    assert hedging(sharp, shape) == 0.0 < hedging(np.full((64, 64), 0.3, np.float32), shape)

@@ -74,25 +74,34 @@ def guided_filter(guide, src, *, radius, eps, output_guide=None):
     if output_guide is None:
         a, b = _coefficients(guide3, src, radius, eps)
         return _apply(a, b, guide3)
-    out3 = _guide_as_float(output_guide, "output_guide")
+    out3, out_scale = _guide_view(output_guide, "output_guide")
     if out3.shape[2] != guide3.shape[2]:
         raise ValueError("output_guide and guide must have the same number of channels")
     a, b = _coefficients(guide3, src, radius, eps)
-    return _apply_resized(a, b, out3)
+    return _apply_resized(a, b, out3, out_scale)
 
 
-def _guide_as_float(guide, name):
-    """Return a guide as a C-contiguous (M, N, C) float32 array (uint8 -> [0, 1])."""
+def _guide_view(guide, name):
+    """Return a guide as an (M, N, C) view, unconverted, and the scale to [0, 1] units."""
     guide = np.asarray(guide)
     if guide.ndim == 2:
         guide = guide[:, :, np.newaxis]
     if guide.ndim != 3 or guide.shape[0] < 1 or guide.shape[1] < 1:
         raise ValueError(f"{name} must be (M, N) or (M, N, C), got shape {guide.shape}")
     if guide.dtype == np.uint8:
-        return guide.astype(np.float32) * np.float32(1 / 255)
+        return guide, np.float32(1 / 255)
     if not np.issubdtype(guide.dtype, np.floating):
         raise TypeError(f"{name} must be uint8 or float, got {guide.dtype}")
-    return np.ascontiguousarray(guide, dtype=np.float32)
+    return guide, np.float32(1)
+
+
+def _guide_as_float(guide, name):
+    """Return a guide as a C-contiguous (M, N, C) float32 array (uint8 -> [0, 1])."""
+    guide, scale = _guide_view(guide, name)
+    out = guide.astype(np.float32)
+    if scale != 1:
+        out *= scale
+    return out
 
 
 def _src_as_float(src):
@@ -196,8 +205,12 @@ def _apply(a, b, guide):
     return (np.einsum("ijc,ijc->ij", a, guide) + b).astype(np.float32, copy=False)
 
 
-def _apply_resized(a, b, guide):
-    """Apply coefficients fitted on a small grid to a large guide, strip by strip."""
+def _apply_resized(a, b, guide, scale):
+    """Apply coefficients fitted on a small grid to a large guide, strip by strip.
+
+    The guide is converted to float32 (times ``scale``) one strip at a time, so
+    a large uint8 guide is never held in float.
+    """
     rows, cols = guide.shape[:2]
     coef = np.concatenate([a, b[:, :, np.newaxis]], axis=2)
     # Resize along columns once (small: h x Q x (C+1)); rows strip by strip.
@@ -209,7 +222,10 @@ def _apply_resized(a, b, guide):
         s = slice(start, min(start + _STRIP_ROWS, rows))
         w = wr[s][:, None, None]
         strip = coef[r0[s]] * (1 - w) + coef[r1[s]] * w
-        out[s] = np.einsum("ijc,ijc->ij", strip[:, :, :-1], guide[s]) + strip[:, :, -1]
+        g = guide[s].astype(np.float32)
+        if scale != 1:
+            g *= scale
+        out[s] = np.einsum("ijc,ijc->ij", strip[:, :, :-1], g) + strip[:, :, -1]
     return out
 
 
