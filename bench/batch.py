@@ -63,7 +63,8 @@ def main(argv=None) -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-background-networking",
-                                              "--disable-component-update", "--enable-precise-memory-info"])
+                                              "--disable-component-update", "--enable-precise-memory-info",
+                                              "--enable-blink-features=ForceEagerMeasureMemory"])
             page = browser.new_page()
             page.goto(url + "/")
             page.wait_for_function("() => document.querySelector('#status').className === 'ready'", timeout=600_000)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support import CAT_BACKGROUND, CAT_SUBJECT
+from support import CAT_BACKGROUND, CAT_SUBJECT, png_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -147,6 +147,20 @@ def test_refine_controls_rerun_without_the_model(session):
     assert a2[140:160, 180:230].max() == 0  # under the stroke (300x451 image, stroke at rows ~150)
     assert a2[CAT_SUBJECT].mean() > 0.6 * 255  # the rest of the cat stays
     page.click("#clear-strokes")
+    session.wait_jobs(1)
+    # The same from the keyboard: the brush ring starts at the centre, Space held paints.
+    page.focus("#viewport")
+    page.keyboard.down(" ")
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")  # 30 px steps with a 60 px brush
+    page.keyboard.up(" ")
+    page.wait_for_function("() => document.querySelector('.job.selected').dataset.state === 'refining'", timeout=5000)
+    session.wait_jobs(1)
+    _, keyed = session.download("#download")
+    a3 = alpha_of(keyed)
+    assert a3[150:240, 215:236].max() == 0, a3[150:240, 215:236].max()
+    assert a3[60:130, 60:150].mean() > 0.6 * 255  # away from the path, the cat stays
+    page.click("#clear-strokes")
     page.check("input[name=tool][value=pan]")
     page.fill("#feather", "0")
     page.dispatch_event("#feather", "input")
@@ -165,6 +179,51 @@ def test_drop_bad_file_then_good_file_and_paste(session, cat_jpeg):
     jobs = session.wait_jobs(before + 3)
     state, text = jobs[before + 2]
     assert state == "error" and "clip.png" in text and "damaged or truncated" in text, text
+    session.assert_clean()
+
+
+def test_folder_picker_and_folder_drop_take_the_images_inside(session, tmp_path, cat_rgb):
+    """A picked folder, nested, with an AVIF the browser decodes; a dropped folder walked
+    through the File System entry API. Files that are not images inside a folder are skipped."""
+    page = session.page
+    root = tmp_path / "shoot"
+    (root / "day two").mkdir(parents=True)
+    Image.fromarray(cat_rgb).save(root / "cat.avif", quality=90)
+    product = np.full((120, 160, 3), 240, np.uint8)
+    product[30:90, 40:120] = (30, 90, 200)
+    Image.fromarray(product).save(root / "day two" / "box.webp", lossless=True)
+    (root / "notes.txt").write_text("not a photo")
+    before = len(page.query_selector_all(".job"))
+    page.set_input_files("#folder-input", str(root))
+    jobs = session.wait_jobs(before + 2)
+    names = [j.inner_text() for j in page.query_selector_all(".job .job-name")][before:]
+    assert names == ["cat.avif", "box.webp"], names
+    assert [state for state, _ in jobs[before:]] == ["done", "done"], jobs[before:]
+    page.click(f".job:nth-child({before + 1}) .open")
+    name, png = session.download("#download")
+    assert name == "cat_no_bg.png"
+    alpha = alpha_of(png) / 255
+    assert alpha.shape == cat_rgb.shape[:2]
+    assert alpha[CAT_SUBJECT].mean() > 0.9 and alpha[CAT_BACKGROUND].mean() < 0.05
+
+    # Chromium cannot synthesise a real folder drag, so the drop carries a stand-in for the
+    # File System entry tree (the same interface: isFile/isDirectory, file(), createReader()).
+    page.evaluate("""(b64) => {
+      const png = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const file = (name, bytes, type) => ({ isFile: true, isDirectory: false, name,
+        file: (ok) => ok(new File([bytes], name, { type })) });
+      const dir = (name, children) => ({ isFile: false, isDirectory: true, name,
+        createReader: () => { let done = false; return { readEntries: (ok) => { ok(done ? [] : children); done = true; } }; } });
+      const tree = dir('album', [file('b.png', png, 'image/png'), file('readme.md', 'text', 'text/markdown'),
+                                 dir('sub', [file('a.png', png, 'image/png')])]);
+      const ev = new Event('drop', { bubbles: true, cancelable: true });
+      Object.defineProperty(ev, 'dataTransfer', { value: { files: [], items: [{ webkitGetAsEntry: () => tree }] } });
+      document.querySelector('#drop').dispatchEvent(ev);
+    }""", base64.b64encode(png_bytes(product)).decode())
+    jobs = session.wait_jobs(before + 4)
+    names = [j.inner_text() for j in page.query_selector_all(".job .job-name")][before + 2:]
+    assert names == ["a.png", "b.png"], names
+    assert [state for state, _ in jobs[before + 2:]] == ["done", "done"], jobs
     session.assert_clean()
 
 

@@ -83,3 +83,41 @@ def test_without_the_model_a_clear_message_and_colour_key_still_works(fresh, tmp
     alpha = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
     assert alpha[150, 200] == 255 and alpha[10, 10] == 0
     fresh.assert_clean(expected_errors=["ERR_INTERNET_DISCONNECTED", "Failed to load resource"])
+
+
+def test_worker_killed_mid_job_fails_that_job_and_the_next_one_works(fresh, tmp_path):
+    """The worker dies silently in the middle of a cut-out (as when the browser kills it for
+    memory): no event fires, and the bridge learns of it from the worker's life lock."""
+    fresh.open()
+    rgb = np.random.default_rng(0).integers(0, 255, (1500, 2000, 3), np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "busy.png")
+    fresh.page.set_input_files("#file-input", str(tmp_path / "busy.png"))
+    fresh.page.wait_for_function("() => document.querySelector('.job')?.dataset.state === 'running'",
+                                 timeout=60_000)
+    fresh.page.evaluate("() => window.alphacut.bridge.worker.terminate()")
+    [(state, text)] = fresh.wait_jobs(1, timeout_s=60)
+    assert state == "error" and "worker stopped unexpectedly" in text and "restarted" in text, text
+    assert cut_out_small(fresh, tmp_path) == "done"
+    fresh.assert_clean()
+
+
+def test_first_visit_offline_says_a_connection_is_needed(fresh):
+    """Nothing is cached yet and the network drops once the page itself has arrived."""
+    shell = ("/", "/index.html", "/style.css", "/manifest.webmanifest")
+
+    def offline_except_shell(route):
+        path = route.request.url[len(fresh.url):].split("?")[0]
+        if path in shell or path.startswith(("/client/", "/shared/")):
+            fresh._route(route)
+        else:
+            route.abort("internetdisconnected")
+
+    fresh.context.route("**/*", offline_except_shell)
+    fresh.page.goto(fresh.url + "/", wait_until="domcontentloaded")  # the page's modules have run
+    fresh.context.set_offline(True)
+    fresh.page.wait_for_function("() => document.querySelector('#status')?.className === 'error'", timeout=60_000)
+    text = fresh.page.inner_text("#status-text")
+    assert "offline" in text and "first visit needs a connection" in text, text
+    assert not fresh.page.query_selector_all(".job")
+    fresh.assert_clean(expected_errors=["ERR_INTERNET_DISCONNECTED", "Failed to load resource", "Failed to fetch",
+                                        "An unknown error occurred when fetching the script"])

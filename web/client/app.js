@@ -123,9 +123,14 @@ function select(job) {
 
 // ---- inputs -----------------------------------------------------------------------------
 
+/** Files inside a folder are filtered to images; files picked or dropped singly are not. */
+function isImage(file) {
+  return IMAGE_NAME.test(file.name) || file.type.startsWith('image/');
+}
+
 async function entryFiles(entry) {
   if (entry.isFile) {
-    return new Promise((resolve) => entry.file((f) => resolve(IMAGE_NAME.test(f.name) || f.type.startsWith('image/') ? [f] : []), () => resolve([])));
+    return new Promise((resolve) => entry.file((f) => resolve(isImage(f) ? [f] : []), () => resolve([])));
   }
   if (!entry.isDirectory) return [];
   const reader = entry.createReader();
@@ -151,6 +156,12 @@ function wireInputs() {
   const drop = $('#drop');
   const input = $('#file-input');
   input.addEventListener('change', () => { addFiles([...input.files]); input.value = ''; });
+  const folder = $('#folder-input');
+  $('#choose-folder').addEventListener('click', () => folder.click());
+  folder.addEventListener('change', () => {
+    addFiles([...folder.files].filter(isImage).sort((a, b) => a.webkitRelativePath.localeCompare(b.webkitRelativePath)));
+    folder.value = '';
+  });
   drop.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); }
   });
@@ -202,6 +213,7 @@ function wireEditor() {
   for (const r of document.querySelectorAll('input[name=tool]')) {
     r.addEventListener('change', () => {
       viewer.tool = r.value;
+      viewer.showCursor();
       $('#viewport').classList.toggle('painting', r.value !== 'pan');
     });
   }
@@ -296,6 +308,12 @@ async function wireStorage() {
   await show();
 }
 
+/** A hint for errors that come from having no network (nothing cached yet). */
+function offlineNote(error) {
+  const network = !navigator.onLine || /Failed to fetch|NetworkError|did not load/.test(error.message);
+  return network ? ' You appear to be offline: the first visit needs a connection to this site.' : '';
+}
+
 async function main() {
   if (!(await ensureIsolation())) return; // the page reloads once to become isolated
   const params = new URLSearchParams(location.search);
@@ -312,7 +330,7 @@ async function main() {
   try {
     await bridge.ready;
   } catch (e) {
-    const offline = !navigator.onLine ? ' You appear to be offline: the first visit needs a connection to this site.' : '';
+    const offline = offlineNote(e);
     setStatus(`Could not start: ${e.message}.${offline}`, 0, 'error');
     wireStorage();
     return;
@@ -326,7 +344,7 @@ async function main() {
     setStatus(`Ready: ${about.backend.toUpperCase()}${about.threads ? `, ${about.threads} threads` : ''}. Drop photos to start.${cacheNote}`, 1, 'ready');
     $('#about-text').textContent = JSON.stringify(about, null, 2);
   } catch (e) {
-    const offline = !navigator.onLine ? ' You appear to be offline: the first visit needs a connection to this site.' : '';
+    const offline = offlineNote(e);
     setStatus(`Could not load the model: ${e.message}.${offline} Photos on a plain studio background can still be cut out (colour key).`, 0, 'error');
   }
   wireStorage();

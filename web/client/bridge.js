@@ -1,6 +1,11 @@
 // The page's only way to the worker: a queue of jobs, progress callbacks, and cancellation
 // through an AbortSignal. A cancelled running job terminates the worker (Python cannot be
 // interrupted mid-call); a fresh worker is started and re-initialised from the cached model.
+//
+// A worker that dies on its own (killed for memory, closed, or a fatal error) fires no event,
+// and a busy one cannot answer a heartbeat. So each worker holds a Web Lock for its whole
+// life; the bridge queues for the same lock, and is granted it only when that worker is gone.
+// Then the running job fails with a reason and a fresh worker takes the queue.
 
 export class Bridge {
   /**
@@ -23,12 +28,22 @@ export class Bridge {
 
   /** Start (or restart) the worker. */
   start() {
-    this.worker = new Worker(this.workerUrl, { type: 'module' });
-    this.worker.onmessage = (e) => this.receive(e.data);
-    this.worker.onerror = (e) => {
-      e.preventDefault();
-      this.failAll(new Error(`the worker crashed: ${e.message || 'unknown error'}`));
+    const worker = new Worker(this.workerUrl, { type: 'module' });
+    this.worker = worker;
+    this.life?.abort();
+    this.life = new AbortController();
+    const life = `alphacut-worker-${crypto.randomUUID()}`;
+    const signal = this.life.signal;
+    worker.onmessage = (e) => {
+      if (e.data.type === 'alive') { worker.alive = true; this.watch(worker, life, signal); }
+      else this.receive(e.data);
     };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      this.crashed(worker, worker.alive ? `the worker crashed: ${e.message || 'unknown error'}`
+        : `the worker could not start: ${e.message || 'its script did not load'}`);
+    };
+    worker.postMessage({ type: 'live', lock: life });
     // Two stages: `ready` (Python and the pipeline: colour-key cut-outs work from here) and
     // `modelReady` (the verified model and its session), which resolves to the about dict.
     this.ready = this.send({ type: 'init' }, this.onProgress);
@@ -64,6 +79,30 @@ export class Bridge {
     this.pending.delete(msg.id);
     if (msg.type === 'result') p.resolve(msg);
     else p.reject(new Error(msg.message));
+  }
+
+  /** Wait for `worker`'s life lock: granted only once that worker has stopped. */
+  watch(worker, lock, signal) {
+    navigator.locks.request(lock, { signal }, () => {
+      this.crashed(worker, 'the worker stopped unexpectedly (it may have run out of memory)');
+    }).catch(() => {}); // aborted: the bridge itself replaced this worker
+  }
+
+  /** `worker` died on its own: fail what it was doing and start a fresh one for the queue. */
+  crashed(worker, reason) {
+    if (worker !== this.worker) return; // already replaced
+    worker.terminate();
+    if (!worker.alive) { // it never started (its script failed to load): restarting would loop
+      this.failAll(new Error(reason));
+      return;
+    }
+    this.onLog({ level: 'warn', message: `${reason}; restarting it` });
+    const job = this.current;
+    this.current = null;
+    this.failAll(new Error(`${reason}; it was restarted, try again`));
+    job?.reject(new Error(`${reason}; it was restarted, try again`));
+    this.start();
+    this.pump();
   }
 
   failAll(err) {
@@ -118,10 +157,7 @@ export class Bridge {
       const r = await this.send(msg, job.onProgress, [job.bytes]);
       if (this.current === job) job.resolve({ png: r.png, coarse: r.coarse, report: r.report });
     } catch (e) {
-      if (this.current === job) {
-        job.reject(e);
-        if (/worker crashed/.test(e.message)) this.restart();
-      }
+      if (this.current === job) job.reject(e);
     } finally {
       if (this.current === job) this.current = null;
       this.pump();

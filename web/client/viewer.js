@@ -26,6 +26,13 @@ export class Viewer {
     this.brush = 40;
     this.view = 'result';
     this.bgUrl = null;
+    // The keyboard brush: a ring the arrow keys move; Space held paints along its path.
+    this.cursor = null;
+    this.cursorEl = document.createElement('div');
+    this.cursorEl.className = 'brush-cursor';
+    this.cursorEl.hidden = true;
+    this.stage.append(this.cursorEl);
+    this.spaceDown = false;
     this.wire();
   }
 
@@ -68,6 +75,7 @@ export class Viewer {
       this.zoomAt(this.scale * (e.deltaY < 0 ? 1.25 : 0.8), e.clientX - rect.left, e.clientY - rect.top);
     }, { passive: false });
     vp.addEventListener('keydown', (e) => {
+      if (this.job && this.tool !== 'pan' && this.brushKey(e)) return;
       const step = 40;
       const moves = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
       if (moves[e.key]) {
@@ -79,13 +87,55 @@ export class Viewer {
       } else if (e.key === '+' || e.key === '=') this.zoomBy(1.25);
       else if (e.key === '-') this.zoomBy(0.8);
     });
+    vp.addEventListener('keyup', (e) => {
+      if (e.key === ' ' && this.spaceDown) {
+        this.spaceDown = false;
+        this.onStrokesChanged(this.job);
+      }
+    });
+    vp.addEventListener('blur', () => { this.cursorEl.hidden = true; });
     this.compare.addEventListener('input', () => this.applyView());
     new ResizeObserver(() => { if (this.fit) this.zoomFit(); }).observe(vp);
+  }
+
+  /**
+   * Keyboard painting with a brush tool: arrows move the brush ring (Shift: 4× the step),
+   * Space paints (hold it while moving to draw a line). Returns true when the key was used.
+   */
+  brushKey(e) {
+    const dirs = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if (!this.cursor) this.cursor = { x: this.w / 2, y: this.h / 2 };
+    if (dirs[e.key]) {
+      const step = Math.max(2, this.brush / 2) * (e.shiftKey ? 4 : 1);
+      const last = { ...this.cursor };
+      this.cursor.x = Math.min(this.w, Math.max(0, this.cursor.x + dirs[e.key][0] * step));
+      this.cursor.y = Math.min(this.h, Math.max(0, this.cursor.y + dirs[e.key][1] * step));
+      if (this.spaceDown) this.paint(last, this.cursor);
+    } else if (e.key === ' ') {
+      if (!e.repeat) { this.spaceDown = true; this.paint(this.cursor, this.cursor); }
+    } else {
+      return false;
+    }
+    e.preventDefault();
+    this.showCursor();
+    return true;
+  }
+
+  showCursor() {
+    const el = this.cursorEl;
+    el.hidden = this.tool === 'pan' || !this.cursor;
+    if (el.hidden) return;
+    el.style.width = el.style.height = `${this.brush}px`;
+    el.style.left = `${this.cursor.x - this.brush / 2}px`;
+    el.style.top = `${this.cursor.y - this.brush / 2}px`;
+    el.style.borderColor = STROKE_COLOURS[this.tool];
   }
 
   /** Show `job` (its original and current result). */
   show(job) {
     this.job = job;
+    this.cursor = null;
+    this.cursorEl.hidden = true;
     this.before.src = job.sourceUrl;
     this.after.src = job.result.url;
     this.maskImg.hidden = true;

@@ -152,7 +152,13 @@ const HANDLERS = { cutout, merge, export: (id, msg) => exportAs(msg), zip: (id, 
 self.onmessage = async (event) => {
   const msg = event.data;
   try {
-    if (msg.type === 'init') {
+    if (msg.type === 'live') {
+      // Held until this worker stops: the bridge learns of a silent death when it is freed.
+      navigator.locks.request(msg.lock, () => {
+        post({ type: 'alive' });
+        return new Promise(() => {});
+      });
+    } else if (msg.type === 'init') {
       ready = ready || initPython(msg.id);
       const { ms } = await ready;
       post({ id: msg.id, type: 'result', initMs: ms });
