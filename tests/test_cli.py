@@ -39,3 +39,17 @@ def _env():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def test_cli_escalation_flag_reaches_the_report(tmp_path, cat_jpeg, model_path, capsys):
+    import json
+
+    src = tmp_path / "cat.jpg"
+    src.write_bytes(cat_jpeg)
+    assert main([str(src), "-o", str(tmp_path), "--report", "--escalate", "force", "--method", "model"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    esc = report["escalation"]
+    assert esc["ran"] and esc["why"] == "asked for" and esc["kept"] in ("first", "second")
+    assert esc["second"]["path"] == "model, letterboxed input"
+    assert main([str(src), "-o", str(tmp_path), "--report", "--escalate", "off"]) == 0
+    assert json.loads(capsys.readouterr().out)["escalation"] == {"ran": False, "why": "turned off"}

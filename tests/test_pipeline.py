@@ -17,7 +17,7 @@ def run(data, infer, **kw):
 def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
     rgb = np.random.default_rng(0).integers(0, 256, (301, 457, 3), dtype=np.uint8)
     infer = DiscInfer()
-    res = run(png_bytes(rgb), infer)
+    res = run(png_bytes(rgb), infer, options=Options(escalate="off"))
     out = np.asarray(Image.open(io.BytesIO(res.png)))
     assert out.shape == (301, 457, 4)
     settled = (out[..., 3] == 255) | (out[..., 3] == 0)  # decontamination touches only the edge band
@@ -118,3 +118,78 @@ def test_uniform_studio_background_is_keyed_without_the_model():
     assert a[40:80, 60:100].min() > 240 and a[:15].max() < 15
     forced = run(png_bytes(rgb), infer, options=Options(method="model"))
     assert len(infer.calls) == 1 and forced.report["method"] == "model"
+
+
+class TwoPasses:
+    """A fake model: the first call (squashed input) hedges at 0.5 over the top half; the
+    second (letterboxed) returns a clean disc in the padded frame."""
+
+    def __init__(self, fail_second=False):
+        self.calls = []
+        self.fail_second = fail_second
+
+    async def __call__(self, x):
+        self.calls.append(x)
+        rr, cc = np.mgrid[:1024, :1024]
+        disc = (((rr - 512) ** 2 + (cc - 512) ** 2) < 200 ** 2).astype(np.float32)
+        if len(self.calls) == 1:
+            disc[:512] = 0.5
+            return disc
+        if self.fail_second:
+            raise RuntimeError("out of memory")
+        return disc
+
+
+def subject_photo():
+    rr, cc = np.mgrid[:300, :400]
+    rgb = np.random.default_rng(1).integers(90, 140, (300, 400, 3)).astype(np.uint8)
+    rgb[((rr - 150) ** 2 + (cc - 200) ** 2) < 58 ** 2] = (220, 40, 30)
+    return png_bytes(rgb)
+
+
+def test_a_hedged_first_result_escalates_to_the_letterboxed_input_and_keeps_the_better():
+    infer = TwoPasses()
+    res = run(subject_photo(), infer, options=Options(method="model"))
+    assert len(infer.calls) == 2
+    lb = infer.calls[1][0]
+    assert np.ptp(lb[:, :100]) == 0 and np.ptp(lb[:, 150:850]) > 0  # padded above and below the 4:3 photo
+    esc = res.report["escalation"]
+    assert esc["ran"] and esc["kept"] == "second", esc
+    assert esc["first"]["verdict"] != "good" and esc["first"]["path"] == "model, squashed input"
+    assert esc["second"]["path"] == "model, letterboxed input" and esc["ms"] >= 0
+    assert res.report["quality"]["verdict"] == esc["second"]["verdict"]
+    alpha = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
+    assert alpha[150, 200] == 255 and alpha[20, 200] == 0  # the hedged top half is gone
+    # The kept matte comes back in squash geometry: a re-run from it needs no model.
+    again = run(subject_photo(), None, coarse=res.coarse)
+    assert again.report["escalation"] == {"ran": False, "why": "post-processing only: the earlier result's matte is reused"}
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(again.png)))[..., 3], alpha)
+
+
+def test_escalation_off_and_a_failing_second_pass_keep_the_first_result():
+    infer = TwoPasses()
+    res = run(subject_photo(), infer, options=Options(method="model", escalate="off"))
+    assert len(infer.calls) == 1 and res.report["escalation"] == {"ran": False, "why": "turned off"}
+    infer = TwoPasses(fail_second=True)
+    res = run(subject_photo(), infer, options=Options(method="model"))
+    esc = res.report["escalation"]
+    assert not esc["ran"] and "higher-quality path failed: out of memory" in esc["why"], esc
+    assert res.report["quality"]["verdict"] == esc["first"]["verdict"]
+
+
+def test_forced_escalation_runs_on_a_good_result_and_keeps_the_first_when_it_is_better():
+    class Reverse(TwoPasses):
+        async def __call__(self, x):
+            out = await super().__call__(x)
+            if len(self.calls) == 1:  # a clean squashed result, a hedged letterboxed one
+                rr, cc = np.mgrid[:1024, :1024]
+                return (((rr - 512) ** 2 + (cc - 512) ** 2) < 200 ** 2).astype(np.float32)
+            out[:512] = 0.5
+            return out
+
+    infer = Reverse()
+    res = run(subject_photo(), infer, options=Options(method="model", escalate="force"))
+    esc = res.report["escalation"]
+    assert len(infer.calls) == 2 and esc["ran"] and esc["why"] == "asked for" and esc["kept"] == "first", esc
+    with pytest.raises(ValueError, match="escalate must be one of"):
+        Options(escalate="sometimes")

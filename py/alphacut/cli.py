@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .decode import DecodeError
 from .models import get_model
-from .pipeline import Options, cutout
+from .pipeline import ESCALATIONS, METHODS, Options, cutout
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=None,
                    help="prepared .onnx file (default: the one `make build` put in the cache)")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: onnxruntime decides)")
+    p.add_argument("--method", choices=METHODS, default=Options.method,
+                   help="auto: colour key for a uniform studio background, the model otherwise (default: auto)")
+    p.add_argument("--escalate", choices=ESCALATIONS, default=Options.escalate,
+                   help="the higher-quality second pass: when the quality check is not good (auto, the default), "
+                        "always (force), or never (off)")
+    p.add_argument("--no-decontaminate", action="store_true", help="keep the edge colours as they are")
     p.add_argument("--report", action="store_true", help="print each report as a JSON line")
     return p
 
@@ -30,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - depends on the install
         print("alphacut: onnxruntime is missing; install with `pip install alphacut[onnxruntime]`", file=sys.stderr)
         return 2
-    options = Options()
+    options = Options(method=args.method, escalate=args.escalate, decontaminate=0.0 if args.no_decontaminate else 1.0)
     path = args.model
     if path is None:
         path = default_model_path(options.model)

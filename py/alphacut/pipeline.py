@@ -7,6 +7,7 @@ elements, values in [0, 1]). In the browser it wraps ONNX Runtime Web; in CPytho
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 
@@ -20,13 +21,15 @@ from .decode import MAX_PIXELS, decode
 from .encode import encode_png
 from .models import ModelSpec, get_model
 from .prepare import to_model_input
-from .quality import assess
-from .refine import refine_alpha
+from .quality import QualityReport, assess
+from .refine import hedging, letterbox, letterbox_box, refine_alpha
 from .resize import resize_alpha
 from .timing import Clock
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
 METHODS = ("auto", "model", "colorkey")
+ESCALATIONS = ("auto", "off", "force")
+_RANK = {"good": 0, "suspicious": 1, "bad": 2}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class Options:
         Soften the matte's edge over this many full-resolution pixels (0: off).
     decontaminate : float
         How much of the background's colour to remove from the semi-transparent edge, 0 (off) to 1.
+    escalate : {'auto', 'off', 'force'}
+        The higher-quality path: a second inference of the photo letterboxed (aspect kept)
+        instead of squashed, or the model after a colour key, and the better of the two
+        results is kept (:func:`better`). ``auto`` takes it when the quality check of the first
+        result is not good, ``force`` always, ``off`` never.
     """
 
     model: str = "isnet"
@@ -64,6 +72,7 @@ class Options:
     shift_edge: float = 0.0
     feather: float = 0.0
     decontaminate: float = 1.0
+    escalate: str = "auto"
 
     def __post_init__(self):
         get_model(self.model)  # raises ValueError on an unknown model
@@ -81,6 +90,8 @@ class Options:
             raise ValueError(f"feather must be a number of pixels in 0..200, got {self.feather!r}")
         if not isinstance(self.decontaminate, (int, float)) or not 0 <= self.decontaminate <= 1:
             raise ValueError(f"decontaminate must be in 0..1, got {self.decontaminate!r}")
+        if self.escalate not in ESCALATIONS:
+            raise ValueError(f"escalate must be one of {', '.join(ESCALATIONS)}, got {self.escalate!r}")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Options":
@@ -121,8 +132,9 @@ class Result:
     coarse: np.ndarray
 
 
-async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: Clock | None = None) -> np.ndarray:
-    """Run the model on ``rgb``; return its raw matte.
+async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: Clock | None = None, *,
+                       geometry: str = "squash") -> np.ndarray:
+    """Run the model on ``rgb``; return its raw matte, always in squash geometry.
 
     Parameters
     ----------
@@ -130,6 +142,10 @@ async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: Cl
     infer : async callable
         Model inference, see the module docstring.
     spec : ModelSpec
+    geometry : {'squash', 'letterbox'}, optional
+        How the photo is fitted to the model's square input: stretched, or scaled with its
+        aspect kept and padded. A letterboxed matte is cropped to the photo and stretched back,
+        so the result has one geometry either way (the photo stretched to ``spec.size``).
 
     Returns
     -------
@@ -137,14 +153,44 @@ async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: Cl
         ``R, C = spec.size``.
     """
     clock = clock or Clock()
-    x = to_model_input(rgb, spec)
+    rows, cols = spec.size
+    if geometry == "letterbox":
+        x = to_model_input(letterbox(rgb, size=rows), spec)
+    elif geometry == "squash":
+        x = to_model_input(rgb, spec)
+    else:
+        raise ValueError(f"geometry must be 'squash' or 'letterbox', got {geometry!r}")
     clock.lap("prepare")
     raw = np.asarray(await infer(x), dtype=np.float32)
     clock.lap("infer")
-    rows, cols = spec.size
     if raw.size != rows * cols:
         raise ValueError(f"infer returned {raw.size} values, expected {rows}x{cols}")
-    return np.clip(raw.reshape(rows, cols), 0.0, 1.0)
+    coarse = np.clip(raw.reshape(rows, cols), 0.0, 1.0)
+    if geometry == "letterbox":
+        top, left, r, c = letterbox_box(rgb.shape, size=rows)
+        coarse = resize_alpha(coarse[top : top + r, left : left + c], (rows, cols))
+    return coarse
+
+
+def better(first: tuple[QualityReport, float], second: tuple[QualityReport, float]) -> bool:
+    """Whether the second of two cut-outs of one photo is the better: the milder verdict,
+    and at the same verdict the matte that hedges less (:func:`alphacut.refine.hedging`).
+
+    Parameters
+    ----------
+    first, second : (QualityReport, float)
+        Each result's quality report and its coarse matte's hedging.
+
+    Examples
+    --------
+    >>> from alphacut.quality import QualityReport
+    >>> better((QualityReport("suspicious", 1.2), 0.01), (QualityReport("good", 0.4), 0.05))
+    True
+    >>> better((QualityReport("bad", 2.5), 0.02), (QualityReport("bad", 2.9), 0.03))
+    False
+    """
+    (q1, h1), (q2, h2) = first, second
+    return (_RANK[q2.verdict], h2) < (_RANK[q1.verdict], h1)
 
 
 def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), strokes: np.ndarray | None = None,
@@ -223,28 +269,14 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     clock = Clock()
     img = decode(data, max_pixels=options.max_pixels)
     clock.lap("decode")
-    method, reason = "model", "the model was asked for"
-    if coarse is None and options.method != "model" and min(img.rgb.shape[:2]) >= 16:
-        key, reason, _ = should_colour_key(img.rgb)
-        if options.method == "colorkey" or key:
-            method = "colour key"
-            reason = "asked for" if options.method == "colorkey" else reason
-            keyed, _, _ = colour_key(img.rgb)
-            coarse = resize_alpha(keyed, spec.size)
-            clock.lap("colour key")
-    if coarse is None:
-        if infer is None:
-            raise ValueError("cutout needs either infer or coarse")
-        coarse = await infer_coarse(img.rgb, infer, spec, clock)
-    alpha = matte(img.rgb, coarse, options=options, strokes=strokes, clock=clock)
+    m = await find_matte(img.rgb, infer, options=options, spec=spec, coarse=coarse, strokes=strokes, clock=clock)
+    alpha = m.alpha
     rgb = estimate_foreground(img.rgb, alpha, amount=options.decontaminate) if options.decontaminate else img.rgb
     clock.lap("decontaminate")
     rgba = to_rgba(rgb, alpha, source_alpha=img.alpha)
     clock.lap("composite")
     png = encode_png(rgba, compress_level=options.compress_level)
     clock.lap("encode")
-    quality = assess(img.rgb, alpha).to_dict()
-    clock.lap("quality")
     rows, cols = img.rgb.shape[:2]
     report = {
         "width": cols,
@@ -254,10 +286,145 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
         "frames": img.frames,
         "had_alpha": img.alpha is not None,
         "model": spec.name,
-        "method": method,
-        "method_reason": reason,
-        "quality": quality,
+        "method": m.method,
+        "method_reason": m.reason,
+        "quality": m.quality.to_dict(),
+        "escalation": m.escalation,
         "output_bytes": len(png),
         "timings_ms": clock.ms,
     }
-    return Result(png=png, report=report, coarse=coarse)
+    return Result(png=png, report=report, coarse=m.coarse)
+
+
+@dataclass(frozen=True)
+class Matte:
+    """What :func:`find_matte` found.
+
+    Attributes
+    ----------
+    alpha : (M, N) ndarray of float32 in [0, 1]
+        The final full-resolution matte.
+    coarse : (R, C) ndarray of float32
+        The coarse matte it came from (squash geometry), for re-runs without the model.
+    method, reason : str
+        ``'model'`` or ``'colour key'``, and why.
+    quality : QualityReport
+        The check of ``alpha``.
+    escalation : dict
+        JSON-able: whether the higher-quality path ran, why (or why not), both results'
+        verdicts, and which was kept.
+    """
+
+    alpha: np.ndarray
+    coarse: np.ndarray
+    method: str
+    reason: str
+    quality: QualityReport
+    escalation: dict
+
+
+async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options = Options(),
+                     spec: ModelSpec | None = None, coarse: np.ndarray | None = None,
+                     strokes: np.ndarray | None = None, clock: Clock | None = None) -> Matte:
+    """The full-resolution matte of a photo, checked, and escalated when the check asks for it.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) ndarray of uint8
+    infer : async callable, or None
+        Model inference; not called when ``coarse`` is given or the colour key suffices.
+    options : Options, optional
+    spec : ModelSpec, optional
+        Defaults to ``get_model(options.model)``.
+    coarse : (R, C) ndarray of float32, optional
+        An earlier :attr:`Matte.coarse`: only the post-processing runs (no escalation).
+    strokes : (m, n) ndarray of uint8, optional
+
+    Returns
+    -------
+    Matte
+    """
+    spec = spec or get_model(options.model)
+    clock = clock or Clock()
+    rerun = coarse is not None
+    if rerun:
+        first = _Pass("earlier result", "post-processing only", coarse)
+    else:
+        first = await _first_pass(rgb, infer, spec, options, clock)
+    alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock)
+    chosen, escalation = first, {"ran": False, "why": _no_escalation(rerun, options, q)}
+    if not escalation["why"]:
+        why = "asked for" if options.escalate == "force" else f"the first result was {q.verdict}"
+        first_info = first.info(q)
+        t0 = time.perf_counter()
+        try:
+            second = await _hq_pass(rgb, infer, spec, first, clock)
+        except Exception as e:  # the first result stands; say why the second did not run
+            escalation = {"ran": False, "why": f"{why}, but the higher-quality path failed: {e}",
+                          "first": first_info}
+        else:
+            alpha2, q2 = _finish_matte(rgb, second.coarse, options, strokes, clock)
+            keep = better((q, hedging(first.coarse, rgb.shape)), (q2, hedging(second.coarse, rgb.shape)))
+            escalation = {"ran": True, "why": why, "first": first_info, "second": second.info(q2),
+                          "kept": "second" if keep else "first", "ms": round(1000 * (time.perf_counter() - t0))}
+            if keep:
+                chosen, alpha, q = second, alpha2, q2
+    return Matte(alpha, chosen.coarse, chosen.method, chosen.reason, q, escalation)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One way of getting the coarse matte: its method, why, and the matte (squash geometry)."""
+
+    method: str
+    reason: str
+    coarse: np.ndarray
+    path: str = ""
+
+    def info(self, q: QualityReport) -> dict:
+        return {"path": self.path or self.method, "verdict": q.verdict, "risk": round(q.risk, 3)}
+
+
+async def _first_pass(rgb, infer, spec, options, clock) -> _Pass:
+    """The colour key when asked for or when ``auto`` finds a uniform border; else the model."""
+    if options.method != "model" and min(rgb.shape[:2]) >= 16:
+        key, reason, _ = should_colour_key(rgb)
+        if options.method == "colorkey" or key:
+            keyed, _, _ = colour_key(rgb)
+            clock.lap("colour key")
+            return _Pass("colour key", "asked for" if options.method == "colorkey" else reason,
+                         resize_alpha(keyed, spec.size), "colour key")
+    if infer is None:
+        raise ValueError("cutout needs either infer or coarse")
+    reason = "the model was asked for" if options.method == "model" else "the border is not a uniform colour"
+    return _Pass("model", reason, await infer_coarse(rgb, infer, spec, clock), "model, squashed input")
+
+
+async def _hq_pass(rgb, infer, spec, first: _Pass, clock) -> _Pass:
+    """The higher-quality path after ``first``: the model after a colour key, else the model
+    on the letterboxed photo (on the dev set it fixes the squashed input's worst failures)."""
+    if infer is None:
+        raise ValueError("the model is not available")
+    if first.method == "colour key":
+        return _Pass("model", "the colour key's result was not good", await infer_coarse(rgb, infer, spec, clock),
+                     "model, squashed input")
+    coarse = await infer_coarse(rgb, infer, spec, clock, geometry="letterbox")
+    return _Pass("model", first.reason, coarse, "model, letterboxed input")
+
+
+def _finish_matte(rgb, coarse, options, strokes, clock) -> tuple[np.ndarray, QualityReport]:
+    alpha = matte(rgb, coarse, options=options, strokes=strokes, clock=clock)
+    q = assess(rgb, alpha)
+    clock.lap("quality")
+    return alpha, q
+
+
+def _no_escalation(rerun: bool, options: Options, q: QualityReport) -> str:
+    """Why the higher-quality path does not run ('' when it should)."""
+    if rerun:
+        return "post-processing only: the earlier result's matte is reused"
+    if options.escalate == "off":
+        return "turned off"
+    if options.escalate == "auto" and q.verdict == "good":
+        return "the first result was good"
+    return ""

@@ -20,7 +20,7 @@ class Clock:
         self._t = time.perf_counter()
 
     def lap(self, stage: str) -> None:
-        """Record the time since the previous lap (or creation) under ``stage``."""
+        """Add the time since the previous lap (or creation) to ``stage``."""
         now = time.perf_counter()
-        self.ms[stage] = round((now - self._t) * 1000.0, 1)
+        self.ms[stage] = round(self.ms.get(stage, 0.0) + (now - self._t) * 1000.0, 1)
         self._t = now

@@ -13,13 +13,23 @@ import json
 import zipfile
 
 import numpy as np
+from PIL import Image
 
 from .composite import over
 from .decode import decode
 from .encode import encode_jpeg, encode_png, encode_webp
 from .pipeline import Options, cutout
+from .quality import flagged_regions
 
 EXPORT_FORMATS = ("png", "mask", "jpeg", "webp")
+#: Overlay colours (RGBA) of the quality check's flagged regions, drawn in this order.
+PROBLEM_COLOURS = {
+    "halo": (255, 210, 0, 150),
+    "spill": (255, 140, 0, 190),
+    "holes": (0, 220, 255, 190),
+    "fragments": (255, 0, 255, 200),
+    "jagged": (255, 40, 40, 230),
+}
 
 
 def _bytes_of(buffer) -> bytes:
@@ -124,6 +134,43 @@ def export(png, fmt: str, background_json: str = "null", background_image=None) 
         background = tuple(json.loads(background_json) or (255, 255, 255))
     flat = over(rgba, background)
     return encode_jpeg(flat) if fmt == "jpeg" else encode_webp(flat)
+
+
+def problems(data, png) -> bytes:
+    """Where the quality check found problems, as an RGBA overlay PNG.
+
+    Parameters
+    ----------
+    data : Uint8Array or bytes
+        The original file (for the colour spill check).
+    png : Uint8Array or bytes
+        The cut-out from :func:`process`.
+
+    Returns
+    -------
+    bytes
+        An RGBA PNG at the check's working resolution (long side at most 1024; the page scales
+        it over the photo): each flagged region in its :data:`PROBLEM_COLOURS` colour, the rest
+        transparent.
+
+    Examples
+    --------
+    >>> rgba = np.zeros((40, 40, 4), np.uint8); rgba[5:35, 5:35] = 255; rgba[1, 1, 3] = 255
+    >>> out = np.asarray(Image.open(io.BytesIO(problems(encode_png(rgba[..., :3]), encode_png(rgba)))))
+    >>> out.shape, out[1, 1].tolist(), int(out[20, 20, 3])
+    ((40, 40, 4), [255, 0, 255, 200], 0)
+    """
+    rgb = decode(_bytes_of(data)).rgb
+    cut = Image.open(io.BytesIO(_bytes_of(png)))
+    if cut.mode != "RGBA" or cut.size != (rgb.shape[1], rgb.shape[0]):
+        raise ValueError("problems: the cut-out must be an RGBA PNG of the same size as the original")
+    alpha = np.asarray(cut.getchannel("A"), np.float32) / 255
+    masks = flagged_regions(alpha, image=rgb)
+    shape = masks["halo"].shape
+    out = np.zeros(shape + (4,), np.uint8)
+    for name, colour in PROBLEM_COLOURS.items():
+        out[masks[name]] = colour
+    return encode_png(out)
 
 
 def zip_files(names_json: str, *blobs) -> bytes:

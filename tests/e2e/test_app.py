@@ -168,6 +168,28 @@ def test_refine_controls_rerun_without_the_model(session):
     session.assert_clean()
 
 
+def test_forced_second_pass_and_the_flagged_regions_overlay(session):
+    page = session.page
+    page.select_option("#escalate", "force")
+    page.wait_for_function("() => document.querySelector('.job.selected').dataset.state === 'refining'", timeout=5000)
+    session.wait_jobs(1)
+    esc = selected_report(page)["escalation"]
+    assert esc["ran"] and esc["why"] == "asked for" and esc["kept"] in ("first", "second"), esc
+    assert esc["first"]["path"] == "model, squashed input" and esc["second"]["path"] == "model, letterboxed input"
+    assert page.inner_text("#quality-escalation").startswith("Checked twice (asked for)")
+    page.check("#show-problems")
+    page.wait_for_function("() => { const i = document.querySelector('#img-problems');"
+                           " return !i.hidden && i.complete && i.naturalWidth > 0; }", timeout=30000)
+    size = page.evaluate("() => { const i = document.querySelector('#img-problems');"
+                         " return [i.naturalWidth, i.naturalHeight, i.style.width]; }")
+    assert size == [451, 300, "451px"], size  # the check's working size, drawn over the whole photo
+    page.uncheck("#show-problems")
+    assert page.is_hidden("#img-problems")
+    page.select_option("#escalate", "auto")
+    session.wait_jobs(1)
+    session.assert_clean()
+
+
 def test_drop_bad_file_then_good_file_and_paste(session, cat_jpeg):
     before = len(session.page.query_selector_all(".job"))
     drop_files(session.page, [("notes.png", "image/png", b"this is not a picture"), ("cat.jpg", "image/jpeg", cat_jpeg)])

@@ -104,6 +104,19 @@ function showQuality(job) {
   $('#quality-verdict').className = `badge ${q.verdict}`;
   const list = $('#quality-reasons');
   list.replaceChildren(...(q.reasons.length ? q.reasons : ['No problems found.']).map((t) => el('li', { textContent: t })));
+  $('#quality-escalation').textContent = job.escalationText();
+  showProblems(job);
+}
+
+/** Overlay the flagged regions of `job` when the box is ticked (fetched from the worker once per result). */
+async function showProblems(job) {
+  if (!$('#show-problems').checked || !job.result) { viewer.setProblems(null); return; }
+  try {
+    const url = await job.problemsUrl();
+    if (job === selected && $('#show-problems').checked) viewer.setProblems(url);
+  } catch (e) {
+    $('#quality-escalation').textContent = `Could not draw the flagged regions: ${e.message}`;
+  }
 }
 
 function select(job) {
@@ -117,6 +130,7 @@ function select(job) {
   $('#shift-edge').value = job.settings.shift_edge;
   $('#decontaminate').value = job.settings.decontaminate;
   $('#method').value = job.settings.method;
+  $('#escalate').value = job.settings.escalate;
   showSettings();
   viewer.show(job);
 }
@@ -228,11 +242,14 @@ function wireEditor() {
       scheduleRefine(selected);
     });
   }
-  $('#method').addEventListener('change', (e) => {
-    if (!selected) return;
-    selected.settings.method = e.target.value;
-    selected.refine({ full: true });
-  });
+  for (const [sel, key] of [['#method', 'method'], ['#escalate', 'escalate']]) {
+    $(sel).addEventListener('change', (e) => {
+      if (!selected) return;
+      selected.settings[key] = e.target.value;
+      selected.refine({ full: true });
+    });
+  }
+  $('#show-problems').addEventListener('change', () => selected && showProblems(selected));
   $('#zoom-fit').onclick = () => viewer.zoomFit();
   $('#zoom-100').onclick = () => { const r = $('#viewport').getBoundingClientRect(); viewer.zoomAt(1, r.width / 2, r.height / 2); };
   $('#zoom-in').onclick = () => viewer.zoomBy(1.25);

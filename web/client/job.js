@@ -45,7 +45,7 @@ export class Job {
     this.stage = 'Queued';
     this.error = null;
     this.result = null;
-    this.settings = { feather: 0, shift_edge: 0, decontaminate: 1, method: 'auto' };
+    this.settings = { feather: 0, shift_edge: 0, decontaminate: 1, method: 'auto', escalate: 'auto' };
     this.strokes = null;
     this.hasStrokes = false;
     this.controller = new AbortController();
@@ -122,6 +122,10 @@ export class Job {
     try {
       const r = await this.running;
       r.report.total_ms = r.report.total_ms ?? 0;
+      if (!whole) { // the matte came from the earlier run: so did its method and escalation
+        const { method, method_reason: reason, escalation } = this.result.report;
+        Object.assign(r.report, { method, method_reason: reason, escalation });
+      }
       this.setResult(r);
       this.set('done', this.summary());
     } catch (e) {
@@ -140,6 +144,25 @@ export class Job {
     const r = await this.bridge.request('export', { png, format, colour: background.colour, backgroundImage });
     const type = { mask: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' }[format];
     return new Blob([r.bytes], { type });
+  }
+
+  /** An overlay of the regions the quality check flagged (computed on demand, then kept). */
+  async problemsUrl() {
+    if (!this.exports.has('problems')) {
+      const png = await this.result.blob.arrayBuffer();
+      const r = await this.bridge.request('problems', { original: this.bytes.slice(0), png });
+      this.exports.set('problems', URL.createObjectURL(new Blob([r.bytes], { type: 'image/png' })));
+    }
+    return this.exports.get('problems');
+  }
+
+  /** The escalation in one sentence, or '' when it did not run and had no reason to. */
+  escalationText() {
+    const e = this.result?.report.escalation;
+    if (!e) return '';
+    if (!e.ran) return e.first ? `Second pass not run: ${e.why}.` : '';
+    const kept = e.kept === 'second' ? 'kept the second' : 'kept the first';
+    return `Checked twice (${e.why}): ${e.first.path} was ${e.first.verdict}, ${e.second.path} was ${e.second.verdict}; ${kept}.`;
   }
 
   async maskUrl() {

@@ -14,6 +14,7 @@ export class Viewer {
     this.before = root.querySelector('#img-before');
     this.after = root.querySelector('#img-after');
     this.maskImg = root.querySelector('#img-mask');
+    this.problemsImg = root.querySelector('#img-problems');
     this.canvas = root.querySelector('#strokes');
     this.compare = root.querySelector('#compare');
     this.zoomLabel = root.querySelector('#zoom-level');
@@ -142,7 +143,8 @@ export class Viewer {
     const [h, w] = [job.result.report.height, job.result.report.width];
     this.w = w;
     this.h = h;
-    for (const el of [this.stage, this.bg, this.before, this.after, this.maskImg, this.canvas]) {
+    this.setProblems(null);
+    for (const el of [this.stage, this.bg, this.before, this.after, this.maskImg, this.problemsImg, this.canvas]) {
       el.style.width = `${w}px`;
       el.style.height = `${h}px`;
     }
@@ -163,6 +165,13 @@ export class Viewer {
     if (this.job !== job) return;
     this.after.src = job.result.url;
     if (this.view === 'mask') this.setView('mask');
+  }
+
+  /** Overlay the quality check's flagged regions (an image URL), or hide them (null). */
+  setProblems(url) {
+    this.problemsImg.hidden = !url;
+    if (url) this.problemsImg.src = url;
+    else this.problemsImg.removeAttribute('src');
   }
 
   async setView(view) {

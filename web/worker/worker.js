@@ -147,7 +147,14 @@ async function merge(id, msg) {
   return { composite: composite.buffer, mask: mask.buffer, report: JSON.parse(reportJson) };
 }
 
-const HANDLERS = { cutout, merge, export: (id, msg) => exportAs(msg), zip: (id, msg) => zipFiles(msg) };
+async function problems(msg) {
+  const { api } = await ready;
+  return { bytes: takeBytes(await api.problems(new Uint8Array(msg.original), new Uint8Array(msg.png))).buffer };
+}
+
+const HANDLERS = {
+  cutout, merge, export: (id, msg) => exportAs(msg), zip: (id, msg) => zipFiles(msg), problems: (id, msg) => problems(msg),
+};
 
 self.onmessage = async (event) => {
   const msg = event.data;
