@@ -249,6 +249,16 @@ def test_folder_picker_and_folder_drop_take_the_images_inside(session, tmp_path,
     session.assert_clean()
 
 
+def test_a_51_mp_photo_is_refused_up_front_naming_the_limit(session, tmp_path):
+    big = tmp_path / "huge.png"
+    Image.new("RGB", (8300, 6200), (200, 200, 200)).save(big, compress_level=1)  # 51.5 MP, a small file
+    before = len(session.page.query_selector_all(".job"))
+    session.page.set_input_files("#file-input", str(big))
+    [(state, text)] = session.wait_jobs(before + 1, timeout_s=60)[before:]
+    assert state == "error" and "8300x6200 = 51.5 MP, above the limit of 50 MP" in text, text
+    session.assert_clean()
+
+
 def test_cancel_a_running_job_then_the_next_one_works(session, cat_rgb):
     page = session.page
     before = len(page.query_selector_all(".job"))
@@ -266,6 +276,8 @@ def test_cancel_a_running_job_then_the_next_one_works(session, cat_rgb):
 
 
 def test_edit_merge_keeps_the_edit_only_where_it_landed(session, tmp_path):
+    import re
+
     from skimage import data
 
     page = session.page
@@ -282,7 +294,8 @@ def test_edit_merge_keeps_the_edit_only_where_it_landed(session, tmp_path):
     page.set_input_files("#merge-edited", str(tmp_path / "edited.jpg"))
     page.wait_for_function("() => /Edit found|Failed/.test(document.querySelector('#merge-status').textContent)",
                            timeout=120_000)
-    assert "Edit found" in page.inner_text("#merge-status"), page.inner_text("#merge-status")
+    status = page.inner_text("#merge-status")
+    assert re.search(r"Edit found on [\d.]+% of the photo, 1 region\(s\)\.", status), status
     name, mask_png = session.download("#merge-download-mask")
     assert name == "edited_merge_mask.png"
     mask = np.asarray(Image.open(io.BytesIO(mask_png)))
@@ -300,6 +313,34 @@ def test_edit_merge_keeps_the_edit_only_where_it_landed(session, tmp_path):
     inside = mask == 255
     edited_jpeg = np.asarray(Image.open(tmp_path / "edited.jpg")).astype(int)
     assert np.abs(result[inside] - edited_jpeg[inside]).mean() < 3  # Pyodide's libjpeg differs by a few levels
+
+    # Before/after: the original over the result, up to a divider that a labelled slider moves,
+    # by keyboard too.
+    page.check("input[name=mview][value=compare]")
+    slider = page.get_by_label("Before/after divider")
+    assert slider.is_visible() and page.is_visible("#merge-before") and slider.input_value() == "50"
+    page.wait_for_function("() => document.querySelector('#merge-before').complete")
+
+    def edit_greenness():
+        """How much greener than grey the view is at the centre of the known edit."""
+        view = np.asarray(Image.open(io.BytesIO(page.locator("#merge-view").screenshot())).convert("RGB"))
+        r, c = round(view.shape[0] * 360 / 512), round(view.shape[1] * 400 / 512)
+        patch = view[r - 5:r + 5, c - 5:c + 5].reshape(-1, 3).astype(float).mean(axis=0)
+        return patch[1] - (patch[0] + patch[2]) / 2
+
+    slider.focus()
+    page.keyboard.press("End")  # the original everywhere
+    assert slider.input_value() == "100"
+    assert page.eval_on_selector("#merge-before", "e => e.style.clipPath") == "inset(0px 0% 0px 0px)"
+    before = edit_greenness()
+    page.keyboard.press("Home")  # the result everywhere
+    assert slider.input_value() == "0"
+    after = edit_greenness()
+    assert after > before + 40, (before, after)
+    page.keyboard.press("ArrowRight")
+    assert slider.input_value() == "1" and "original on the left 1%" in slider.get_attribute("aria-valuetext")
+    page.check("input[name=mview][value=composite]")
+    assert not page.is_visible("#merge-before") and not slider.is_visible()
     page.click("#tab-cutout")
     session.assert_clean()
 
