@@ -120,13 +120,13 @@ export class Bridge {
    * Queue a cut-out. Resolves to {png: ArrayBuffer, coarse: ArrayBuffer, report}.
    * @param {ArrayBuffer} bytes  the file (transferred to the worker: pass a copy to keep one)
    * @param {object} options  pipeline options (snake_case, as Python takes them)
-   * @param {{signal?: AbortSignal, onProgress?: Function, coarse?: Float32Array,
-   *          coarseShape?: number[], strokes?: Uint8Array, strokesShape?: number[]}} opts
+   * @param {{signal?: AbortSignal, onProgress?: Function, coarse?: ArrayBuffer,
+   *          strokes?: Uint8Array, strokesShape?: number[]}} opts
    *   With `coarse` (from an earlier result) the model is skipped: only post-processing runs.
    */
-  cutout(bytes, options, { signal, onProgress, coarse, coarseShape, strokes, strokesShape } = {}) {
+  cutout(bytes, options, { signal, onProgress, coarse, strokes, strokesShape } = {}) {
     return new Promise((resolve, reject) => {
-      const extra = { coarse, coarseShape, strokes, strokesShape };
+      const extra = { coarse, strokes, strokesShape };
       const job = { bytes, options, extra, signal, onProgress, resolve, reject };
       if (signal?.aborted) { reject(new DOMException('cancelled', 'AbortError')); return; }
       signal?.addEventListener('abort', () => this.cancel(job), { once: true });

@@ -16,10 +16,11 @@ export const OUTPUT_NAMES = {
 };
 
 /**
- * Bytes Python can decode. Pillow in Pyodide has no AVIF decoder, so AVIF goes through the
- * browser's own decoder first (losslessly to PNG); everything else is passed through.
+ * A Blob Python can decode. Pillow in Pyodide has no AVIF decoder, so AVIF goes through the
+ * browser's own decoder first (losslessly to PNG); everything else is the file itself. A Blob,
+ * not its bytes: the page keeps one per photo, and Blobs live outside the page's heap.
  */
-async function decodableBytes(file) {
+async function decodableSource(file) {
   if (file.type === 'image/avif' || AVIF.test(file.name)) {
     let bitmap;
     try {
@@ -30,9 +31,9 @@ async function decodableBytes(file) {
     const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
     canvas.getContext('2d').drawImage(bitmap, 0, 0);
     bitmap.close();
-    return (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer();
+    return canvas.convertToBlob({ type: 'image/png' });
   }
-  return file.arrayBuffer();
+  return file;
 }
 
 export class Job {
@@ -64,8 +65,8 @@ export class Job {
   async start(baseOptions) {
     this.baseOptions = baseOptions;
     try {
-      this.bytes = await decodableBytes(this.file);
-      const r = await this.bridge.cutout(this.bytes.slice(0), this.options(), {
+      this.source = await decodableSource(this.file);
+      const r = await this.bridge.cutout(await this.source.arrayBuffer(), this.options(), {
         signal: this.controller.signal,
         onProgress: (key) => this.set('running', STAGE_TEXT[key] || key),
       });
@@ -87,7 +88,7 @@ export class Job {
     this.exports.clear();
     const blob = new Blob([r.png], { type: 'image/png' });
     this.result = { blob, url: URL.createObjectURL(blob), report: r.report,
-      coarse: new Float32Array(r.coarse), coarseShape: r.report.coarse_shape };
+      coarse: r.coarse };
   }
 
   summary() {
@@ -115,10 +116,11 @@ export class Job {
     this.needFull = false;
     this.set('refining', whole ? 'Cutting out again…' : 'Refining…');
     const strokes = this.hasStrokes ? strokesMask(this.strokes) : null;
-    const reuse = whole ? {} : { coarse: this.result.coarse, coarseShape: this.result.coarseShape };
-    this.running = this.bridge.cutout(this.bytes.slice(0), this.options(), {
+    const reuse = whole ? {} : { coarse: this.result.coarse };
+    const options = this.options();
+    this.running = this.source.arrayBuffer().then((bytes) => this.bridge.cutout(bytes, options, {
       ...reuse, strokes: strokes?.data, strokesShape: strokes?.shape,
-    });
+    }));
     try {
       const r = await this.running;
       r.report.total_ms = r.report.total_ms ?? 0;
@@ -150,7 +152,7 @@ export class Job {
   async problemsUrl() {
     if (!this.exports.has('problems')) {
       const png = await this.result.blob.arrayBuffer();
-      const r = await this.bridge.request('problems', { original: this.bytes.slice(0), png });
+      const r = await this.bridge.request('problems', { original: await this.source.arrayBuffer(), png });
       this.exports.set('problems', URL.createObjectURL(new Blob([r.bytes], { type: 'image/png' })));
     }
     return this.exports.get('problems');

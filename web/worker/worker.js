@@ -111,11 +111,10 @@ async function cutout(id, msg) {
     return out;
   };
   const options = { ...msg.options };
-  if (msg.coarse) options.coarse_shape = msg.coarseShape;
   if (msg.strokes) options.strokes_shape = msg.strokesShape;
   const [png, coarse, reportJson] = await callTuple(api.process, [
     new Uint8Array(msg.bytes), JSON.stringify(options), msg.coarse ? null : infer,
-    msg.coarse ? new Float32Array(msg.coarse) : null, msg.strokes ? new Uint8Array(msg.strokes) : null,
+    msg.coarse ? new Uint8Array(msg.coarse) : null, msg.strokes ? new Uint8Array(msg.strokes) : null,
   ], [takeBytes, takeBytes, (s) => s]);
   const report = JSON.parse(reportJson);
   report.backend = backend;
