@@ -18,14 +18,19 @@ Steps, all on numpy arrays, float32 throughout:
 4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge_regions`).
 5. Feather with a guided filter on the original, which also brings the mask to
    the output resolution along the original's edges
-   (:func:`alphacut.guided_filter.guided_filter`).
+   (:mod:`alphacut.editmerge_feather`).
 6. Apply the user's protect and force brushes exactly, then composite
    ``original * (1 - m) + edited * m``.
 
 Every length is a fraction of the image diagonal and every level a statistic
 of the image, and the regions are decided at the analysis size whatever the
 output size; so a preview (``preview_max_side``) shows the same mask as the
-full-resolution merge, up to resampling.
+full-resolution merge, up to resampling. A preview touches the full-size
+inputs only to downscale them.
+
+Full-size work is confined to where the edit lands: the feather computes only
+the tiles that the mask's soft edge reaches, and the composite (with the
+edit's shift and colour correction) only the tiles where the mask is not 0.
 """
 from __future__ import annotations
 
@@ -35,10 +40,10 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-from .editmerge_align import _phase_correlate, _shift_integer, _shift_subpixel
+from .editmerge_align import _grey, _phase_correlate, _shift_subpixel
+from .editmerge_feather import TILE, _feather, _runs
 from .editmerge_lab import srgb_to_lab
 from .editmerge_regions import find_regions, refine_boundary
-from .guided_filter import guided_filter
 from .timing import Clock
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes"]
@@ -53,13 +58,14 @@ _FINE_BLUR = 0.0008
 _FEATHER_EPS = 1e-3
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
-#: Rows per strip when compositing at full resolution.
-_STRIP_ROWS = 512
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
 _GAIN_RANGE = (0.85, 1.15)
 _MAX_OFFSET = 20.0
 #: Colour-drift fit: fraction of the best-fitting pixels each refit uses.
 _DRIFT_KEEP = 0.4
+#: Colour-drift fit: a regular subsample of at least this many pixels (up to 4 times as many), or
+#: all of them.
+_DRIFT_SAMPLES = 40000
 
 
 @dataclass(frozen=True)
@@ -235,8 +241,9 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     shape = original.shape[:2]
     a_shape = _fit(shape, options.analysis_max_side)
     out_shape = _fit(shape, options.preview_max_side) if options.preview_max_side else shape
-    orig_a = _resize_rgb(original, a_shape)
-    edit_a = _resize_rgb(edited, a_shape).astype(np.float32)
+    orig_o, orig_a = _two_sizes(original, out_shape, a_shape)
+    edit_o, edit_a = _two_sizes(edited, out_shape, a_shape)
+    edit_a = edit_a.astype(np.float32)
     diag_a = float(np.hypot(*a_shape))
     scale_a = (a_shape[0] / shape[0], a_shape[1] / shape[1])
     clock.lap("downscale")
@@ -245,7 +252,7 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     shift_full = (0, 0)
     strength = 0.0
     if options.align_shift > 0:
-        (dr, dc), strength = _phase_correlate(orig_a.mean(axis=2, dtype=np.float32), edit_a.mean(axis=2),
+        (dr, dc), strength = _phase_correlate(_grey(orig_a, "original"), _grey(edit_a, "edited"),
                                               options.align_shift)
         shift_full = (int(round(dr / scale_a[0])), int(round(dc / scale_a[1])))
         if shift_full != (0, 0):
@@ -256,17 +263,20 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
     if options.match_colour:
         gain, offset = _fit_drift(orig_a, edit_a)
-        edit_a = (edit_a - offset) / gain
+        edit_a -= offset
+        edit_a *= 1 / gain
     clock.lap("colour")
 
     # Difference map in Lab, compression noise blurred away.
     lab_o = srgb_to_lab(orig_a)
-    lab_e = srgb_to_lab(np.clip(edit_a, 0, 255) * np.float32(1 / 255))
+    edit_a *= np.float32(1 / 255)
+    lab_e = srgb_to_lab(np.clip(edit_a, 0, 1, out=edit_a))
     lab_e -= lab_o
-    del lab_o
-    fine = np.sqrt(np.square(_blur(lab_e, _FINE_BLUR * diag_a)).sum(axis=2))
-    diff = np.sqrt(np.square(_blur(lab_e, _BLUR * diag_a)).sum(axis=2))
-    del lab_e
+    planes = np.ascontiguousarray(np.moveaxis(lab_e, 2, 0))  # (3, M, N): filters run along rows
+    del lab_o, lab_e
+    fine = _blurred_norm(planes, _FINE_BLUR * diag_a)
+    diff = _blurred_norm(planes, _BLUR * diag_a)
+    del planes
     clock.lap("difference")
 
     protect_a = _resize_brush(protect, a_shape)
@@ -281,32 +291,26 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
         binary = binary & ~protect_a
     clock.lap("regions")
 
-    # Output-size images: the original as it is, the edit aligned and colour-matched.
-    if out_shape == shape:
-        orig_o = original
-        edit_o = _shift_integer(edited, *shift_full)
-        if options.match_colour:
-            edit_o = _apply_drift_lut(edit_o, gain, offset)
-    else:
-        orig_o = _resize_rgb(original, out_shape)
-        edit_o = _resize_rgb(edited, out_shape).astype(np.float32)
+    # At the output size: the original as it is; the edit aligned (whole pixels at full size,
+    # inside the composite) and colour-matched (a table per channel, inside the composite).
+    lut = _drift_lut(gain, offset) if options.match_colour else None
+    shift_o = shift_full
+    if out_shape != shape:
         s = (out_shape[0] / shape[0], out_shape[1] / shape[1])
-        edit_o = _shift_subpixel(edit_o, shift_full[0] * s[0], shift_full[1] * s[1])
-        edit_o = np.clip(np.rint(edit_o), 0, 255).astype(np.uint8)
-        if options.match_colour:
-            edit_o = _apply_drift_lut(edit_o, gain, offset)
+        if shift_full != (0, 0):
+            moved = _shift_subpixel(edit_o.astype(np.float32), shift_full[0] * s[0], shift_full[1] * s[1])
+            edit_o = np.clip(np.rint(moved), 0, 255).astype(np.uint8)
+        shift_o = (0, 0)
     clock.lap("prepare_output")
 
-    mask = _soft_mask(binary, orig_a, orig_o, options.feather * diag_a)
+    mask, tiles = _soft_mask(binary, orig_a, orig_o, options.feather * diag_a)
     clock.lap("feather")
-    protect_o = protect if out_shape == shape else _resize_brush(protect, out_shape)
-    force_o = force if out_shape == shape else _resize_brush(force, out_shape)
-    if force_o is not None:
-        mask[force_o] = 1.0
-    if protect_o is not None:
-        mask[protect_o] = 0.0
-    composite = _composite(orig_o, edit_o, mask)
-    mask8 = np.rint(mask * np.float32(255)).astype(np.uint8)
+    for brush, value in ((force, 1.0), (protect, 0.0)):  # protect last: it wins
+        if brush is not None:
+            brush = brush if out_shape == shape else _resize_brush(brush, out_shape)
+            np.copyto(mask, np.float32(value), where=brush)
+            tiles[_tiles_touched(brush)] = 2
+    composite, mask8 = _composite(orig_o, edit_o, mask, tiles, shift_o, lut)
     clock.lap("composite")
 
     report = {
@@ -429,12 +433,32 @@ def _fit(shape, max_side: int) -> tuple[int, int]:
 
 
 def _resize_rgb(image: np.ndarray, shape) -> np.ndarray:
-    """Resize uint8 RGB to ``(rows, cols)``: area average down, bicubic up."""
+    """Resize uint8 RGB to ``(rows, cols)``: area average down, bicubic up.
+
+    Down, each channel goes through Pillow as a greyscale image, which it wraps without a copy
+    (an RGB image is copied into 4 bytes a pixel first); the result is the same.
+    """
     if image.shape[:2] == tuple(shape):
         return image
-    down = shape[0] <= image.shape[0] and shape[1] <= image.shape[1]
-    method = Image.Resampling.BOX if down else Image.Resampling.BICUBIC
-    return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), method))
+    size = (shape[1], shape[0])
+    if not (shape[0] <= image.shape[0] and shape[1] <= image.shape[1]):
+        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+    out = np.empty(tuple(shape) + (3,), np.uint8)
+    for c in range(3):
+        plane = Image.fromarray(np.ascontiguousarray(image[:, :, c]))
+        out[:, :, c] = plane.resize(size, Image.Resampling.BOX)
+    return out
+
+
+def _two_sizes(image: np.ndarray, out_shape, a_shape):
+    """``image`` at the output and at the analysis size, each downscaled from the nearer larger one."""
+    if out_shape == image.shape[:2]:
+        return image, _resize_rgb(image, a_shape)
+    if out_shape[0] * out_shape[1] >= a_shape[0] * a_shape[1]:
+        out = _resize_rgb(image, out_shape)
+        return out, _resize_rgb(out, a_shape)
+    small = _resize_rgb(image, a_shape)
+    return _resize_rgb(small, out_shape), small
 
 
 def _resize_brush(brush, shape):
@@ -454,10 +478,14 @@ def _resize_nearest(brush, shape):
     return np.asarray(img.resize((shape[1], shape[0]), Image.Resampling.NEAREST)) >= 128
 
 
-def _blur(lab: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma < 0.3:
-        return lab
-    return ndi.gaussian_filter(lab, (sigma, sigma, 0), mode="nearest", truncate=3.0)
+def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
+    """Per pixel, the length of the (3, M, N) Lab difference after a Gaussian blur of each plane."""
+    if sigma >= 0.3:
+        planes = ndi.gaussian_filter(planes, (0, sigma, sigma), mode="nearest", truncate=3.0)
+    norm = np.square(planes[0])
+    norm += np.square(planes[1])
+    norm += np.square(planes[2])
+    return np.sqrt(norm, out=norm)
 
 
 def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -467,68 +495,99 @@ def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarr
     best (``_DRIFT_KEEP`` of them), refit, three times. Returns ``(1, 0)`` when the fit is not a
     plausible drift.
     """
-    step = max(1, int(np.sqrt(orig.shape[0] * orig.shape[1] / 65536)))
-    x = orig[::step, ::step].reshape(-1, 3).astype(np.float32)
-    y = edit[::step, ::step].reshape(-1, 3).astype(np.float32)
+    step = max(1, int(np.sqrt(orig.shape[0] * orig.shape[1] / _DRIFT_SAMPLES)))
+    # Channel-first samples, (3, n) in C order: every step below runs along contiguous rows.
+    x = orig[::step, ::step].reshape(-1, 3).T.astype(np.float32, order="C")
+    y = edit[::step, ::step].reshape(-1, 3).T.astype(np.float32, order="C")
     gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
     for _ in range(3):
-        resid = np.abs(y - (x * gain + offset)).sum(axis=1)
+        d = x * gain[:, None]
+        d += offset[:, None]
+        d -= y
+        np.abs(d, out=d)
+        resid = d[0] + d[1]
+        resid += d[2]
         keep = resid <= np.quantile(resid, _DRIFT_KEEP)
-        for c in range(3):
-            xc, yc = x[keep, c], y[keep, c]
-            var = float(xc.var())
-            if var < 1.0:
-                gain[c], offset[c] = 1.0, float((yc - xc).mean())
-            else:
-                g = float(((xc - xc.mean()) * (yc - yc.mean())).mean()) / var
-                gain[c], offset[c] = g, float(yc.mean() - g * xc.mean())
+        xk, yk = x[:, keep], y[:, keep]
+        mx, my = xk.mean(axis=1), yk.mean(axis=1)
+        xk -= mx[:, None]
+        yk -= my[:, None]
+        var = np.einsum("ij,ij->i", xk, xk) / np.float32(xk.shape[1])
+        flat = var < 1.0  # no spread to fit a gain on: the offset alone
+        cov = np.einsum("ij,ij->i", xk, yk) / np.float32(xk.shape[1])
+        gain = np.where(flat, np.float32(1), cov / np.where(flat, np.float32(1), var)).astype(np.float32)
+        offset = (my - gain * mx).astype(np.float32)
     if not (np.all((gain >= _GAIN_RANGE[0]) & (gain <= _GAIN_RANGE[1])) and np.all(np.abs(offset) <= _MAX_OFFSET)):
         return np.ones(3, np.float32), np.zeros(3, np.float32)
     return gain, offset
 
 
-def _apply_drift_lut(image: np.ndarray, gain, offset) -> np.ndarray:
-    """Undo the drift on uint8 with one 256-entry table per channel."""
+def _drift_lut(gain, offset) -> np.ndarray:
+    """(3, 256) uint8: per channel, the code value with the drift ``edit = gain * orig + offset`` undone."""
     codes = np.arange(256, dtype=np.float32)
-    out = np.empty_like(image)
-    for c in range(3):
-        lut = np.clip(np.rint((codes - offset[c]) / gain[c]), 0, 255).astype(np.uint8)
-        out[..., c] = lut[image[..., c]]
-    return out
+    return np.clip(np.rint((codes - offset[:, None]) / gain[:, None]), 0, 255).astype(np.uint8)
 
 
-def _soft_mask(binary: np.ndarray, guide_a: np.ndarray, guide_o: np.ndarray, radius: float) -> np.ndarray:
-    """Feather ``binary`` along the edges of the original and bring it to the output size."""
-    src = binary.astype(np.float32)
-    same = guide_o.shape[:2] == guide_a.shape[:2]
-    if not binary.any():
-        return np.zeros(guide_o.shape[:2], np.float32)
-    if radius < 0.5:
-        if same:
-            return src
-        img = Image.fromarray(src).resize((guide_o.shape[1], guide_o.shape[0]), Image.Resampling.BILINEAR)
-        return (np.asarray(img) >= 0.5).astype(np.float32)
-    r = max(1, int(round(radius)))
-    if same:
-        mask = guided_filter(guide_a, src, radius=r, eps=_FEATHER_EPS)
+def _soft_mask(binary: np.ndarray, guide_a: np.ndarray, guide_o: np.ndarray, radius: float):
+    """Feather ``binary`` along the edges of the original and bring it to the output size.
+
+    Returns the (P, Q) float32 mask and its tile classes (see :func:`_composite`).
+    """
+    if radius >= 0.5 and binary.any():
+        return _feather(binary, guide_a, guide_o, max(1, int(round(radius))), _FEATHER_EPS, _SNAP)
+    if binary.shape == guide_o.shape[:2]:
+        mask = binary.astype(np.float32)
     else:
-        mask = guided_filter(guide_a, src, radius=r, eps=_FEATHER_EPS, output_guide=guide_o)
-    np.clip(mask, 0.0, 1.0, out=mask)
-    mask[mask < _SNAP] = 0.0
-    mask[mask > 1.0 - _SNAP] = 1.0
-    return mask
+        img = Image.fromarray(binary.astype(np.float32)).resize((guide_o.shape[1], guide_o.shape[0]),
+                                                               Image.Resampling.BILINEAR)
+        mask = (np.asarray(img) >= 0.5).astype(np.float32)
+    tiles = np.where(_tiles_touched(mask > 0), np.uint8(2), np.uint8(0))
+    return mask, tiles
 
 
-def _composite(orig: np.ndarray, edit: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``orig + mask * (edit - orig)``, rounded, strip by strip; exact where mask is 0 or 1."""
-    out = np.empty_like(orig)
-    for start in range(0, orig.shape[0], _STRIP_ROWS):
-        s = slice(start, start + _STRIP_ROWS)
-        o = orig[s].astype(np.float32)
-        e = edit[s].astype(np.float32)
-        e -= o
-        e *= mask[s, :, np.newaxis]
-        e += o
-        np.rint(e, out=e)
-        out[s] = e
-    return out
+def _tiles_touched(flags: np.ndarray) -> np.ndarray:
+    """Per :data:`TILE` x :data:`TILE` tile of a boolean (M, N) array, whether any pixel is set."""
+    starts = [np.arange(0, n, TILE) for n in flags.shape]
+    return np.logical_or.reduceat(np.logical_or.reduceat(flags, starts[0], axis=0), starts[1], axis=1)
+
+
+def _composite(orig: np.ndarray, edit: np.ndarray, mask: np.ndarray, tiles: np.ndarray, shift, lut):
+    """``orig + mask * (edit' - orig)``, rounded, and ``mask`` as uint8; exact where mask is 0 or 1.
+
+    ``edit'`` is ``edit`` moved by whole pixels (``edit'[r, c] = edit[r + shift[0], c + shift[1]]``,
+    edges repeated) and mapped through the per-channel table ``lut`` (or not, if None). The work is
+    done only on runs of tiles (``TILE`` square; ``tiles`` says 0: mask all 0, 1: all 1, 2:
+    mixed) where the edit is taken, so that a small edit on a large photo costs little.
+    """
+    out = orig.copy()
+    mask8 = np.zeros(mask.shape, np.uint8)
+    rows, cols = mask.shape
+    for ti in np.flatnonzero(tiles.any(axis=1)):
+        rs = slice(ti * TILE, min(rows, (ti + 1) * TILE))
+        for tj0, tj1 in _runs(tiles[ti] > 0):
+            cs = slice(tj0 * TILE, min(cols, tj1 * TILE))
+            e = _moved(edit, rs, cs, shift)
+            if lut is not None:
+                e = np.stack([lut[c][e[:, :, c]] for c in range(3)], axis=2)
+            if (tiles[ti, tj0:tj1] == 1).all():
+                out[rs, cs] = e
+                mask8[rs, cs] = 255
+                continue
+            m = mask[rs, cs]
+            o = out[rs, cs].astype(np.float32)
+            blend = e.astype(np.float32)
+            blend -= o
+            blend *= m[:, :, np.newaxis]
+            blend += o
+            out[rs, cs] = np.rint(blend)
+            mask8[rs, cs] = np.rint(m * np.float32(255))
+    return out, mask8
+
+
+def _moved(image: np.ndarray, rs: slice, cs: slice, shift) -> np.ndarray:
+    """``image[rs + shift[0], cs + shift[1]]`` with indices clamped to the image."""
+    rows, cols = image.shape[:2]
+    r0, r1, c0, c1 = rs.start + shift[0], rs.stop + shift[0], cs.start + shift[1], cs.stop + shift[1]
+    if 0 <= r0 and r1 <= rows and 0 <= c0 and c1 <= cols:
+        return image[r0:r1, c0:c1]
+    return image[np.clip(np.arange(r0, r1), 0, rows - 1)][:, np.clip(np.arange(c0, c1), 0, cols - 1)]

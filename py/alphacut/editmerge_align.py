@@ -9,6 +9,7 @@ holds as long as most of the image is unchanged.
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sfft
 from scipy import ndimage as ndi
 
 __all__ = ["estimate_shift"]
@@ -55,7 +56,11 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, *, max_shift: floa
 def _grey(image: np.ndarray, name: str) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 3:
-        image = image.mean(axis=2, dtype=np.float32)
+        grey = image[:, :, 0].astype(np.float32)  # the channels' mean, without a reduction along them
+        grey += image[:, :, 1]
+        grey += image[:, :, 2]
+        grey *= np.float32(1 / 3)
+        image = grey
     if image.ndim != 2 or min(image.shape) < 2:
         raise ValueError(f"{name} must be (M, N) or (M, N, 3) with M, N >= 2, got shape {image.shape}")
     if not (image.dtype == np.uint8 or np.issubdtype(image.dtype, np.floating)):
@@ -69,12 +74,13 @@ def _phase_correlate(ref: np.ndarray, mov: np.ndarray, max_shift: float) -> tupl
     limit = int(np.floor(max_shift * max(rows, cols)))
     if limit < 1:
         return (0.0, 0.0), 0.0
-    window = np.outer(np.hanning(rows), np.hanning(cols)).astype(np.float32)
-    fr = np.fft.rfft2((ref - ref.mean()) * window)
-    fm = np.fft.rfft2((mov - mov.mean()) * window)
+    # float32 throughout: scipy.fft keeps single precision (numpy.fft would work in float64).
+    window = np.outer(np.hanning(rows).astype(np.float32), np.hanning(cols).astype(np.float32))
+    fr = sfft.rfft2((ref - ref.mean()) * window)
+    fm = sfft.rfft2((mov - mov.mean()) * window)
     cross = fm * np.conj(fr)
-    cross /= np.abs(cross) + 1e-9
-    surface = np.fft.irfft2(cross, s=(rows, cols)).astype(np.float32)
+    cross /= np.abs(cross) + np.float32(1e-9)
+    surface = sfft.irfft2(cross, s=(rows, cols))
     # Search only shifts within the limit: gather that neighbourhood of (0, 0), with wrap-around.
     ri = np.arange(-min(limit, rows // 2 - 1), min(limit, rows // 2 - 1) + 1)
     ci = np.arange(-min(limit, cols // 2 - 1), min(limit, cols // 2 - 1) + 1)
@@ -96,16 +102,6 @@ def _parabola(left: float, centre: float, right: float) -> float:
     if denom >= 0:
         return 0.0
     return float(np.clip(0.5 * (float(left) - float(right)) / denom, -0.5, 0.5))
-
-
-def _shift_integer(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Undo an integer shift: ``out[r, c] = image[r + rows, c + cols]``, edges repeated."""
-    if rows == 0 and cols == 0:
-        return image
-    m, n = image.shape[:2]
-    ri = np.clip(np.arange(m) + rows, 0, m - 1)
-    ci = np.clip(np.arange(n) + cols, 0, n - 1)
-    return image[ri][:, ci]
 
 
 def _shift_subpixel(image: np.ndarray, rows: float, cols: float) -> np.ndarray:

@@ -141,13 +141,13 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
     labels, n = ndi.label(closed, structure=_EIGHT)
     if n == 0:
         return Regions(np.zeros_like(closed), threshold, noise, [], 0)
-    index = np.arange(1, n + 1)
-    sizes = ndi.sum_labels(np.ones_like(diff), labels, index)
-    mass = ndi.sum_labels(np.where(detected, diff, np.float32(0)), labels, index)
-    inner = ndi.distance_transform_edt(detected).astype(np.float32)
-    thickness = ndi.maximum(inner, labels, index)
-    forced = (ndi.sum_labels(include, labels, index) > 0) if include is not None else np.zeros(n, bool)
-    ok = (sizes >= MIN_AREA * area) & (np.asarray(thickness) >= MIN_THICKNESS * diag)
+    flat = labels.ravel()
+    sizes = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
+    mass = np.bincount(flat, weights=np.where(detected, diff, np.float32(0)).ravel(), minlength=n + 1)[1:]
+    thick = _inner_distance(detected) >= np.float32(MIN_THICKNESS * diag)
+    thick = np.bincount(labels[thick], minlength=n + 1)[1:] > 0
+    forced = (np.bincount(labels[include], minlength=n + 1)[1:] > 0) if include is not None else np.zeros(n, bool)
+    ok = (sizes >= MIN_AREA * area) & thick
     ok |= forced
     if primary_only and ok.any():
         ok &= (mass >= PRIMARY_RATIO * mass[ok].max()) | forced
@@ -205,10 +205,14 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     """
     if not mask.any() or width < 1:
         return mask
-    inner = ndi.distance_transform_edt(mask)
+    # Everything below happens within ``width`` of the regions: work on their bounding box, grown
+    # so that its outer ring is background (the distances and components are then the same).
+    box = _bbox(mask, width + 2)
+    sub, fine = mask[box], fine[box]
+    inner = ndi.distance_transform_edt(sub)
     core = inner > width
-    level = max(float(threshold), 0.5 * float(np.median(fine[core] if core.any() else fine[mask])))
-    near = ndi.distance_transform_edt(~mask) <= width
+    level = max(float(threshold), 0.5 * float(np.median(fine[core] if core.any() else fine[sub])))
+    near = ndi.distance_transform_edt(~sub) <= width
     band = near & ~core
     out = core | (band & (fine > level))
     # Keep only what touches the coarse regions' core, and refill the small holes.
@@ -218,7 +222,28 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
         touching[labels[core]] = True
         touching[0] = False
         out = touching[labels]
-    return _fill_small_holes(out, MAX_HOLE * mask.size)
+    full = np.zeros_like(mask)
+    full[box] = out
+    return _fill_small_holes(full, MAX_HOLE * mask.size)
+
+
+def _bbox(mask: np.ndarray, margin: float):
+    """Slices of the bounding box of ``mask`` grown by ``margin`` pixels and clipped, or None if empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    m = int(np.ceil(margin))
+    return slice(max(0, rows[0] - m), rows[-1] + m + 1), slice(max(0, cols[0] - m), cols[-1] + m + 1)
+
+
+def _inner_distance(mask: np.ndarray) -> np.ndarray:
+    """``distance_transform_edt(mask)`` as float32, computed on the bounding box of ``mask``."""
+    out = np.zeros(mask.shape, np.float32)
+    box = _bbox(mask, 1)
+    if box is not None:
+        out[box] = ndi.distance_transform_edt(mask[box])
+    return out
 
 
 def _drop_small(mask: np.ndarray, min_size: float) -> np.ndarray:
@@ -232,23 +257,38 @@ def _drop_small(mask: np.ndarray, min_size: float) -> np.ndarray:
 
 
 def _close(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Binary closing by a disc of ``radius`` pixels, using exact distance transforms."""
-    if not mask.any():
+    """Binary closing by a disc of ``radius`` pixels, using exact distance transforms.
+
+    Computed on the bounding box of ``mask`` grown by more than ``radius``, where the answer is
+    the same as on the whole image.
+    """
+    box = _bbox(mask, radius + 2)
+    if box is None:
         return mask
     # Pad so that the erosion does not eat regions that touch the border.
     pad = int(np.ceil(radius)) + 1
-    padded = np.pad(mask, pad, mode="edge")
+    padded = np.pad(mask[box], pad, mode="edge")
     grown = ndi.distance_transform_edt(~padded) <= radius
     closed = ndi.distance_transform_edt(grown) > radius
-    return closed[pad:-pad, pad:-pad] | mask
+    out = mask.copy()
+    out[box] |= closed[pad:-pad, pad:-pad]
+    return out
 
 
 def _fill_small_holes(mask: np.ndarray, max_size: float) -> np.ndarray:
-    holes = ndi.binary_fill_holes(mask) & ~mask
-    if not holes.any():
+    """Fill the holes (background not 4-connected to the border) of at most ``max_size`` pixels."""
+    box = _bbox(mask, 1)
+    if box is None:
         return mask
-    labels, n = ndi.label(holes)
+    labels, n = ndi.label(~mask[box])
+    if n == 0:
+        return mask
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     small = sizes <= max_size
     small[0] = False
-    return mask | small[labels]
+    small[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False  # open to the border
+    if not small.any():
+        return mask
+    out = mask.copy()
+    out[box] |= small[labels]
+    return out

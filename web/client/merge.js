@@ -36,6 +36,7 @@ export class EditMerge {
       this.$(id).addEventListener(id === '#merge-primary' ? 'change' : 'input', () => { this.showValues(); this.schedule(); });
     }
     for (const r of this.root.querySelectorAll('input[name=mview]')) r.addEventListener('change', () => this.show());
+    this.$('#merge-compare').addEventListener('input', () => this.applyCompare());
     for (const r of this.root.querySelectorAll('input[name=mtool]')) r.addEventListener('change', () => { this.tool = r.value; });
     this.$('#merge-clear').onclick = () => { this.resetBrush(); this.schedule(); };
     this.$('#merge-download').onclick = () => this.save('result');
@@ -130,7 +131,7 @@ export class EditMerge {
       this.setPreview(r);
       const rep = r.report;
       const warn = rep.warnings?.length ? ` Note: ${rep.warnings.join('; ')}.` : '';
-      this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions ?? ''} region(s).${warn}`);
+      this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions.length} region(s).${warn}`);
       this.$('#merge-download').disabled = false;
       this.$('#merge-download-mask').disabled = false;
     } catch (e) {
@@ -162,11 +163,25 @@ export class EditMerge {
     if (!this.preview) return;
     const view = this.root.querySelector('input[name=mview]:checked').value;
     const img = this.$('#merge-img');
-    img.src = { composite: this.preview.composite, overlay: this.urls.original, original: this.urls.original,
-      edited: this.urls.edited }[view];
+    img.src = { composite: this.preview.composite, compare: this.preview.composite, overlay: this.urls.original,
+      original: this.urls.original, edited: this.urls.edited }[view];
     const mask = this.$('#merge-mask');
     mask.hidden = view !== 'overlay';
     mask.src = this.preview.mask;
+    // Before/after: the original over the result, cut off at the divider.
+    const compare = view === 'compare';
+    for (const id of ['#merge-before', '#merge-divider', '#merge-compare-row']) this.$(id).hidden = !compare;
+    if (compare) this.$('#merge-before').src = this.urls.original;
+    this.applyCompare();
+  }
+
+  /** Place the before/after divider: the original left of it, the result right of it. */
+  applyCompare() {
+    const slider = this.$('#merge-compare');
+    const x = Number(slider.value);
+    this.$('#merge-before').style.clipPath = `inset(0 ${100 - x}% 0 0)`;
+    this.$('#merge-divider').style.left = `${x}%`;
+    slider.setAttribute('aria-valuetext', `original on the left ${x}%, result on the right ${100 - x}%`);
   }
 
   async save(what) {
