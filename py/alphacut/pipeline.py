@@ -232,7 +232,7 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
 
 
 async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options(), coarse: np.ndarray | None = None,
-                 strokes: np.ndarray | None = None) -> Result:
+                 strokes: np.ndarray | None = None, hq_infer: Infer | None = None) -> Result:
     """Cut the background out of an encoded image.
 
     Parameters
@@ -269,7 +269,8 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     clock = Clock()
     img = decode(data, max_pixels=options.max_pixels)
     clock.lap("decode")
-    m = await find_matte(img.rgb, infer, options=options, spec=spec, coarse=coarse, strokes=strokes, clock=clock)
+    m = await find_matte(img.rgb, infer, options=options, spec=spec, coarse=coarse, strokes=strokes, clock=clock,
+                         hq_infer=hq_infer)
     alpha = m.alpha
     rgb = estimate_foreground(img.rgb, alpha, amount=options.decontaminate) if options.decontaminate else img.rgb
     clock.lap("decontaminate")
@@ -325,7 +326,8 @@ class Matte:
 
 async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options = Options(),
                      spec: ModelSpec | None = None, coarse: np.ndarray | None = None,
-                     strokes: np.ndarray | None = None, clock: Clock | None = None) -> Matte:
+                     strokes: np.ndarray | None = None, clock: Clock | None = None,
+                     hq_infer: Infer | None = None) -> Matte:
     """The full-resolution matte of a photo, checked, and escalated when the check asks for it.
 
     Parameters
@@ -339,6 +341,9 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
     coarse : (R, C) ndarray of float32, optional
         An earlier :attr:`Matte.coarse`: only the post-processing runs (no escalation).
     strokes : (m, n) ndarray of uint8, optional
+    hq_infer : async callable, optional
+        Inference for the higher-quality pass, if it differs from ``infer`` (the page's fails at
+        once while the model is still downloading, rather than holding a colour-key result back).
 
     Returns
     -------
@@ -358,7 +363,7 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
         first_info = first.info(q)
         t0 = time.perf_counter()
         try:
-            second = await _hq_pass(rgb, infer, spec, first, clock)
+            second = await _hq_pass(rgb, hq_infer or infer, spec, first, clock)
         except Exception as e:  # the first result stands; say why the second did not run
             escalation = {"ran": False, "why": f"{why}, but the higher-quality path failed: {e}",
                           "first": first_info}

@@ -52,7 +52,8 @@ def make_infer(js_infer):
     return infer
 
 
-async def process(data, options_json: str, js_infer=None, coarse=None, strokes=None) -> tuple[bytes, bytes, str]:
+async def process(data, options_json: str, js_infer=None, coarse=None, strokes=None,
+                  js_hq_infer=None) -> tuple[bytes, bytes, str]:
     """Cut out one image.
 
     Parameters
@@ -68,6 +69,8 @@ async def process(data, options_json: str, js_infer=None, coarse=None, strokes=N
         The coarse matte returned by an earlier call on the same ``data``.
     strokes : Uint8Array or bytes, optional
         Brush strokes: 0 none, 1 keep, 2 remove.
+    js_hq_infer : async callable, optional
+        Inference for the higher-quality second pass (default: ``js_infer``).
 
     Returns
     -------
@@ -84,7 +87,9 @@ async def process(data, options_json: str, js_infer=None, coarse=None, strokes=N
     coarse_arr = None if coarse is None else coarse_from_png(_bytes_of(coarse))
     strokes_arr = None if strokes is None else _array(strokes, np.uint8, strokes_shape, "strokes")
     infer = make_infer(js_infer) if js_infer is not None else None
-    result = await cutout(_bytes_of(data), infer, options=options, coarse=coarse_arr, strokes=strokes_arr)
+    hq_infer = make_infer(js_hq_infer) if js_hq_infer is not None else None
+    result = await cutout(_bytes_of(data), infer, options=options, coarse=coarse_arr, strokes=strokes_arr,
+                          hq_infer=hq_infer)
     return result.png, coarse_to_png(result.coarse), json.dumps(result.report)
 
 

@@ -9,6 +9,7 @@ import { loadModel } from './model-store.js';
 const SITE = new URL('../', import.meta.url);
 let ready = null; // Python and the pipeline
 let modelReady = null; // the model session (later; colour key does not wait for it)
+let modelLoaded = false;
 
 function post(msg, transfer = []) {
   self.postMessage(msg, transfer);
@@ -58,6 +59,7 @@ async function initModel(id, backend) {
   progress('compute:session', 0, 1);
   const inference = await createInference(model.bytes, manifest, backend);
   lap('session');
+  modelLoaded = true;
   return {
     inference,
     about: {
@@ -110,11 +112,17 @@ async function cutout(id, msg) {
     progress('compute:finish');
     return out;
   };
+  // The second pass never waits for a model that is still downloading: the first result stands.
+  const hqInfer = async (x) => {
+    if (!modelLoaded) throw new Error('the model is still loading');
+    return infer(x);
+  };
   const options = { ...msg.options };
   if (msg.strokes) options.strokes_shape = msg.strokesShape;
   const [png, coarse, reportJson] = await callTuple(api.process, [
     new Uint8Array(msg.bytes), JSON.stringify(options), msg.coarse ? null : infer,
     msg.coarse ? new Uint8Array(msg.coarse) : null, msg.strokes ? new Uint8Array(msg.strokes) : null,
+    msg.coarse ? null : hqInfer,
   ], [takeBytes, takeBytes, (s) => s]);
   const report = JSON.parse(reportJson);
   report.backend = backend;
