@@ -9,7 +9,7 @@ DATA ?= ../shared/data/alphamatting27
 PORT ?= 8000
 
 .PHONY: all deps build serve test test-unit test-browser bench bench-quality bench-editmerge bench-colorkey \
-	bench-calibrate bench-batch screenshots clean
+	bench-calibrate bench-batch bench-holes screenshots clean
 
 all: build
 
@@ -69,6 +69,10 @@ bench-colorkey: deps
 
 bench-calibrate: deps
 	$(PY) bench/calibrate.py --data $(DATA) --write BENCHMARKS.md
+
+# Small gaps: enclosed holes a matte filled, opened on constructed cases and checked on the dev set.
+bench-holes: deps
+	$(PY) bench/holes.py --data $(DATA) --write BENCHMARKS.md
 
 # A batch of 50 photos in the browser: outcomes and tab memory.
 bench-batch: build
