@@ -28,8 +28,8 @@ def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
     assert x.shape == (1, 3, 1024, 1024) and x.dtype == np.float32
     r = res.report
     assert (r["width"], r["height"], r["input_format"], r["model"]) == (457, 301, "PNG", "isnet")
-    assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "refine", "adjust", "decontaminate", "composite",
-                                      "encode", "quality"}
+    assert set(r["timings_ms"]) == {"decode", "prepare", "infer", "refine", "holes", "adjust", "decontaminate",
+                                      "composite", "encode", "quality"}
     assert r["method"] == "model" and r["quality"]["verdict"] in ("good", "suspicious", "bad")
     assert r["output_bytes"] == len(res.png)
 
@@ -193,3 +193,17 @@ def test_forced_escalation_runs_on_a_good_result_and_keeps_the_first_when_it_is_
     assert len(infer.calls) == 2 and esc["ran"] and esc["why"] == "asked for" and esc["kept"] == "first", esc
     with pytest.raises(ValueError, match="escalate must be one of"):
         Options(escalate="sometimes")
+
+
+def test_a_ring_hole_the_model_filled_is_opened_by_default():
+    rr, cc = np.mgrid[:300, :400]
+    d2 = (rr - 150) ** 2 + (cc - 200) ** 2
+    rgb = np.full((300, 400, 3), 245, np.uint8)
+    rgb[(d2 < 70 ** 2) & (d2 >= 35 ** 2)] = (200, 40, 30)  # a red ring on white; the disc fills its hole
+    alphas = {}
+    for holes in (True, False):
+        res = run(png_bytes(rgb), DiscInfer(), options=Options(method="model", escalate="off", holes=holes))
+        alphas[holes] = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
+    assert alphas[False][150, 200] == 255 and alphas[True][150, 200] == 0
+    ring = (d2 < 65 ** 2) & (d2 >= 40 ** 2)
+    assert alphas[True][ring].min() == 255  # the ring itself stays

@@ -19,6 +19,7 @@ from .composite import to_rgba
 from .decontaminate import estimate_foreground
 from .decode import MAX_PIXELS, decode
 from .encode import encode_png
+from .holes import open_holes
 from .models import ModelSpec, get_model
 from .prepare import to_model_input
 from .quality import QualityReport, assess
@@ -51,6 +52,9 @@ class Options:
     refine : bool
         Snap the matte to the photo's edges at full resolution (:mod:`alphacut.refine`);
         False upsamples it bilinearly.
+    holes : bool
+        Open enclosed holes the matte filled where they show the plain background
+        (:func:`alphacut.holes.open_holes`; it does nothing on busy backgrounds).
     shift_edge : float
         Move the matte's edge outwards (> 0) or inwards (< 0), in full-resolution pixels.
     feather : float
@@ -69,6 +73,7 @@ class Options:
     max_pixels: int = MAX_PIXELS
     compress_level: int = 1
     refine: bool = True
+    holes: bool = True
     shift_edge: float = 0.0
     feather: float = 0.0
     decontaminate: float = 1.0
@@ -82,8 +87,9 @@ class Options:
             raise ValueError(f"max_pixels must be a positive int, got {self.max_pixels!r}")
         if not isinstance(self.compress_level, int) or not 0 <= self.compress_level <= 9:
             raise ValueError(f"compress_level must be an int in 0..9, got {self.compress_level!r}")
-        if not isinstance(self.refine, bool):
-            raise ValueError(f"refine must be true or false, got {self.refine!r}")
+        for name in ("refine", "holes"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.shift_edge, (int, float)) or abs(self.shift_edge) > 200:
             raise ValueError(f"shift_edge must be a number of pixels in -200..200, got {self.shift_edge!r}")
         if not isinstance(self.feather, (int, float)) or not 0 <= self.feather <= 200:
@@ -219,6 +225,9 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     clock = clock or Clock()
     alpha = refine_alpha(rgb, coarse) if options.refine else resize_alpha(coarse, rgb.shape[:2])
     clock.lap("refine" if options.refine else "upsample")
+    if options.holes:
+        alpha = open_holes(rgb, alpha)
+        clock.lap("holes")
     if strokes is not None:
         alpha = apply_strokes(alpha, strokes)
     if options.shift_edge:
