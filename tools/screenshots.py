@@ -53,6 +53,13 @@ def main() -> int:
             page.dispatch_event("#compare", "input")
             page.wait_for_timeout(300)
             page.screenshot(path=str(args.out / "before-after.png"))
+            page.check("input[name=view][value=result]")
+            page.check("#show-problems")
+            page.wait_for_function("() => { const i = document.querySelector('#img-problems');"
+                                   " return !i.hidden && i.complete && i.naturalWidth > 0; }", timeout=120_000)
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(args.out / "flagged.png"))
+            page.uncheck("#show-problems")
             page.set_viewport_size({"width": 390, "height": 844})
             page.check("input[name=view][value=result]")
             page.click("#zoom-fit")
@@ -62,7 +69,7 @@ def main() -> int:
     finally:
         proc.terminate()
         shutil.rmtree(tmp)
-    for name in ("empty", "result-on-colour", "before-after", "phone"):
+    for name in ("empty", "result-on-colour", "before-after", "flagged", "phone"):
         path = args.out / f"{name}.png"
         img = Image.open(path)
         buf = io.BytesIO()
