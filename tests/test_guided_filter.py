@@ -121,3 +121,123 @@ def test_rejects_mismatched_shapes_and_dtypes():
         guided_filter(np.zeros((8, 8), np.int32), np.zeros((8, 8)), radius=1, eps=1e-3)
     with pytest.raises(ValueError):
         guided_filter(np.zeros((8, 8, 3)), np.zeros((8, 8)), radius=1, eps=1e-3, output_guide=np.zeros((16, 16)))
+
+
+@pytest.mark.parametrize("edges", ["clip", "nearest"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 2, 5), (40, 3, 31)])
+@pytest.mark.parametrize("radius", [1, 4, 50])
+def test_box_mean_matches_scipy(edges, shape, radius):
+    from scipy import ndimage
+
+    from alphacut.guided_filter import box_mean
+
+    rng = np.random.default_rng(radius + shape[0])
+    x = rng.random(shape, dtype=np.float32) - 0.5
+    size = 2 * radius + 1
+    planes = x.transpose(1, 0, 2).astype(np.float64)
+    if edges == "nearest":
+        expected = np.stack([ndimage.uniform_filter(p, size, mode="nearest") for p in planes], axis=1)
+    else:  # the mean over the part of the window inside the plane
+        total = [ndimage.uniform_filter(p, size, mode="constant") for p in planes]
+        count = ndimage.uniform_filter(np.ones(shape[::2]), size, mode="constant")
+        expected = np.stack([t / count for t in total], axis=1)
+    np.testing.assert_allclose(box_mean(x, radius, edges=edges), expected, atol=1e-6)
+
+
+def _fitted(rng, small_shape, channels, guide_dtype):
+    from PIL import Image
+
+    from alphacut.guided_filter import coefficients
+
+    big = rng.integers(0, 256, (4, 5, channels), dtype=np.uint8)
+    big = np.repeat(np.repeat(big, 40, axis=0), 40, axis=1)[:150, :190]  # flat patches with sharp edges
+    big = np.clip(big.astype(int) + rng.integers(-3, 4, big.shape), 0, 255).astype(np.uint8)
+    small = np.stack(
+        [np.asarray(Image.fromarray(big[..., c]).resize(small_shape[::-1], Image.BILINEAR)) for c in range(channels)],
+        axis=2,
+    )
+    src = np.zeros(small_shape, np.float32)
+    src[:, small_shape[1] // 2 :] = 1
+    src[small_shape[0] // 3 : small_shape[0] // 2] = 0.5
+    if guide_dtype != np.uint8:
+        big, small = (big / 255).astype(guide_dtype), (small / 255).astype(guide_dtype)
+    return coefficients(small, src, radius=2, eps=1e-3), big
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("guide_dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("small_shape", [(30, 38), (15, 19), (200, 260)])
+def test_clipped_apply_equals_clipping_the_dense_output(channels, guide_dtype, small_shape):
+    from alphacut.guided_filter import apply_coefficients
+
+    ab, big = _fitted(np.random.default_rng(7), small_shape, channels, guide_dtype)
+    dense = apply_coefficients(ab, big)
+    for lo, hi in [(0.0, 1.0), (0.1, 0.9), (-3.0, 0.5)]:
+        clipped = apply_coefficients(ab, big, clip=(lo, hi))
+        assert clipped.dtype == np.float32 and clipped.shape == big.shape[:2]
+        np.testing.assert_allclose(clipped, np.clip(dense, lo, hi), rtol=0, atol=2e-6)
+
+
+def test_coefficients_then_apply_is_the_guided_filter():
+    from alphacut.guided_filter import apply_coefficients, coefficients
+
+    rng = np.random.default_rng(8)
+    guide = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    big = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    src = rng.random((30, 40), dtype=np.float32)
+    ab = coefficients(guide, src, radius=3, eps=1e-3)
+    assert ab.shape == (30, 40, 4) and ab.dtype == np.float32
+    np.testing.assert_array_equal(apply_coefficients(ab, guide), guided_filter(guide, src, radius=3, eps=1e-3))
+    np.testing.assert_array_equal(
+        apply_coefficients(ab, big), guided_filter(guide, src, radius=3, eps=1e-3, output_guide=big)
+    )
+
+
+@pytest.mark.parametrize(
+    "block", [(slice(0, 57), slice(0, 83)), (slice(10, 11), slice(40, 83)), (slice(56, 57), slice(0, 1))]
+)
+def test_bilinear_block_matches_pillow(block):
+    from PIL import Image
+
+    from alphacut.guided_filter import bilinear_block
+
+    rng = np.random.default_rng(9)
+    grid = rng.random((13, 20, 2), dtype=np.float32)
+    shape = (57, 83)
+    whole = np.stack(
+        [np.asarray(Image.fromarray(grid[..., k], mode="F").resize(shape[::-1], Image.BILINEAR)) for k in range(2)],
+        axis=2,
+    )
+    np.testing.assert_allclose(bilinear_block(grid, shape, *block), whole[block], atol=1e-6)
+
+
+def test_true_runs_matches_a_scan():
+    from alphacut.guided_filter import true_runs
+
+    rng = np.random.default_rng(10)
+    for _ in range(50):
+        mask = rng.random(rng.integers(0, 30)) < 0.4
+        gap = int(rng.integers(0, 4))
+        runs, start, last = [], None, None
+        for i, v in enumerate(mask):
+            if not v:
+                continue
+            if start is not None and i - last - 1 > gap:
+                runs.append((start, last + 1))
+                start = None
+            start = i if start is None else start
+            last = i
+        if start is not None:
+            runs.append((start, last + 1))
+        assert true_runs(mask, gap=gap) == runs
+
+
+def test_downsample_matches_pillow():
+    from PIL import Image
+
+    from alphacut.guided_filter import downsample
+
+    rng = np.random.default_rng(11)
+    img = rng.integers(0, 256, (301, 405, 3), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(img).resize((100, 77), Image.BILINEAR))
+    assert np.abs(downsample(img, (77, 100)).astype(int) - expected).max() <= 1

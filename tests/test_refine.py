@@ -112,3 +112,24 @@ def test_hedging_ignores_the_letterbox_bars_and_orders_mattes():
     sharp = np.zeros((64, 64), np.float32)
     sharp[:, 32:] = 1
     assert hedging(sharp, shape) == 0.0 < hedging(np.full((64, 64), 0.3, np.float32), shape)
+
+
+def test_large_photo_skips_only_what_settles_anyway():
+    """The banded full-resolution pass equals the dense fast guided filter, settled."""
+    from PIL import Image
+
+    from alphacut.guided_filter import downsample, guided_filter
+    from alphacut.refine import EPS, SETTLE
+
+    rng = np.random.default_rng(3)
+    img = np.repeat(np.repeat(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), 250, axis=0), 250, axis=1)
+    img = np.clip(img.astype(int) + rng.integers(-4, 5, img.shape), 0, 255).astype(np.uint8)  # 1500 x 2000
+    coarse = np.asarray(Image.fromarray((img[..., 0] > 128).astype(np.float32), mode="F").resize((64, 64)))
+    coarse = np.clip(coarse + rng.normal(0, 0.01, coarse.shape).astype(np.float32), 0, 1)
+    out = refine_alpha(img, coarse)
+    small_shape = (768, 1024)
+    dense = guided_filter(downsample(img, small_shape), resize_alpha(coarse, small_shape), radius=10, eps=EPS,
+                          output_guide=img)
+    expected = np.clip((dense - SETTLE) / (1 - 2 * SETTLE), 0, 1)
+    assert 0.01 < ((out > 0) & (out < 1)).mean() < 0.5  # both settled and soft pixels
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)

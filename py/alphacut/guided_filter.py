@@ -11,15 +11,35 @@ The fast variant (He and Sun, "Fast Guided Filter", 2015) fits the model on a
 small guide and applies the bilinearly upsampled coefficients to a large one.
 Passing ``output_guide`` selects it; this is how a low-resolution alpha is
 brought to the full resolution of a photo while snapping to its edges.
+
+The two steps can also be called alone: :func:`coefficients` fits the model
+and :func:`apply_coefficients` evaluates it on a guide of any size. Given
+output limits (``clip``), the second skips every pixel whose value provably
+lies outside them: for each cell of the coefficient grid it bounds
+``a . I + b`` over all the guide's colours. A matte that is mostly exactly 0
+or 1 then costs little at full resolution.
+
+Every box mean is a running sum (:func:`box_mean`), so its cost does not grow
+with the radius.
 """
 
+from functools import lru_cache
+
 import numpy as np
+from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["guided_filter"]
+__all__ = [
+    "apply_coefficients", "bilinear_block", "box_mean", "coefficients", "downsample", "guided_filter", "true_runs",
+]
 
 #: Rows per strip when the coefficients are applied to a large output guide.
-_STRIP_ROWS = 256
+_STRIP_ROWS = 64
+#: Rows per block of the per-pixel algebra at the coefficients' resolution.
+_BLOCK_ROWS = 64
+#: A cell is settled at a clip limit only if its bound clears it by this fraction of the bound's
+#: magnitude, which covers float32 rounding of ``a . I + b``.
+_ROUNDING = 1e-5
 
 
 def guided_filter(guide, src, *, radius, eps, output_guide=None):
@@ -63,7 +83,35 @@ def guided_filter(guide, src, *, radius, eps, output_guide=None):
     >>> bool(abs(out[0, 0] - 0.5) < 1e-3 and abs(out[0, 7] - 0.9) < 1e-3)
     True
     """
-    guide3 = _guide_as_float(guide, "guide")
+    ab = coefficients(guide, src, radius=radius, eps=eps)
+    return apply_coefficients(ab, guide if output_guide is None else output_guide)
+
+
+def coefficients(guide, src, *, radius, eps):
+    """Fit the guided filter's window-averaged linear model ``src ~ a . guide + b``.
+
+    Parameters
+    ----------
+    guide, src, radius, eps
+        As for :func:`guided_filter`.
+
+    Returns
+    -------
+    ab : (M, N, C + 1) ndarray of float32
+        ``a`` in the first ``C`` channels, ``b`` in the last, in the guide's
+        units (a uint8 guide counts as [0, 1]). A view of an (M, C + 1, N)
+        array, the layout :func:`apply_coefficients` works in.
+
+    Examples
+    --------
+    >>> guide = np.zeros((6, 6), np.uint8); guide[:, 3:] = 255
+    >>> ab = coefficients(guide, guide > 0, radius=1, eps=1e-4)
+    >>> ab.shape
+    (6, 6, 2)
+    >>> np.round(ab[0, :, 0], 2)  # the slope: 1 across the edge, 0 away from it
+    array([0.  , 0.33, 0.67, 0.67, 0.33, 0.  ], dtype=float32)
+    """
+    guide3, scale = _guide_view(guide, "guide")
     src = _src_as_float(src)
     if src.shape != guide3.shape[:2]:
         raise ValueError(f"src shape {src.shape} does not match guide shape {guide3.shape[:2]}")
@@ -71,14 +119,254 @@ def guided_filter(guide, src, *, radius, eps, output_guide=None):
     eps = float(eps)
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
-    if output_guide is None:
-        a, b = _coefficients(guide3, src, radius, eps)
-        return _apply(a, b, guide3)
-    out3, out_scale = _guide_view(output_guide, "output_guide")
-    if out3.shape[2] != guide3.shape[2]:
-        raise ValueError("output_guide and guide must have the same number of channels")
-    a, b = _coefficients(guide3, src, radius, eps)
-    return _apply_resized(a, b, out3, out_scale)
+    return _coefficients(guide3, scale, src, radius, np.float32(eps))
+
+
+def apply_coefficients(ab, guide, *, clip=None):
+    """Evaluate ``a . guide + b``, resizing the coefficients to the guide where their sizes differ.
+
+    Parameters
+    ----------
+    ab : (m, n, C + 1) ndarray of float32
+        From :func:`coefficients`.
+    guide : (M, N) or (M, N, C) ndarray of uint8 or float
+        uint8 counts as [0, 1]. If ``(M, N)`` is not ``(m, n)``, the
+        coefficients are resized bilinearly (pixel centres aligned, edges
+        clamped) strip by strip: the fast guided filter. The guide must then
+        show the scene the coefficients were fitted on.
+    clip : (float, float), optional
+        ``(lo, hi)``: clip the output to this range. Resized coefficients are
+        then evaluated only near the cells of the coefficient grid where the
+        output can lie strictly between ``lo`` and ``hi`` for some colour of
+        the guide; the other pixels get ``lo`` or ``hi``.
+
+    Returns
+    -------
+    out : (M, N) ndarray of float32
+
+    Examples
+    --------
+    >>> small = np.zeros((4, 4), np.uint8); small[:, 2:] = 255
+    >>> big = np.zeros((8, 8), np.uint8); big[:, 4:] = 255
+    >>> ab = coefficients(small, small > 0, radius=1, eps=1e-4)
+    >>> np.round(apply_coefficients(ab, big, clip=(0.0, 1.0))[0], 2)
+    array([0.  , 0.  , 0.  , 0.08, 0.92, 1.  , 1.  , 1.  ], dtype=float32)
+    """
+    ab = np.asarray(ab)
+    if ab.ndim != 3 or ab.shape[2] < 2 or ab.dtype != np.float32:
+        raise ValueError(f"ab must be (m, n, C + 1) float32, got {ab.shape} {ab.dtype}")
+    g, scale = _guide_view(guide, "guide")
+    if g.shape[2] != ab.shape[2] - 1:
+        raise ValueError(f"guide has {g.shape[2]} channels, the coefficients {ab.shape[2] - 1}")
+    if clip is not None:
+        lo, hi = (float(v) for v in clip)
+        if not lo < hi:
+            raise ValueError(f"clip must be (lo, hi) with lo < hi, got {clip!r}")
+        clip = (np.float32(lo), np.float32(hi))
+    planes = np.ascontiguousarray(ab.transpose(0, 2, 1))  # (m, C + 1, n): no copy if from coefficients()
+    if g.shape[:2] == ab.shape[:2]:
+        out = _evaluate(planes, g, scale)
+        return out if clip is None else np.clip(out, *clip, out=out)
+    return _apply_resized(planes, g, scale, clip)
+
+
+def bilinear_block(grid, shape, rows, cols):
+    """A block of ``grid`` resized bilinearly to ``shape``, computing only that block.
+
+    The resize aligns pixel centres and clamps at the edges, as Pillow's
+    bilinear upsampling does.
+
+    Parameters
+    ----------
+    grid : (m, n, K) ndarray of float32
+        Fastest when C-contiguous.
+    shape : tuple of int
+        ``(M, N)`` of the resized image.
+    rows, cols : slice
+        The block, in pixels of the resized image (steps of 1).
+
+    Returns
+    -------
+    (R, C, K) ndarray of float32
+        ``R`` and ``C`` are the lengths of ``rows`` and ``cols``; C-contiguous.
+
+    Examples
+    --------
+    >>> grid = np.array([[0.0, 1.0]], np.float32)[:, :, None]
+    >>> bilinear_block(grid, (1, 4), slice(0, 1), slice(1, 4))[0, :, 0]
+    array([0.25, 0.75, 1.  ], dtype=float32)
+    """
+    grid = np.asarray(grid, np.float32)
+    m, n, k = grid.shape
+    c0, c1, wc = (t[cols] for t in _taps(n, shape[1]))
+    channels = np.arange(k)
+    out = _resize_block(  # the channels stay interleaved: columns of the flat (m, n * K) grid
+        grid.reshape(m, n * k), shape[0], rows,
+        (c0[:, None] * k + channels).ravel(), (c1[:, None] * k + channels).ravel(), np.repeat(wc, k),
+    )
+    return out.reshape(out.shape[0], -1, k)
+
+
+def _resize_block(grid, out_rows, rows, col0, col1, wc):
+    """Rows ``rows`` of ``grid`` resized to ``out_rows`` rows, at the columns mixing ``col0`` and ``col1``.
+
+    ``grid`` is (m, ..., W) with its columns on the last axis; ``col0``,
+    ``col1`` and ``wc`` give, for each output column, the two columns to mix
+    and the weight of the second. Columns are mixed first, on the few coarse
+    rows the block needs; the block's rows are then mixes of two whole rows.
+    """
+    r0, r1, wr = (t[rows] for t in _taps(grid.shape[0], out_rows))
+    if r0.size == 0:
+        return np.zeros((0,) + grid.shape[1:-1] + (col0.size,), np.float32)
+    top = r0[0]
+    coarse = grid[top : r1[-1] + 1]
+    mixed = np.take(coarse, col0, axis=-1)
+    right = np.take(coarse, col1, axis=-1)
+    right -= mixed
+    right *= wc
+    mixed += right
+    out = mixed[r0 - top]
+    down = mixed[r1 - top]
+    down -= out
+    down *= wr.reshape((-1,) + (1,) * (grid.ndim - 1))
+    out += down
+    return out
+
+
+def true_runs(mask, *, gap=0, longest=None):
+    """Start and stop of each run of True in a 1-D mask, runs closer than ``gap`` merged.
+
+    Parameters
+    ----------
+    mask : (N,) ndarray of bool
+    gap : int, optional
+        Runs separated by at most this many False entries become one.
+    longest : int, optional
+        Runs longer than this are cut into pieces of at most this length.
+
+    Returns
+    -------
+    list of (int, int)
+
+    Examples
+    --------
+    >>> true_runs(np.array([0, 1, 1, 0, 1, 0, 0, 0, 1], bool), gap=1)
+    [(1, 5), (8, 9)]
+    >>> true_runs(np.ones(5, bool), longest=2)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
+    starts, stops = edges[0::2], edges[1::2]
+    if starts.size == 0:
+        return []
+    keep = np.concatenate(([True], starts[1:] - stops[:-1] > gap))
+    runs = list(zip(starts[keep].tolist(), np.concatenate((stops[:-1][keep[1:]], stops[-1:])).tolist()))
+    return runs if longest is None else _split(runs, longest)
+
+
+def _split(runs, longest):
+    return [(x, min(x + longest, stop)) for start, stop in runs for x in range(start, stop, longest)]
+
+
+def downsample(image, shape):
+    """Shrink a photo to ``shape`` with Pillow's antialiased bilinear filter, rows first.
+
+    The rows are resized through a 2-D view of the photo that Pillow reads in place, so the
+    full-size photo is never copied into Pillow's 4-bytes-per-pixel format.
+
+    Parameters
+    ----------
+    image : (M, N, 3) ndarray of uint8
+    shape : tuple of int
+        ``(m, n)``, at most ``(M, N)``.
+
+    Returns
+    -------
+    (m, n, 3) ndarray of uint8
+
+    Examples
+    --------
+    >>> img = np.zeros((40, 60, 3), np.uint8); img[:, 30:] = 200
+    >>> downsample(img, (4, 6))[0, :, 0]
+    array([  0,   0,  25, 175, 200, 200], dtype=uint8)
+    """
+    rows, cols, ch = image.shape
+    flat = np.ascontiguousarray(image).reshape(rows, cols * ch)
+    tall = np.asarray(Image.fromarray(flat).resize((cols * ch, shape[0]), Image.BILINEAR))
+    return np.asarray(Image.fromarray(tall.reshape(shape[0], cols, ch)).resize(shape[::-1], Image.BILINEAR))
+
+
+def box_mean(stack, radius, *, edges="clip"):
+    """Replace each value of a stack of planes by its mean over a square window, in place.
+
+    Parameters
+    ----------
+    stack : (M, K, N) ndarray of float32
+        K planes of M rows and N columns: row ``i`` of plane ``k`` is
+        ``stack[i, k]``, which keeps every step of the running sums on
+        contiguous memory.
+    radius : int
+        The window is ``2 * radius + 1`` pixels square.
+    edges : {'clip', 'nearest'}, optional
+        ``'clip'``: the mean over the part of the window inside the plane.
+        ``'nearest'``: the plane's edge pixels are repeated outward (scipy's
+        ``mode="nearest"``).
+
+    Returns
+    -------
+    stack : (M, K, N) ndarray of float32
+        The same array.
+
+    Examples
+    --------
+    >>> x = np.zeros((3, 1, 3), np.float32); x[1, 0, 1] = 9
+    >>> box_mean(x, 1)[:, 0]
+    array([[2.25, 1.5 , 2.25],
+           [1.5 , 1.  , 1.5 ],
+           [2.25, 1.5 , 2.25]], dtype=float32)
+    """
+    if stack.ndim != 3 or stack.dtype != np.float32:
+        raise ValueError(f"stack must be (M, K, N) float32, got {stack.shape} {stack.dtype}")
+    if edges not in ("clip", "nearest"):
+        raise ValueError(f"edges must be 'clip' or 'nearest', got {edges!r}")
+    radius = _check_radius(radius)
+    clipped = edges == "clip"
+    _box_rows(stack, radius, clipped)
+    size = 2 * radius + 1
+    ndi.uniform_filter1d(stack, size, axis=2, mode="constant" if clipped else "nearest", output=stack)
+    if clipped:
+        stack *= (size / _window_counts(stack.shape[2], radius)).astype(np.float32)
+    return stack
+
+
+def _box_rows(x, radius, clipped):
+    """Mean along axis 0 of ``x``, in place: a float64 running sum, one contiguous row per step."""
+    m = x.shape[0]
+    inv = 1.0 / (_window_counts(m, radius) if clipped else np.full(m, 2 * radius + 1))
+    # The sum over the window of row -1; the loop adds a row ahead and drops one behind.
+    acc = np.zeros(x.shape[1:], np.float64)
+    for j in range(-radius - 1, radius):
+        if 0 <= j < m or not clipped:
+            acc += x[min(max(j, 0), m - 1)]
+    first = x[0].copy()
+    ring = np.empty((radius + 1,) + x.shape[1:], x.dtype)  # rows already overwritten, as they were
+    for i in range(m):
+        if i + radius < m:
+            acc += x[i + radius]
+        elif not clipped:
+            acc += x[m - 1]
+        slot = ring[i % (radius + 1)]
+        if i > radius:
+            acc -= slot
+        elif not clipped:
+            acc -= first
+        slot[...] = x[i]
+        np.multiply(acc, inv[i], out=x[i], casting="unsafe")
+
+
+def _window_counts(n, radius):
+    idx = np.arange(n)
+    return np.minimum(idx + radius, n - 1) - np.maximum(idx - radius, 0) + 1
 
 
 def _guide_view(guide, name):
@@ -95,19 +383,12 @@ def _guide_view(guide, name):
     return guide, np.float32(1)
 
 
-def _guide_as_float(guide, name):
-    """Return a guide as a C-contiguous (M, N, C) float32 array (uint8 -> [0, 1])."""
-    guide, scale = _guide_view(guide, name)
-    out = guide.astype(np.float32)
-    if scale != 1:
-        out *= scale
-    return out
-
-
 def _src_as_float(src):
     src = np.asarray(src)
     if src.ndim != 2:
         raise ValueError(f"src must be (M, N), got shape {src.shape}")
+    if src.dtype == np.bool_:
+        return src.astype(np.float32)
     if src.dtype == np.uint8:
         return src.astype(np.float32) * np.float32(1 / 255)
     if not np.issubdtype(src.dtype, np.floating):
@@ -121,118 +402,178 @@ def _check_radius(radius):
     return int(radius)
 
 
-def _box_mean(x, radius):
-    """Mean of ``x`` over each (2r+1)^2 window clipped to the image, on axes 0 and 1."""
-    size = 2 * radius + 1
-    out = x
-    for axis in (0, 1):
-        n = x.shape[axis]
-        idx = np.arange(n)
-        count = np.minimum(idx + radius, n - 1) - np.maximum(idx - radius, 0) + 1
-        scale = (size / count).astype(np.float32)
-        shape = [1] * x.ndim
-        shape[axis] = n
-        out = ndi.uniform_filter1d(out, size, axis=axis, mode="constant")
-        out *= scale.reshape(shape)
+def _coefficients(guide, scale, src, radius, eps):
+    """Window-averaged ``a`` and ``b``: an (M, N, C + 1) view of an (M, C + 1, N) array.
+
+    All the window means are taken in one pass over a stack of planes: the
+    guide's channels ``g``, ``g * src``, ``src`` and ``g_i * g_j`` (i <= j).
+    The per-pixel solve then overwrites ``g * src`` with ``a`` and ``src``
+    with ``b``, block by block, ready for the second pass.
+    """
+    rows, cols, ch = guide.shape
+    pairs = [(i, j) for i in range(ch) for j in range(i, ch)]
+    # Centre the guide: the covariances below are differences of means, and
+    # centring keeps float32 cancellation small (any value near the mean will do).
+    step = max(1, int(np.sqrt(rows * cols / 4096)))
+    centre = (guide[::step, ::step].mean(axis=(0, 1), dtype=np.float64) * scale).astype(np.float32)
+    stack = np.empty((rows, 2 * ch + 1 + len(pairs), cols), np.float32)
+    for s in _blocks(rows):
+        g = guide[s].transpose(0, 2, 1).astype(np.float32, order="C")
+        g *= scale
+        g -= centre[:, None]
+        p = src[s][:, None, :]
+        st = stack[s]
+        st[:, :ch] = g
+        np.multiply(g, p, out=st[:, ch : 2 * ch])
+        st[:, 2 * ch : 2 * ch + 1] = p
+        for k, (i, j) in enumerate(pairs, start=2 * ch + 1):
+            np.multiply(g[:, i], g[:, j], out=st[:, k])
+    box_mean(stack, radius)
+    for s in _blocks(rows):
+        st = stack[s]
+        mean_g, cov, mean_p = st[:, :ch], st[:, ch : 2 * ch], st[:, 2 * ch]
+        cov -= mean_g * mean_p[:, None]
+        sigma = {}
+        for k, (i, j) in enumerate(pairs, start=2 * ch + 1):
+            sigma[i, j] = sigma[j, i] = st[:, k]
+            st[:, k] -= mean_g[:, i] * mean_g[:, j]
+            if i == j:
+                st[:, k] += eps
+        cov[...] = _solve(sigma, cov, ch)
+        for c in range(ch):
+            mean_p -= cov[:, c] * mean_g[:, c]
+    ab = stack[:, ch : 2 * ch + 1].copy()  # a, then b
+    del stack
+    box_mean(ab, radius)
+    # Undo the centring: q = a.(I - centre) + b = a.I + (b - a.centre).
+    for c in range(ch):
+        ab[:, ch] -= ab[:, c] * centre[c]
+    return ab.transpose(0, 2, 1)
+
+
+def _solve(sigma, cov, ch):
+    """Solve (Sigma + eps I) a = cov per pixel; planes are (R, N), ``cov`` is (R, C, N)."""
+    if ch == 1:
+        return cov / sigma[0, 0][:, None]
+    if ch == 3:
+        # The adjugate of the symmetric 3x3 matrix.
+        s = sigma
+        adj = {
+            (0, 0): s[1, 1] * s[2, 2] - s[1, 2] * s[1, 2],
+            (0, 1): s[0, 2] * s[1, 2] - s[0, 1] * s[2, 2],
+            (0, 2): s[0, 1] * s[1, 2] - s[0, 2] * s[1, 1],
+            (1, 1): s[0, 0] * s[2, 2] - s[0, 2] * s[0, 2],
+            (1, 2): s[0, 1] * s[0, 2] - s[0, 0] * s[1, 2],
+            (2, 2): s[0, 0] * s[1, 1] - s[0, 1] * s[0, 1],
+        }
+        inv_det = 1 / (s[0, 0] * adj[0, 0] + s[0, 1] * adj[0, 1] + s[0, 2] * adj[0, 2])
+        a = np.empty_like(cov)
+        for i in range(3):
+            row = [adj[min(i, j), max(i, j)] for j in range(3)]
+            a[:, i] = (row[0] * cov[:, 0] + row[1] * cov[:, 1] + row[2] * cov[:, 2]) * inv_det
+        return a
+    mat = np.empty(cov.shape[:1] + cov.shape[2:] + (ch, ch), np.float32)
+    for (i, j), plane in sigma.items():
+        mat[..., i, j] = plane
+    return np.linalg.solve(mat, cov.transpose(0, 2, 1)[..., np.newaxis])[..., 0].transpose(0, 2, 1)
+
+
+def _blocks(rows, size=_BLOCK_ROWS):
+    return [slice(start, min(start + size, rows)) for start in range(0, rows, size)]
+
+
+def _evaluate(v, guide, scale):
+    """``a . I * scale + b`` for (R, C + 1, N) coefficient planes and an (R, N, C) guide."""
+    ch = guide.shape[2]
+    out = v[:, 0] * guide[..., 0]
+    for c in range(1, ch):
+        out += v[:, c] * guide[..., c]
+    if scale != 1:
+        out *= scale
+    out += v[:, ch]
     return out
 
 
-def _coefficients(guide, src, radius, eps):
-    """Window-averaged linear coefficients ``a`` (M, N, C) and ``b`` (M, N)."""
-    # Centre the guide: the covariances below are differences of means, and
-    # centring keeps float32 cancellation small.
-    centre = guide.reshape(-1, guide.shape[2]).mean(axis=0).astype(np.float32)
-    g = guide - centre
-    channels = g.shape[2]
-    mean_g = _box_mean(g, radius)
-    mean_p = _box_mean(src, radius)
-    cov_gp = _box_mean(g * src[:, :, np.newaxis], radius) - mean_g * mean_p[:, :, np.newaxis]
-    if channels == 1:
-        var = _box_mean(g[:, :, 0] * g[:, :, 0], radius) - mean_g[:, :, 0] ** 2
-        a = (cov_gp[:, :, 0] / (var + np.float32(eps)))[:, :, np.newaxis]
-    elif channels == 3:
-        a = _solve_sym3(g, mean_g, cov_gp, radius, np.float32(eps))
-    else:
-        a = _solve_general(g, mean_g, cov_gp, radius, np.float32(eps))
-    b = mean_p - np.einsum("ijc,ijc->ij", a, mean_g)
-    a = _box_mean(a, radius)
-    b = _box_mean(b, radius)
-    # Undo the centring: q = a.(I - centre) + b = a.I + (b - a.centre).
-    b -= np.einsum("ijc,c->ij", a, centre)
-    return a, b
+def _apply_resized(planes, guide, scale, clip):
+    """Apply coefficient planes fitted on a small grid to a large guide, strip by strip.
 
-
-def _cov(g, mean_g, i, j, radius, eps):
-    c = _box_mean(g[:, :, i] * g[:, :, j], radius) - mean_g[:, :, i] * mean_g[:, :, j]
-    if i == j:
-        c += eps
-    return c
-
-
-def _solve_sym3(g, mean_g, cov_gp, radius, eps):
-    """Solve (Sigma + eps I) a = cov_gp per pixel for a 3-channel guide (adjugate)."""
-    s00 = _cov(g, mean_g, 0, 0, radius, eps)
-    s01 = _cov(g, mean_g, 0, 1, radius, eps)
-    s02 = _cov(g, mean_g, 0, 2, radius, eps)
-    s11 = _cov(g, mean_g, 1, 1, radius, eps)
-    s12 = _cov(g, mean_g, 1, 2, radius, eps)
-    s22 = _cov(g, mean_g, 2, 2, radius, eps)
-    i00 = s11 * s22 - s12 * s12
-    i01 = s02 * s12 - s01 * s22
-    i02 = s01 * s12 - s02 * s11
-    i11 = s00 * s22 - s02 * s02
-    i12 = s01 * s02 - s00 * s12
-    i22 = s00 * s11 - s01 * s01
-    det = s00 * i00 + s01 * i01 + s02 * i02
-    c0, c1, c2 = cov_gp[:, :, 0], cov_gp[:, :, 1], cov_gp[:, :, 2]
-    a = np.empty_like(cov_gp)
-    a[:, :, 0] = (i00 * c0 + i01 * c1 + i02 * c2) / det
-    a[:, :, 1] = (i01 * c0 + i11 * c1 + i12 * c2) / det
-    a[:, :, 2] = (i02 * c0 + i12 * c1 + i22 * c2) / det
-    return a
-
-
-def _solve_general(g, mean_g, cov_gp, radius, eps):
-    channels = g.shape[2]
-    sigma = np.empty(g.shape[:2] + (channels, channels), np.float32)
-    for i in range(channels):
-        for j in range(i, channels):
-            sigma[:, :, i, j] = sigma[:, :, j, i] = _cov(g, mean_g, i, j, radius, eps)
-    return np.linalg.solve(sigma, cov_gp[..., np.newaxis])[..., 0]
-
-
-def _apply(a, b, guide):
-    return (np.einsum("ijc,ijc->ij", a, guide) + b).astype(np.float32, copy=False)
-
-
-def _apply_resized(a, b, guide, scale):
-    """Apply coefficients fitted on a small grid to a large guide, strip by strip.
-
-    The guide is converted to float32 (times ``scale``) one strip at a time, so
-    a large uint8 guide is never held in float.
+    With ``clip``, each strip is first filled from the labels of its cells
+    (:func:`_cell_labels`) and only the runs of columns with a cell in doubt
+    are evaluated. A large guide is never held in float.
     """
     rows, cols = guide.shape[:2]
-    coef = np.concatenate([a, b[:, :, np.newaxis]], axis=2)
-    # Resize along columns once (small: h x Q x (C+1)); rows strip by strip.
-    c0, c1, wc = _linear_taps(coef.shape[1], cols)
-    coef = coef[:, c0] * (1 - wc)[None, :, None] + coef[:, c1] * wc[None, :, None]
-    r0, r1, wr = _linear_taps(coef.shape[0], rows)
+    m, n = planes.shape[0], planes.shape[2]
+    col_taps = _taps(n, cols)
+    r0, c0 = _taps(m, rows)[0], col_taps[0]
+    cell_cols = np.searchsorted(c0, np.arange(n + 1))  # cell j holds the columns cell_cols[j]:cell_cols[j + 1]
+    if clip is not None:
+        labels = _cell_labels(planes, guide, scale, *clip)
+        doubt, high = labels == _DOUBT, labels == _HI
     out = np.empty((rows, cols), np.float32)
-    for start in range(0, rows, _STRIP_ROWS):
-        s = slice(start, min(start + _STRIP_ROWS, rows))
-        w = wr[s][:, None, None]
-        strip = coef[r0[s]] * (1 - w) + coef[r1[s]] * w
-        g = guide[s].astype(np.float32)
-        if scale != 1:
-            g *= scale
-        out[s] = np.einsum("ijc,ijc->ij", strip[:, :, :-1], g) + strip[:, :, -1]
+    for s in _blocks(rows, _STRIP_ROWS):
+        if clip is None:
+            runs = true_runs(np.ones(cols, bool), longest=_LONGEST)
+        else:
+            # Expand each cell row once, then copy it to the strip's rows that use it.
+            top, bottom = r0[s][0], r0[s][-1] + 1
+            out[s] = np.take(np.where(high[top:bottom], *clip[::-1]), c0, axis=1)[r0[s] - top]
+            cells = true_runs(doubt[top:bottom].any(axis=0), gap=_GAP)
+            runs = _split([(cell_cols[j0], cell_cols[j1]) for j0, j1 in cells], _LONGEST)
+        for x0, x1 in runs:
+            cs = slice(x0, x1)
+            left, right, weight = (t[cs] for t in col_taps)
+            q = _evaluate(_resize_block(planes, rows, s, left, right, weight), guide[s, cs], scale)
+            out[s, cs] = q if clip is None else np.clip(q, *clip, out=q)
     return out
 
 
-def _linear_taps(n_in, n_out):
-    """Indices and weights for half-pixel-centred linear interpolation n_in -> n_out."""
-    pos = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
-    pos = np.clip(pos, 0, n_in - 1)
-    i0 = np.floor(pos).astype(np.intp)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    return i0, i1, (pos - i0).astype(np.float32)
+_LO, _HI, _DOUBT = 0, 1, 2
+#: Runs of doubtful cells closer than this many cells are evaluated as one (a run costs about
+#: as much as evaluating a few thousand pixels).
+_GAP = 16
+#: Longest run of columns evaluated at once (bounds the temporaries).
+_LONGEST = 1024
+
+
+def _cell_labels(planes, guide, scale, lo, hi):
+    """Per cell of the coefficient grid: ``_LO``/``_HI`` if all its pixels clip there, else ``_DOUBT``.
+
+    Cell ``(i, j)`` holds the pixels whose upper-left interpolation node is
+    ``(i, j)``; their value is a convex mix of the four nodes' ``a . I + b``,
+    each bounded over the guide's range of colours.
+    """
+    ch = guide.shape[2]
+    if guide.dtype == np.uint8:
+        g_lo, g_hi = np.zeros(ch, np.float32), np.full(ch, 255, np.float32)
+    else:
+        g_lo = guide.min(axis=(0, 1)).astype(np.float32)
+        g_hi = guide.max(axis=(0, 1)).astype(np.float32)
+    centre, half = (g_lo + g_hi) * (scale / 2), (g_hi - g_lo) * (scale / 2)
+    mid = planes[:, ch].copy()
+    spread = np.zeros_like(mid)
+    for c in range(ch):
+        mid += planes[:, c] * centre[c]
+        spread += np.abs(planes[:, c]) * half[c]
+    slack = (np.abs(mid) + spread) * np.float32(_ROUNDING)
+    spread += slack
+    top, bottom = mid + spread, mid - spread
+    # A cell's bound is the widest of its four nodes' (the last row and column have only theirs).
+    for bound, widest in ((top, np.maximum), (bottom, np.minimum)):
+        widest(bound[:-1], bound[1:], out=bound[:-1])
+        widest(bound[:, :-1], bound[:, 1:], out=bound[:, :-1])
+    labels = np.full(mid.shape, _DOUBT, np.uint8)
+    labels[top <= lo] = _LO
+    labels[bottom >= hi] = _HI
+    return labels
+
+
+@lru_cache(maxsize=8)
+def _taps(n_in, n_out):
+    """Nodes and weight of each output position for half-pixel-centred linear interpolation n_in -> n_out."""
+    x = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    x = np.clip(x, 0, n_in - 1)
+    i0 = np.floor(x).astype(np.intp)
+    taps = i0, np.minimum(i0 + 1, n_in - 1), (x - i0).astype(np.float32)
+    for t in taps:
+        t.flags.writeable = False
+    return taps

@@ -3,7 +3,8 @@
 A guided filter (:mod:`alphacut.guided_filter`) fits, in small windows, a linear model from the
 photo's colours to the matte, which snaps the matte to the photo's real edges; the fast variant
 fits it at a working resolution of at most ``work_side`` pixels and applies it at full
-resolution strip by strip, so the cost and memory stay low for large photos.
+resolution strip by strip, evaluating only the pixels that can end between 0 and 1 once settled
+(:data:`SETTLE`), so the cost follows the soft band and the memory stays low for large photos.
 
 The model input can be made two ways, and :func:`refine_alpha` must be told which
 (``geometry``):
@@ -26,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .guided_filter import guided_filter
+from .guided_filter import apply_coefficients, coefficients, downsample
 from .resize import resize_alpha
 
 __all__ = ["hedging", "letterbox", "letterbox_box", "refine_alpha"]
@@ -223,9 +224,12 @@ def _refine(image: np.ndarray, content: np.ndarray, work_side: int, eps: float, 
     radius = max(1, round(radius_fraction * max(small_shape)))
     if min(small_shape) < 2 * radius + 1:
         return resize_alpha(content, (rows, cols))
-    small = image if k == 1.0 else np.asarray(Image.fromarray(image).resize(small_shape[::-1], Image.BILINEAR))
-    a_small = resize_alpha(content, small_shape)
-    out = guided_filter(small, a_small, radius=radius, eps=eps, output_guide=None if k == 1.0 else image)
-    out -= np.float32(SETTLE)
-    out *= np.float32(1 / (1 - 2 * SETTLE))
-    return np.clip(out, 0.0, 1.0, out=out)
+    small = image if k == 1.0 else downsample(image, small_shape)
+    ab = coefficients(small, resize_alpha(content, small_shape), radius=radius, eps=eps)
+    del small
+    # Settling is the stretch (q - SETTLE) / (1 - 2 SETTLE) clipped to [0, 1]; folded into the
+    # linear model, it lets the full-resolution pass skip every pixel that lands on 0 or 1.
+    stretch = np.float32(1 / (1 - 2 * SETTLE))
+    ab *= stretch
+    ab[..., -1] -= np.float32(SETTLE) * stretch
+    return apply_coefficients(ab, image, clip=(0.0, 1.0))
