@@ -1,15 +1,25 @@
-"""Speed, side by side: alphacut's built site and the peer, in one headless Chromium run.
+"""Speed and memory, side by side: alphacut's built site and the peer, in headless Chromium.
 
-Both are served on loopback. For each repeat, each photo goes through alphacut then the peer,
-alternating, so that both see the same machine state. Reported:
+Both are served on loopback, each in its own Chromium instance (same binary, same flags) so that
+each tab's processes can be told apart. Every step alternates alphacut and the peer, so that
+both see the same machine state. Reported, per photo size:
 
-- alphacut's cold init per stage (fresh browser context: Pyodide, packages, wheel, model fetch
-  and verify, session), and the peer's model preload;
-- warm time per photo: alphacut's per-stage split (decode, prepare, infer, upsample, composite,
-  encode; Python's own clock, in the worker) and its total as the page sees it, the peer's total
-  as its page sees it, and the ratio peer / alphacut (above 1: alphacut is faster).
+- warm time per photo (median of ``--repeat`` runs after one warm-up pass): alphacut's total as
+  the page sees it and its per-stage split (the report's ``timings_ms``: Python's own clock, in
+  the worker), the peer's total as its page sees it, and the ratio alphacut / peer (below 1:
+  alphacut is faster; target <= 0.5);
+- peak memory of the tab: the sum of the resident set sizes of the browser's renderer processes
+  (the page, its workers), sampled from /proc every 0.1 s while the photo runs; and the page's
+  ``performance.measureUserAgentSpecificMemory()`` (JS and wasm heaps of page and workers) after it;
+- cold start: navigation start to the first finished cut-out (the 2 MP photo) in a new tab with the
+  model already cached (alphacut: IndexedDB; the peer has no persistent cache of its own, so it
+  fetches the model again over loopback), median of ``--repeat``; target alphacut / peer <= 0.8;
+- in-browser inference (alphacut's ``infer`` stage) against native onnxruntime on the same
+  prepared graph, 2 threads, 1024² input (``alphacut.ort_backend.OrtInfer``), run between the
+  browser rounds while the browsers are idle; target browser / native <= 2.5.
 
-Usage: python bench/speed.py [--repeat N] [--sizes 0.2,12] [--write BENCHMARKS.md]
+Usage: python bench/speed.py [--repeat N] [--sizes 0.2,2,12,24] [--write BENCHMARKS.md] [--json RAW.json]
+       python bench/speed.py --from-json RAW.json [--write BENCHMARKS.md]   (re-render only)
 """
 from __future__ import annotations
 
@@ -18,11 +28,14 @@ import base64
 import datetime
 import io
 import json
+import os
 import platform
 import re
 import statistics
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,18 +44,33 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "py"))
 import peer_bench  # noqa: E402
 
 BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"
+TIMEOUT_MS = 1_800_000  # a 24 MP cut-out can take minutes on a loaded 2-core machine
+BROWSER_ARGS = peer_bench.CHROMIUM_ARGS + ["--enable-blink-features=ForceEagerMeasureMemory"]
 
 _OURS_JS = """
 async ([b64]) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const t = performance.now();
   const r = await window.alphacut.bridge.cutout(bytes.buffer, { compress_level: 1 });
-  return { ms: performance.now() - t, report: r.report, png_bytes: r.png.byteLength };
+  const end = performance.now();
+  return { ms: end - t, end, report: r.report, png_bytes: r.png.byteLength };
 }
 """
+_PEER_JS = """
+async ([b64]) => {
+  const bytes = await window.peerB64ToBytes(b64);
+  const r = await window.peerRemove(bytes, 'image/jpeg', { png: false });
+  return { ms: r.ms, end: performance.now(), stages: r.stages };
+}
+"""
+_MEMORY_JS = """async () => {
+  try { return (await performance.measureUserAgentSpecificMemory()).bytes; } catch (e) { return null; }
+}"""
+_OURS_READY = "() => ['ready', 'error'].includes(document.querySelector('#status')?.className)"
 
 
 def photo(megapixels: float) -> tuple[bytes, tuple[int, int]]:
@@ -67,20 +95,127 @@ def start_site():
     return proc, match.group(1)
 
 
-def open_ours(browser, url: str) -> tuple[object, dict]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url + "/")
-    page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
-                           timeout=600_000)
-    about = page.evaluate("() => window.alphacut.bridge.about")
-    if not about:
-        raise SystemExit("alphacut did not start: " + page.inner_text("#status-text"))
-    return page, about
+class TabMemory:
+    """Peak resident memory of one Chromium instance's renderer processes, sampled from /proc.
+
+    The instance is found by a tag argument on its command line; its renderers are the
+    descendants started with ``--type=renderer`` (not the browser's own UI renderer). RSS counts shared pages once per process,
+    so the sum is an upper bound of the tab's own memory.
+    """
+
+    def __init__(self, tag: str, interval: float = 0.1):
+        self.tag, self.interval = tag, interval
+        self._peak, self._pids, self._stop = 0, [], threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._thread = threading.Thread(target=self._loop, name=f"mem-{tag}", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def reset(self) -> None:
+        self._peak = self.sample()
+
+    def peak(self) -> int:
+        return max(self._peak, self.sample())
+
+    def _renderers(self) -> list[int]:
+        parent, cmd = {}, {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+                parent[int(d)] = int(stat[stat.rindex(")") + 2:].split()[1])
+                cmd[int(d)] = Path(f"/proc/{d}/cmdline").read_bytes()  # children rewrite it: one string
+            except (OSError, ValueError):
+                continue
+        roots = {p for p, c in cmd.items() if self.tag.encode() in c and b"--type=" not in c}
+        out, frontier = [], set(roots)
+        while frontier:
+            kids = {p for p, pp in parent.items() if pp in frontier}
+            out += [p for p in kids if b"--type=renderer" in cmd.get(p, b"") and b"--top-chrome-webui" not in cmd[p]]
+            frontier = kids
+        return out
+
+    def sample(self) -> int:
+        total = 0
+        for pid in self._pids:
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
+
+    def _loop(self):
+        last = 0.0
+        while not self._stop.is_set():
+            if time.monotonic() - last > 1.0:
+                self._pids, last = self._renderers(), time.monotonic()
+            self._peak = max(self._peak, self.sample())
+            time.sleep(self.interval)
 
 
-def run_ours(page, data: bytes) -> dict:
-    return page.evaluate(_OURS_JS, [base64.b64encode(data).decode()])
+class Tool:
+    """One side of the comparison: a Chromium instance, its context, its open page."""
+
+    def __init__(self, name: str, playwright, url: str):
+        self.name, self.url = name, url
+        tag = f"--alphacut-bench-tab={name}"
+        self.browser = playwright.chromium.launch(executable_path=peer_bench.CHROMIUM, headless=True,
+                                                  args=BROWSER_ARGS + [tag])
+        self.context = self.browser.new_context()
+        self.memory = TabMemory(tag).start()
+        self.page = None
+
+    def open(self) -> dict:
+        """Open a new tab (closing the old one) and wait until it can cut out."""
+        if self.page is not None and not self.page.is_closed():
+            self.page.close()
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda e: print(f"[{self.name} pageerror] {e}", file=sys.stderr))
+        self.page.goto(self.url)
+        if self.name == "alphacut":
+            self.page.wait_for_function(_OURS_READY, timeout=TIMEOUT_MS)
+            about = self.page.evaluate("() => window.alphacut.bridge.about")
+            if not about:
+                raise RuntimeError("alphacut did not start: " + self.page.inner_text("#status-text"))
+            return about
+        self.page.wait_for_function("window.peerReady === true", timeout=TIMEOUT_MS)
+        return {}
+
+    def cut(self, data: bytes, heap: bool = False) -> dict:
+        """One cut-out on the open tab: {ms, end (ms since navigation), report | stages, peak, heap}.
+
+        ``heap`` asks for measureUserAgentSpecificMemory() afterwards, which took up to a minute here.
+        """
+        self.memory.reset()
+        js = _OURS_JS if self.name == "alphacut" else _PEER_JS
+        r = self.page.evaluate(js, [base64.b64encode(data).decode()])
+        r["peak"] = self.memory.peak()
+        r["heap"] = self.page.evaluate(_MEMORY_JS) if heap else None
+        return r
+
+    def try_cut(self, data: bytes, heap: bool = False) -> dict:
+        """``cut``, or {error} when it fails; a crashed tab is replaced by a fresh one."""
+        try:
+            return self.cut(data, heap)
+        except Exception as e:  # noqa: BLE001 - an out-of-memory tab is an outcome, not a crash of the bench
+            msg = str(e).strip().splitlines()[0][:160]
+            print(f"{self.name} failed: {msg}", file=sys.stderr, flush=True)
+            try:
+                self.open()
+            except Exception as e2:  # noqa: BLE001
+                print(f"{self.name} could not reopen: {e2}", file=sys.stderr, flush=True)
+            return {"error": msg, "peak": self.memory.peak()}
+
+    def close(self):
+        self.memory.stop()
+        self.browser.close()
 
 
 def median(xs):
@@ -96,32 +231,113 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import os
-
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
-def table(results: dict, about: dict, peer_pre: dict, args, chromium: str) -> str:
-    stages = ["decode", "prepare", "infer", "upsample", "composite", "encode"]
+def native_infer():
+    """(OrtInfer on the built site's prepared graph, 2 threads; a (1, 3, 1024, 1024) input)."""
+    from alphacut.ort_backend import OrtInfer
+
+    (model,) = sorted((ROOT / "build" / "site" / "models").glob("*.onnx"))
+    from skimage import data
+
+    img = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024), Image.BILINEAR), np.float32)
+    x = np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1)[None])
+    return OrtInfer(model, threads=2), x, model.name
+
+
+def _s(ms):
+    return f"{ms / 1000:.2f}" if ms == ms else "–"
+
+
+def _mb(b):
+    return f"{b / 1e6:.0f}" if b else "–"
+
+
+def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, args, chromium: str, model: str) -> str:
+    load = ", ".join(f"{x:.1f}" for x in res.pop("_load"))
+    stages = list(dict.fromkeys(k for r in res.values() for x in r["alphacut"] if "report" in x
+                                for k in x["report"]["timings_ms"]))
     lines = [
-        f"Measured {datetime.date.today().isoformat()} on {machine()}; {chromium}, headless, "
-        f"alphacut backend {about['backend']} ({about['threads']} threads), peer device cpu (WASM). "
-        f"Median of {args.repeat} warm runs each, alternating alphacut and peer per photo (JPEG q90 of "
-        f"scikit-image's astronaut, rescaled).",
+        f"Measured {datetime.date.today().isoformat()} on {machine()} (1-min load average at start/end {load}; "
+        f"the machine is shared); {chromium}, headless, one instance per tool; alphacut backend {about['backend']} "
+        f"({about['threads']} threads), peer @imgly/background-removal 1.7.0, isnet_fp16, device cpu (WASM). "
+        f"Photos: scikit-image's astronaut, upscaled, 4:3, JPEG q90.",
         "",
-        f"Command: `make bench` (= `python bench/speed.py --repeat {args.repeat} --sizes {args.sizes}`).",
+        f"Command: `python bench/speed.py --repeat {args.repeat} --sizes {args.sizes} --write BENCHMARKS.md` "
+        f"(`make bench` runs the defaults).",
         "",
-        "**Cold init, alphacut** (fresh browser profile, model fetched over loopback; ms): "
-        + ", ".join(f"{k} {v}" for k, v in about["initMs"].items())
-        + f"; total {sum(about['initMs'].values())}. Peer model preload: {peer_pre.get('ms', float('nan')):.0f} ms.",
+        f"**Warm, per photo** (median of {args.repeat} runs after one warm-up pass; alphacut and peer alternate "
+        "per photo). Stages are alphacut's report `timings_ms`; ratio = alphacut time / peer time (target ≤ 0.5).",
         "",
-        "| photo | alphacut " + " | ".join(stages) + " (ms) | alphacut total (s) | peer total (s) | peer / alphacut |",
+        "| photo | " + " | ".join(stages) + " (ms) | alphacut (s) | peer (s) | alphacut / peer |",
         "|---|" + "---|" * (len(stages) + 3),
     ]
-    for name, r in results.items():
-        split = " | ".join(f"{median([t[s] for t in r['ours_stages']]):.0f}" for s in stages)
-        ours, peer = median(r["ours_ms"]), median(r["peer_ms"])
-        lines.append(f"| {name} | {split} | {ours / 1000:.2f} | {peer / 1000:.2f} | {peer / ours:.2f}× |")
+    for name, r in res.items():
+        ours = [x for x in r["alphacut"] if "error" not in x]
+        peer = [x for x in r["peer"] if "error" not in x]
+        split = " | ".join(f"{median([x['report']['timings_ms'].get(s, 0) for x in ours]):.0f}" for s in stages)
+        o, q = median([x["ms"] for x in ours]), median([x["ms"] for x in peer])
+        ofail = sum("error" in x for x in r["alphacut"]) + sum("error" in x for x in r["first_alphacut"])
+        qfail = sum("error" in x for x in r["peer"]) + sum("error" in x for x in r["first_peer"])
+        ocell = _s(o) + (f" ({ofail} failed)" if ofail else "")
+        qcell = _s(q) + (f" ({qfail} failed: {next(x['error'] for x in r['peer'] + r['first_peer'] if 'error' in x)})"
+                         if qfail else "")
+        ratio = f"{o / q:.2f}" if o == o and q == q else "–"
+        lines.append(f"| {name} | {split} | {ocell} | {qcell} | {ratio} |")
+    lines += [
+        "",
+        "**Peak tab memory** (MB): sum of the RSS of the Chromium instance's renderer processes (page and "
+        "workers; shared pages counted per process, so an upper bound), sampled from /proc every 0.1 s during "
+        "the cut-out. \"first\": the warm-up pass, sizes in ascending order on a tab that had cut one 2 MP photo "
+        "(wasm memory never shrinks, so later runs of small photos carry the largest photo's heap); \"max\": "
+        "over all runs. JS+wasm: `performance.measureUserAgentSpecificMemory()` after the warm-up cut-out "
+        "(page and workers). Target: 24 MP completes with peak ≤ 2000 MB.",
+        "",
+        "| photo | alphacut peak first / max | peer peak first / max | alphacut JS+wasm | peer JS+wasm |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in res.items():
+        cells = []
+        for tool in ("alphacut", "peer"):
+            first = r[f"first_{tool}"][0]
+            failed = " (failed)" if "error" in first else ""
+            cells.append(f"{_mb(first['peak'])}{failed} / {_mb(max(x['peak'] for x in r[tool] + r[f'first_{tool}']))}")
+        heaps = [_mb(r[f"first_{t}"][0].get("heap")) for t in ("alphacut", "peer")]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {heaps[0]} | {heaps[1]} |")
+    oc = [x["end"] for x in cold["alphacut"] if "end" in x]
+    pc = [x["end"] for x in cold["peer"] if "end" in x]
+    hit = {x.get("cache") for x in cold["about"]}
+    cold_init = {k: median([a["initMs"][k] for a in cold["about"]]) for k in first_about["initMs"]}
+    cold_init_cell = (", ".join(f"{k} {v:.0f}" for k, v in cold_init.items()) + f"; total {sum(cold_init.values()):.0f}"
+                      if cold["about"] else "not recorded")
+    lines += [
+        "",
+        f"**Cold start** (median of {len(oc)} / {len(pc)}): navigation start to the first finished cut-out of the "
+        f"{cold['photo']} photo, in a new tab of a profile that has loaded the app before. alphacut: model from "
+        f"IndexedDB (cache: {', '.join(sorted(map(str, hit))) or 'not recorded'}); Pyodide and wheels revalidated over loopback. "
+        "The peer keeps no model cache of its own (no IndexedDB or Cache Storage); it fetches the 88 MB model "
+        "again over loopback (no-cache), on its first call. Target alphacut / peer ≤ 0.8.",
+        "",
+        "| alphacut (s) | peer (s) | alphacut / peer | alphacut init in it (ms) | alphacut first visit, init (ms) |",
+        "|---|---|---|---|---|",
+        f"| {_s(median(oc))} | {_s(median(pc))} | {median(oc) / median(pc):.2f} | "
+        + cold_init_cell + " | "
+        + ", ".join(f"{k} {v}" for k, v in first_about["initMs"].items())
+        + f"; total {sum(first_about['initMs'].values())} |",
+    ]
+    infer = [x["report"]["timings_ms"]["infer"] for r in res.values() for x in r["alphacut"] if "error" not in x]
+    lines += [
+        "",
+        f"**Inference, browser against native** (1024² input, 2 threads, the site's prepared graph `{model}`). "
+        f"Browser: alphacut's `infer` stage over all warm runs ({len(infer)}); native: onnxruntime "
+        f"(`alphacut.ort_backend.OrtInfer`, threads=2) in this script between the browser rounds ({len(native)} "
+        "runs). Target browser / native ≤ 2.5.",
+        "",
+        "| browser median (s) | native median (s) | browser / native |",
+        "|---|---|---|",
+        f"| {_s(median(infer))} | {_s(median(native))} | {median(infer) / median(native):.2f} |",
+    ]
     return "\n".join(lines)
 
 
@@ -140,46 +356,88 @@ def write_section(path: Path, text: str, begin: str = BEGIN, end: str = END,
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--sizes", default="0.2,12", help="photo sizes in megapixels, comma-separated")
+    ap.add_argument("--sizes", default="0.2,2,12,24", help="photo sizes in megapixels, comma-separated")
     ap.add_argument("--write", type=Path, help="update this markdown file's speed section")
+    ap.add_argument("--json", type=Path, help="also write the raw measurements here")
+    ap.add_argument("--from-json", type=Path, help="only render the report from measurements saved by --json")
     args = ap.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        args.repeat, args.sizes = saved["args"]["repeat"], saved["args"]["sizes"]
+        text = report(saved["res"], saved["cold"], saved["native"], saved["about"], saved["first_about"], args,
+                      saved["chromium"], saved["model"])
+        print(text)
+        if args.write:
+            write_section(args.write, text)
+        return 0
     from playwright.sync_api import sync_playwright
 
+    sizes = [float(s) for s in args.sizes.split(",")]
     photos = {}
-    for mp in [float(s) for s in args.sizes.split(",")]:
+    for mp in sizes:
         data, (cols, rows) = photo(mp)
         photos[f"{cols}×{rows} ({cols * rows / 1e6:.1f} MP)"] = data
+    cold_name = list(photos)[min(range(len(sizes)), key=lambda i: abs(sizes[i] - 2))]
+    infer, x, model = native_infer()
+    infer.run(x)  # warm-up
+    native: list[float] = []
+
+    def native_runs(n=2):
+        for _ in range(n):
+            t = time.perf_counter()
+            infer.run(x)
+            native.append((time.perf_counter() - t) * 1000)
+        print(f"native infer: {[round(v) for v in native]} ms", flush=True)
+
+    res = {n: {"alphacut": [], "peer": [], "first_alphacut": [], "first_peer": []} for n in photos}
+    res["_load"] = [os.getloadavg()[0]]
+    cold = {"photo": cold_name, "alphacut": [], "peer": [], "about": []}
     site, url = start_site()
     peer_server, _ = peer_bench.serve_peer()
-    results = {name: {"ours_ms": [], "ours_stages": [], "peer_ms": []} for name in photos}
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=peer_bench.CHROMIUM, args=peer_bench.CHROMIUM_ARGS,
-                                        headless=True)
-            chromium = f"Chromium {browser.version}"
-            ours, about = open_ours(browser, url)
-            print("alphacut init:", json.dumps(about), flush=True)
-            peer_page = browser.new_context().new_page()
-            peer_pre = peer_bench.open_peer(peer_page, peer_bench.peer_url(peer_server), timeout_ms=600_000)
-            print("peer preload:", json.dumps(peer_pre), flush=True)
-            for name, data in photos.items():  # warm-up, one each
-                run_ours(ours, data)
-                peer_bench.run_peer(peer_page, data, "image/jpeg", want_png=False)
-            for i in range(args.repeat):
-                for name, data in photos.items():
-                    o = run_ours(ours, data)
-                    q = peer_bench.run_peer(peer_page, data, "image/jpeg", want_png=False)
-                    results[name]["ours_ms"].append(o["ms"])
-                    results[name]["ours_stages"].append(o["report"]["timings_ms"])
-                    results[name]["peer_ms"].append(q["ms"])
-                    print(f"run {i} {name}: alphacut {o['ms']:.0f} ms {o['report']['timings_ms']}, "
-                          f"peer {q['ms']:.0f} ms", flush=True)
-            browser.close()
+            ours = Tool("alphacut", p, url + "/")
+            peer = Tool("peer", p, peer_bench.peer_url(peer_server))
+            chromium = f"Chromium {ours.browser.version}"
+            try:
+                first_about = ours.open()  # first visit: fills IndexedDB (and the HTTP caches)
+                print("alphacut first visit:", json.dumps(first_about), flush=True)
+                peer.open()
+                print("peer first visit:", json.dumps(peer.try_cut(photos[cold_name])), flush=True)
+                for i in range(args.repeat):  # cold starts; the last tabs stay open for the warm runs
+                    for tool in (ours, peer):
+                        about = tool.open()
+                        r = tool.try_cut(photos[cold_name])
+                        cold[tool.name].append(r)
+                        if about:
+                            cold["about"].append(about)
+                        print(f"cold {i} {tool.name}: {r.get('end', r.get('error'))} ms", flush=True)
+                    native_runs()
+                for i in range(args.repeat + 1):  # pass 0 is the warm-up
+                    for name, data in photos.items():
+                        for tool in (ours, peer):
+                            key = tool.name if i else f"first_{tool.name}"
+                            r = tool.try_cut(data, heap=not i)
+                            res[name][key].append(r)
+                            stages = r.get("report", {}).get("timings_ms", r.get("stages"))
+                            print(f"pass {i} {name} {tool.name}: {r.get('ms', r.get('error'))} ms, "
+                                  f"peak {r['peak'] / 1e6:.0f} MB, heap {r.get('heap')}, {stages}", flush=True)
+                    native_runs()
+                about = ours.page.evaluate("() => window.alphacut.bridge.about")
+            finally:
+                ours.close()
+                peer.close()
     finally:
         site.terminate()
         peer_server.shutdown()
         peer_server.server_close()
-    text = table(results, about, peer_pre, args, chromium)
+    res["_load"].append(os.getloadavg()[0])
+    if args.json:
+        args.json.write_text(json.dumps({"res": res, "cold": cold, "native": native, "about": about,
+                                         "first_about": first_about, "chromium": chromium, "model": model,
+                                         "args": {"repeat": args.repeat, "sizes": args.sizes}},
+                                        default=str))
+    text = report(res, cold, native, about, first_about, args, chromium, model)
     print(text)
     if args.write:
         write_section(args.write, text)
