@@ -34,7 +34,7 @@ edit's shift and colour correction) only the tiles where the mask is not 0.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -44,6 +44,7 @@ from .editmerge_align import _grey, _phase_correlate, _shift_subpixel
 from .editmerge_feather import TILE, _feather, _runs
 from .editmerge_lab import srgb_to_lab
 from .editmerge_regions import find_regions, refine_boundary
+from .options import from_plain_dict
 from .timing import Clock
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes"]
@@ -133,18 +134,7 @@ class MergeOptions:
         ...
         ValueError: unknown option(s): sensitiviy
         """
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown option(s): {', '.join(unknown)}")
-        # JSON has one number type: accept integral floats for ints and ints for floats.
-        for f in fields(cls):
-            if f.name in d and f.type == "float" and isinstance(d[f.name], int) and not isinstance(d[f.name], bool):
-                d[f.name] = float(d[f.name])
-            if f.name in d and f.type == "int" and isinstance(d[f.name], float) and d[f.name].is_integer():
-                d[f.name] = int(d[f.name])
-        return cls(**d)
+        return from_plain_dict(cls, d)
 
 
 def _check_number(opts, name, *, lo, hi):

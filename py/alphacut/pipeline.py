@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .prepare import to_model_input
 from .quality import QualityReport, assess
 from .refine import hedging, letterbox, letterbox_box, refine_alpha
 from .resize import resize_alpha
+from .options import from_plain_dict
 from .timing import Clock
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
@@ -110,12 +111,7 @@ class Options:
         ...
         ValueError: unknown option(s): colour
         """
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown option(s): {', '.join(unknown)}")
-        return cls(**d)
+        return from_plain_dict(cls, d)
 
 
 @dataclass(frozen=True)
