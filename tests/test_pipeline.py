@@ -207,3 +207,13 @@ def test_a_ring_hole_the_model_filled_is_opened_by_default():
     assert alphas[False][150, 200] == 255 and alphas[True][150, 200] == 0
     ring = (d2 < 65 ** 2) & (d2 >= 40 ** 2)
     assert alphas[True][ring].min() == 255  # the ring itself stays
+
+
+def test_the_report_says_why_the_model_ran():
+    busy = np.random.default_rng(0).integers(0, 256, (100, 120, 3), dtype=np.uint8)
+    r = run(png_bytes(busy), DiscInfer(), options=Options(escalate="off")).report
+    assert r["method"] == "model" and r["method_reason"].startswith("The background is not plain"), r
+    r = run(png_bytes(busy[:10, :10]), DiscInfer(), options=Options(escalate="off")).report
+    assert r["method_reason"] == "the photo is too small for the colour key"
+    r = run(png_bytes(busy), DiscInfer(), options=Options(method="model", escalate="off")).report
+    assert r["method_reason"] == "the model was asked for"

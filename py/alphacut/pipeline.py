@@ -397,8 +397,11 @@ class _Pass:
 
 async def _first_pass(rgb, infer, spec, options, clock) -> _Pass:
     """The colour key when asked for or when ``auto`` finds a uniform border; else the model."""
-    if options.method != "model" and min(rgb.shape[:2]) >= 16:
-        key, reason, _ = should_colour_key(rgb)
+    reason = "the model was asked for"
+    if options.method != "model" and min(rgb.shape[:2]) < 16:
+        reason = "the photo is too small for the colour key"
+    elif options.method != "model":
+        key, reason, _ = should_colour_key(rgb)  # the reason says why, either way
         if options.method == "colorkey" or key:
             keyed, _, _ = colour_key(rgb)
             clock.lap("colour key")
@@ -406,7 +409,6 @@ async def _first_pass(rgb, infer, spec, options, clock) -> _Pass:
                          resize_alpha(keyed, spec.size), "colour key")
     if infer is None:
         raise ValueError("cutout needs either infer or coarse")
-    reason = "the model was asked for" if options.method == "model" else "the border is not a uniform colour"
     return _Pass("model", reason, await infer_coarse(rgb, infer, spec, clock), "model, squashed input")
 
 
