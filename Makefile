@@ -51,8 +51,10 @@ test-unit: deps
 test-browser: build
 	$(PY) -m pytest tests/e2e
 
-# Speed, side by side with the peer in one Chromium run; writes BENCHMARKS.md's speed table.
+# Speed: inference alone per setting (ORT-web against native), then side by side with the peer
+# in one Chromium run; writes those two sections of BENCHMARKS.md.
 bench: build bench/peer/node_modules/.package-lock.json
+	$(PY) bench/infer.py --write BENCHMARKS.md
 	$(PY) bench/speed.py --write BENCHMARKS.md
 
 # Matting quality on a dataset with ground truth (CPython).

@@ -10,8 +10,8 @@ with σ = 1.4. Also a decontamination benchmark, and the time of refinement and 
 on a 12 MP photo.
 
 Usage: python bench/quality.py [--data DIR] [--model PATH] [--pymatting] [--write BENCHMARKS.md]
-Model outputs are cached in $ALPHACUT_CACHE/bench/, keyed by the image's sha256 and the input
-geometry. The ms/image column is the post-processing only (the model outputs are cached).
+Model outputs are cached in $ALPHACUT_CACHE/bench/, keyed by the image's sha256, the graph
+file's sha256 and the input geometry. The ms/image column is the post-processing only (the model outputs are cached).
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def peer_baseline(raw: np.ndarray, shape) -> np.ndarray:
 
 
 def model_output(rgb: np.ndarray, infer: OrtInfer, geometry: str = "squash") -> np.ndarray:
-    key = hashlib.sha256(rgb.tobytes()).hexdigest()[:24]
+    key = hashlib.sha256(rgb.tobytes()).hexdigest()[:24] + "-" + infer.graph_sha256[:12]
     path = cache_dir() / "bench" / (f"{key}.npy" if geometry == "squash" else f"{key}-{geometry}.npy")
     if path.exists():
         return np.load(path)
@@ -208,6 +208,34 @@ def timing_12mp(images, infer, repeats: int = 5) -> dict:
     return out
 
 
+def variant_rows(images, names, fp32_scores, infer, model_arg) -> list[str]:
+    """The default pipeline with each other prepared graph variant, against the fp32 graph's scores."""
+    if model_arg is not None:
+        return ["(Model variants: not compared, a --model was given.)"]
+    ref = np.array(fp32_scores)
+    lines = [f"**Model variants** (the default row, each graph; `{infer.path.name}` is the reference above; "
+             "target for the shipped default: SAD within 2% of fp32's):", "",
+             "| variant | SAD | MSE×1000 | Grad | SAD vs fp32 | worst image SAD vs fp32 | native s/inference |",
+             "|---|---|---|---|---|---|---|",
+             f"| fp32 | {ref[:, 0].mean():.2f} | {ref[:, 1].mean():.2f} | {ref[:, 2].mean():.3f} | 1.000× | 1.00× | "
+             f"{infer_seconds(infer):.2f} |"]
+    for name in get_model().variants:
+        path = default_model_path(variant=name)
+        if path == infer.path:
+            continue
+        if not path.is_file():
+            lines.append(f"| {name} | missing: run `make deps` | | | | | |")
+            continue
+        other = OrtInfer(path)
+        s = np.array([metrics(default_pipeline(rgb, model_output(rgb, other), model_output(rgb, other, "letterbox")), gt)
+                      for rgb, gt in images])
+        worst = int(np.argmax(s[:, 0] / ref[:, 0]))
+        lines.append(f"| {name} | {s[:, 0].mean():.2f} | {s[:, 1].mean():.2f} | {s[:, 2].mean():.3f} | "
+                     f"{s[:, 0].mean() / ref[:, 0].mean():.3f}× | {s[worst, 0] / ref[worst, 0]:.2f}× ({names[worst]}) | "
+                     f"{infer_seconds(other):.2f} |")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "alphamatting27")
@@ -266,7 +294,8 @@ def main(argv=None) -> int:
     for i, name in enumerate(names):
         lines.append(f"| {name} | " + " | ".join(f"{scores[m][i][0]:.1f} / {scores[m][i][2]:.3f}" for m in methods)
                      + " |")
-    lines += ["", "</details>", "", "**Decontamination** (dev foregrounds, colours estimated from the GT alpha, "
+    lines += ["", "</details>", ""] + variant_rows(images, names, scores[DEFAULT_ROW], infer, args.model)
+    lines += ["", "**Decontamination** (dev foregrounds, colours estimated from the GT alpha, "
               "composited over each background; alpha-weighted mean |F − F_ref| in the 0 < α < 1 band, 0-255 units):",
               "", "| background | off | on | reduction |", "|---|---|---|---|"]
     for bg, off, on in decontamination_rows(images):

@@ -10,9 +10,15 @@ def test_isnet_manifest_is_complete():
     assert sum(c["size"] for c in m["chunks"]) == m["assembled"]["size"]
     assert all(len(c["sha256"]) == 64 for c in m["chunks"])
     assert len(m["assembled"]["sha256"]) == 64
-    fp32 = m["variants"]["fp32"]
-    assert len(fp32["sha256"]) == 64 and fp32["file"].endswith(".onnx")
+    for name, v in m["variants"].items():
+        assert len(v["sha256"]) == 64 and v["file"] == f"isnet-{name}-{v['sha256'][:12]}.onnx", name
+        assert v["size"] > 0 and v["why"] and v["backends"], name
     assert "MIT" in m["licence"]
+
+
+def test_every_backend_has_exactly_one_variant():
+    backends = [b for v in load_manifest("isnet")["variants"].values() for b in v["backends"]]
+    assert sorted(backends) == ["wasm", "webgpu"]
 
 
 def test_spec_matches_manifest():

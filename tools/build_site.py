@@ -6,7 +6,8 @@ Layout of build/site:
 - vendor/pyodide/: Pyodide 0.27.7's core files and the six verified wheels;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
 - wheels/: the alphacut py3-none-any wheel;
-- models/: the model manifest and the prepared graph (hard-linked from the cache);
+- models/: the model manifest and the prepared graph variants (hard-linked from the cache;
+  the worker downloads only the one its backend uses);
 - build-info.json: version, build id, and every file with its size and sha256 (the service
   worker precaches from it; the page's "about" panel reads it).
 """
@@ -28,7 +29,6 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_std
 ORT_FILES = ("ort.wasm.min.mjs", "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
              "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
 MODEL = "isnet"
-VARIANT = "fp32"
 
 
 def place(src: Path, dst: Path) -> None:
@@ -87,16 +87,18 @@ def main() -> int:
     wheel = build_wheel(ROOT / "build" / "wheel")
     place(wheel, SITE / "wheels" / wheel.name)
     manifest = json.loads((ROOT / "models" / f"{MODEL}.json").read_text())
-    variant = manifest["variants"][VARIANT]
-    model_src = verify_file(CACHE / "models" / variant["file"], variant["sha256"], "prepared model")
-    place(model_src, SITE / "models" / variant["file"])
+    graphs = {}  # site path -> sha256, verified here (not hashed again below)
+    for name, variant in manifest["variants"].items():
+        src = verify_file(CACHE / "models" / variant["file"], variant["sha256"], f"prepared model {name}")
+        place(src, SITE / "models" / variant["file"])
+        graphs[f"models/{variant['file']}"] = variant["sha256"]
     shutil.copyfile(ROOT / "models" / f"{MODEL}.json", SITE / "models" / f"{MODEL}.json")
 
     files = {}
     for path in sorted(SITE.rglob("*")):
         if path.is_file():
             rel = path.relative_to(SITE).as_posix()
-            digest = variant["sha256"] if rel == f"models/{variant['file']}" else sha256_file(path)
+            digest = graphs.get(rel) or sha256_file(path)
             files[rel] = {"size": path.stat().st_size, "sha256": digest}
     build_id = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
     version = json.loads((ROOT / "package.json").read_text())["version"]
@@ -104,7 +106,7 @@ def main() -> int:
         "version": version,
         "build": build_id,
         "wheel": f"wheels/{wheel.name}",
-        "model": {"name": MODEL, "variant": VARIANT, "manifest": f"models/{MODEL}.json"},
+        "model": {"name": MODEL, "manifest": f"models/{MODEL}.json"},
         "pyodide_packages": ["numpy", "pillow", "scipy", "micropip"],
         "files": files,
     }

@@ -8,7 +8,7 @@
    official wheels out of it, and checks each against the sha256 in pyodide-lock.json;
 3. assembles the model from its chunks, each checked against models/<name>.json, and the
    whole file against the manifest's sha256;
-4. prepares the shipped graph variant (tools/prepare_model.py) and checks its sha256
+4. prepares the shipped graph variants, fp32 then int8 from it (tools/prepare_model.py), and checks their sha256
    against the manifest.
 
 Everything lands in ``$ALPHACUT_CACHE`` (default ``~/.cache/alphacut``), named by content,
@@ -133,15 +133,17 @@ def assemble_model(manifest: dict) -> Path:
     return out
 
 
-def prepare_variant(manifest: dict, original: Path, variant: str = "fp32") -> Path:
-    """Run tools/prepare_model.py once; verify the result against the manifest."""
+def prepare_variant(manifest: dict, original: Path, variant: str, fp32: Path | None = None) -> Path:
+    """Run tools/prepare_model.py once for ``variant``; verify the result against the manifest."""
     entry = manifest["variants"][variant]
     out = CACHE / "models" / entry["file"]
     if out.is_file() and sha256_file(out) == entry["sha256"]:
         return out
     tmp = out.with_suffix(".part")
-    subprocess.run([sys.executable, str(ROOT / "tools" / "prepare_model.py"), str(original), str(tmp)], check=True)
-    verify_file(tmp, entry["sha256"], f"prepared model variant {variant!r} (did onnx's version change?)")
+    extra = [str(fp32)] if fp32 else []
+    subprocess.run([sys.executable, str(ROOT / "tools" / "prepare_model.py"), variant, str(original), str(tmp)] + extra,
+                   check=True)
+    verify_file(tmp, entry["sha256"], f"prepared model variant {variant!r} (did onnx's or onnxruntime's version change?)")
     tmp.replace(out)
     return out
 
@@ -152,12 +154,13 @@ def main() -> int:
         wheels = extract_pyodide_wheels()
         manifest = json.loads((ROOT / "models" / "isnet.json").read_text())
         original = assemble_model(manifest)
-        prepared = prepare_variant(manifest, original)
+        fp32 = prepare_variant(manifest, original, "fp32")
+        int8 = prepare_variant(manifest, original, "int8", fp32)
     except (VerifyError, subprocess.CalledProcessError, KeyError) as e:
         print(f"deps: FAILED: {e}", file=sys.stderr)
         return 1
     print(f"deps: verified {len(wheels)} Pyodide wheels, model {original.name[:12]}..., "
-          f"prepared {prepared.name} in {CACHE}")
+          f"prepared {fp32.name} and {int8.name} in {CACHE}")
     return 0
 
 

@@ -18,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--outdir", type=Path, default=Path("."), help="output folder (default: current)")
     p.add_argument("--model", type=Path, default=None,
                    help="prepared .onnx file (default: the one `make build` put in the cache)")
+    p.add_argument("--variant", choices=("fp32", "int8"), default="fp32",
+                   help="prepared graph: fp32 (default), or int8 (what the page runs on WASM: faster, "
+                        "slightly different mattes; BENCHMARKS.md compares them)")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: onnxruntime decides)")
     p.add_argument("--method", choices=METHODS, default=Options.method,
                    help="auto: colour key for a uniform studio background, the model otherwise (default: auto)")
@@ -39,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(method=args.method, escalate=args.escalate, decontaminate=0.0 if args.no_decontaminate else 1.0)
     path = args.model
     if path is None:
-        path = default_model_path(options.model)
-        expected = get_model(options.model).variants["fp32"]["sha256"]
+        path = default_model_path(options.model, args.variant)
+        expected = get_model(options.model).variants[args.variant]["sha256"]
         if not path.is_file():
             print(f"alphacut: model not found at {path}; run `make build` (or pass --model)", file=sys.stderr)
             return 2

@@ -1,6 +1,7 @@
 """ONNX Runtime inference for CPython (the ``onnxruntime`` extra)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -49,6 +50,7 @@ class OrtInfer:
         import onnxruntime as ort
 
         self.spec = get_model(name)
+        self.path = Path(path)
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.log_severity_level = 3
@@ -56,6 +58,11 @@ class OrtInfer:
 
     async def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.run(x)
+
+    @functools.cached_property
+    def graph_sha256(self) -> str:
+        """sha256 of the graph file (computed on first use): what a cache of outputs is keyed by."""
+        return sha256_file(self.path)
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Synchronous inference: ``(1, 3, R, C) float32 -> (R, C) float32``."""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from browser import Session
 from support import CAT_BACKGROUND, CAT_SUBJECT, png_bytes
 
 pytestmark = pytest.mark.browser
@@ -64,10 +65,26 @@ def test_page_boots_isolated_with_its_model(session):
     about = session.page.evaluate("() => window.alphacut.bridge.about")
     assert about["crossOriginIsolated"] is True
     assert about["backend"] == "wasm" and about["threads"] >= 2
-    assert about["model"].startswith("isnet fp32")
+    assert about["model"].startswith("isnet int8")  # the manifest's variant for WASM
+    assert "WASM" in about["variantWhy"]
     assert about["cache"] == "stored", about["cache"]
-    assert set(about["initMs"]) == {"pyodide", "packages", "wheel", "model", "session"}
+    assert set(about["initMs"]) == {"pyodide", "packages", "wheel", "model", "session", "modelWall"}
+    # only the variant this backend runs was downloaded
+    graphs = sorted({u for u in session.requests if u.endswith(".onnx")})  # the service worker repeats it
+    assert len(graphs) == 1 and "/models/isnet-int8-" in graphs[0], graphs
     session.assert_clean()
+
+
+def test_the_exact_fp32_graph_can_be_asked_for_on_wasm(browser, site_url, cat_rgb):
+    s = Session(browser, site_url)
+    try:
+        s.open("?variant=fp32")
+        about = s.page.evaluate("() => window.alphacut.bridge.about")
+        assert about["backend"] == "wasm" and about["model"].startswith("isnet fp32"), about
+        assert about["variantWhy"] == "asked for (?variant=fp32)"
+        s.assert_clean()
+    finally:
+        s.close()
 
 
 def test_file_picker_cutout_and_download(session, tmp_path, cat_rgb):

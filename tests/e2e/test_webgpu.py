@@ -88,3 +88,51 @@ def test_first_stage_matches_wasm_on_swiftshader(site_url, subgraph):
         finally:
             s.close()
             browser.close()
+
+
+def test_the_app_falls_back_to_wasm_and_says_why(site_url):
+    """With a WebGPU adapter (SwiftShader): 'auto' passes over a software adapter, and a forced
+    WebGPU start whose graph fails (here: a corrupt download of the fp32 variant) falls back to
+    WASM with the int8 variant, says why in the about panel, and cuts out."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=ARGS + ["--enable-unsafe-webgpu", "--enable-unsafe-swiftshader"])
+        try:
+            s = Session(browser, site_url)
+            s.open()
+            about = s.page.evaluate("() => window.alphacut.bridge.about")
+            assert about["backend"] == "wasm" and "software fallback" in about["note"], about
+            assert about["model"].startswith("isnet int8"), about
+            s.close()
+
+            s = Session(browser, site_url)
+            s.context.route(site_url + "/models/isnet-fp32-*.onnx",
+                            lambda route: route.fulfill(body=b"\0" * 1000, content_type="application/octet-stream"))
+            s.open("?backend=webgpu")
+            about = s.page.evaluate("() => window.alphacut.bridge.about")
+            assert about["backend"] == "wasm", about
+            assert about["note"].startswith("WebGPU failed (") and "using WASM" in about["note"], about
+            assert about["model"].startswith("isnet int8"), about
+            s.page.set_input_files("#file-input", files=[{"name": "grey.png", "mimeType": "image/png",
+                                                          "buffer": _photo_png()}])
+            [(state, text)] = s.wait_jobs(1)
+            assert state == "done", text
+            assert "Cut out by the model." in s.page.inner_text("#quality-verdict")
+            s.close()
+        finally:
+            browser.close()
+
+
+def _photo_png() -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.random.default_rng(3).integers(0, 256, (120, 160, 3), dtype=np.uint8)  # no colour key here
+    rgb[30:90, 50:110] = (180, 40, 40)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()

@@ -334,9 +334,11 @@ function offlineNote(error) {
 async function main() {
   if (!(await ensureIsolation())) return; // the page reloads once to become isolated
   const params = new URLSearchParams(location.search);
-  options = validate({ ...DEFAULTS, ...(params.get('backend') ? { backend: params.get('backend') } : {}) });
+  const fromUrl = Object.fromEntries(['backend', 'variant'].filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
+  options = validate({ ...DEFAULTS, ...fromUrl });
   bridge = new Bridge({
     backend: options.backend,
+    variant: options.variant,
     onProgress: initProgress,
     onLog: (m) => console[m.level === 'warn' ? 'warn' : 'log'](m.message),
   });

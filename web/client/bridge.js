@@ -9,11 +9,12 @@
 
 export class Bridge {
   /**
-   * @param {{backend?: string, onProgress?: (key, current, total) => void,
+   * @param {{backend?: string, variant?: string, onProgress?: (key, current, total) => void,
    *          onLog?: (msg) => void, workerUrl?: URL}} opts
    */
-  constructor({ backend = 'auto', onProgress = () => {}, onLog = () => {}, workerUrl } = {}) {
+  constructor({ backend = 'auto', variant = 'auto', onProgress = () => {}, onLog = () => {}, workerUrl } = {}) {
     this.backend = backend;
+    this.variant = variant;
     this.onProgress = onProgress;
     this.onLog = onLog;
     this.workerUrl = workerUrl || new URL('../worker/worker.js', import.meta.url);
@@ -44,11 +45,11 @@ export class Bridge {
         : `the worker could not start: ${e.message || 'its script did not load'}`);
     };
     worker.postMessage({ type: 'live', lock: life });
-    // Two stages: `ready` (Python and the pipeline: colour-key cut-outs work from here) and
-    // `modelReady` (the verified model and its session), which resolves to the about dict.
+    // Two stages, started together: `ready` (Python and the pipeline: colour-key cut-outs work
+    // from here) and `modelReady` (the verified model and its session, loaded alongside
+    // Python; it resolves after both, to the about dict).
     this.ready = this.send({ type: 'init' }, this.onProgress);
-    this.modelReady = this.ready
-      .then(() => this.send({ type: 'model', backend: this.backend }, this.onProgress))
+    this.modelReady = this.send({ type: 'model', backend: this.backend, variant: this.variant }, this.onProgress)
       .then((r) => {
         this.about = r.about;
         return r.about;

@@ -3,11 +3,15 @@ export const DEFAULTS = Object.freeze({
   // Inference backend: 'auto' picks WebGPU when a real (non-fallback) adapter runs the graph,
   // else WASM. 'wasm' and 'webgpu' force one (webgpu still falls back to WASM on failure).
   backend: 'auto',
+  // Model graph: 'auto' takes the manifest's variant for the backend that runs (int8 on WASM,
+  // fp32 on WebGPU); 'fp32' or 'int8' forces one (?variant=fp32: exact, slower on WASM).
+  variant: 'auto',
   // PNG zlib level 0-9 for the cut-out (1: fast, slightly larger files).
   compressLevel: 1,
 });
 
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
+const VARIANTS = ['auto', 'fp32', 'int8'];
 
 /** Merge `options` over DEFAULTS; throw a TypeError naming the first bad field. */
 export function validate(options = {}) {
@@ -16,6 +20,7 @@ export function validate(options = {}) {
     if (!(key in DEFAULTS)) throw new TypeError(`unknown option: ${key}`);
   }
   if (!BACKENDS.includes(out.backend)) throw new TypeError(`backend must be one of ${BACKENDS.join(', ')}`);
+  if (!VARIANTS.includes(out.variant)) throw new TypeError(`variant must be one of ${VARIANTS.join(', ')}`);
   if (!Number.isInteger(out.compressLevel) || out.compressLevel < 0 || out.compressLevel > 9) {
     throw new TypeError('compressLevel must be an integer in 0..9');
   }

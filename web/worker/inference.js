@@ -33,13 +33,28 @@ async function createSession(ort, modelBytes, ep) {
 }
 
 /**
- * Create the inference callable.
- * @param {ArrayBuffer} modelBytes  verified prepared graph
- * @param {{input: {name, shape}, output: {name}}} manifest  model manifest
- * @param {'auto'|'wasm'|'webgpu'} backend
- * @returns {{infer, backend: string, threads: number, note: string}}
+ * The manifest variant prepared for execution provider `ep` ('wasm' | 'webgpu'): the first
+ * whose `backends` names it. The manifest says why (`why`), and the about panel shows it.
  */
-export async function createInference(modelBytes, manifest, backend) {
+export function variantFor(manifest, ep, choice = 'auto') {
+  if (choice !== 'auto') {
+    if (!manifest.variants[choice]) throw new Error(`the model manifest has no variant ${choice}`);
+    return choice;
+  }
+  const hit = Object.entries(manifest.variants).find(([, v]) => (v.backends || []).includes(ep));
+  if (!hit) throw new Error(`the model manifest has no variant for ${ep}`);
+  return hit[0];
+}
+
+/**
+ * Create the inference callable.
+ * @param {object} manifest  model manifest ({input, output, variants})
+ * @param {'auto'|'wasm'|'webgpu'} backend
+ * @param {(variant: string) => Promise<ArrayBuffer>} load  verified bytes of a variant's graph
+ * @param {'auto'|string} choice  a manifest variant to use on every backend, or 'auto' 
+ * @returns {{infer, backend: string, variant: string, threads: number, note: string, sessionMs: number}}
+ */
+export async function createInference(manifest, backend, load, choice = 'auto') {
   const inputName = manifest.input.name;
   const outputName = manifest.output.name;
   const shape = manifest.input.shape;
@@ -47,12 +62,23 @@ export async function createInference(modelBytes, manifest, backend) {
   let ort = null;
   let session = null;
   let ep = 'wasm';
+  let variant = null;
+  let sessionMs = 0;
+  const timedSession = async (bytes, which) => {
+    const t = performance.now();
+    try {
+      return await createSession(ort, bytes, which);
+    } finally {
+      sessionMs += performance.now() - t;
+    }
+  };
   if (backend !== 'wasm') {
     const { adapter, fallback, why } = await realAdapter();
     if (adapter && (backend === 'webgpu' || !fallback)) {
       try {
         ort = await loadOrt(true);
-        session = await createSession(ort, modelBytes, 'webgpu');
+        variant = variantFor(manifest, 'webgpu', choice);
+        session = await timedSession(await load(variant), 'webgpu');
         ep = 'webgpu';
         note = `WebGPU adapter: ${why}`;
       } catch (e) {
@@ -63,14 +89,14 @@ export async function createInference(modelBytes, manifest, backend) {
       note = adapter ? `WebGPU adapter is a software fallback (${why}); using WASM` : `${why}; using WASM`;
     }
   }
-  if (!session) {
+  async function useWasm() {
     ort = await loadOrt(false);
-    session = await createSession(ort, modelBytes, 'wasm');
+    variant = variantFor(manifest, 'wasm', choice);
+    session = await timedSession(await load(variant), 'wasm');
     ep = 'wasm';
   }
+  if (!session) await useWasm();
   const threads = ep === 'wasm' ? ort.env.wasm.numThreads : 0;
-  // Keep the graph bytes only while a WebGPU session might still need a WASM fallback.
-  if (ep === 'wasm') modelBytes = null;
 
   async function runOnce(data) {
     const tensor = new ort.Tensor('float32', data, shape);
@@ -96,15 +122,11 @@ export async function createInference(modelBytes, manifest, backend) {
     } catch (e) {
       if (ep !== 'webgpu') throw e;
       note = `WebGPU run failed (${e.message || e}); fell back to WASM`;
-      ort = await loadOrt(false);
-      session = await createSession(ort, modelBytes, 'wasm');
-      ep = 'wasm';
-      api.backend = 'wasm';
-      api.threads = ort.env.wasm.numThreads;
-      api.note = note;
+      await useWasm();
+      Object.assign(api, { backend: 'wasm', variant, threads: ort.env.wasm.numThreads, note });
       return runOnce(data);
     }
   }
-  const api = { infer, backend: ep, threads, note };
+  const api = { infer, backend: ep, variant, threads, note, sessionMs: Math.round(sessionMs) };
   return api;
 }

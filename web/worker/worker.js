@@ -7,6 +7,7 @@ import { createInference } from './inference.js';
 import { loadModel } from './model-store.js';
 
 const SITE = new URL('../', import.meta.url);
+let site = null; // build-info.json and the model manifest
 let ready = null; // Python and the pipeline
 let modelReady = null; // the model session (later; colour key does not wait for it)
 let modelLoaded = false;
@@ -27,8 +28,7 @@ async function initPython(id) {
   const ms = {};
   let t = performance.now();
   const lap = (stage) => { const now = performance.now(); ms[stage] = Math.round(now - t); t = now; };
-  const info = await fetchJson('build-info.json');
-  const manifest = await fetchJson(info.model.manifest);
+  const { info, manifest } = await site;
   progress('compute:runtime', 0, 1);
   const pyodide = await loadPyodide({ indexURL: new URL('vendor/pyodide/', SITE).href });
   lap('pyodide');
@@ -44,34 +44,52 @@ async function initPython(id) {
   return { api, info, manifest, ms };
 }
 
-/** Stage 2: the verified model and its inference session. */
-async function initModel(id, backend) {
-  const { info, manifest, ms } = await ready;
+async function siteInfo() {
+  const info = await fetchJson('build-info.json');
+  return { info, manifest: await fetchJson(info.model.manifest) };
+}
+
+/**
+ * Stage 2: the verified model and its inference session. It needs no Python, so it runs
+ * alongside stage 1; it resolves once both are done, with both stages' timings.
+ */
+async function initModel(id, backend, variantChoice) {
+  const t0 = performance.now();
+  const { info, manifest } = await site;
   const progress = (key, current, total) => post({ id, type: 'progress', key, current, total });
-  let t = performance.now();
-  const lap = (stage) => { const now = performance.now(); ms[stage] = Math.round(now - t); t = now; };
-  const variant = manifest.variants[info.model.variant];
-  const model = await loadModel(
-    { url: new URL(`models/${variant.file}`, SITE).href, sha256: variant.sha256, size: variant.size },
-    progress,
-  );
-  lap('model');
-  progress('compute:session', 0, 1);
-  const inference = await createInference(model.bytes, manifest, backend);
-  lap('session');
+  const ms = { model: 0 };
+  const caches = [];
+  const load = async (name) => {
+    const t = performance.now();
+    const variant = manifest.variants[name];
+    const model = await loadModel(
+      { url: new URL(`models/${variant.file}`, SITE).href, sha256: variant.sha256, size: variant.size },
+      progress,
+    );
+    caches.push(model.cache);
+    ms.model += Math.round(performance.now() - t);
+    progress('compute:session', 0, 1);
+    return model.bytes;
+  };
+  const inference = await createInference(manifest, backend, load, variantChoice);
+  ms.session = inference.sessionMs;
+  ms.modelWall = Math.round(performance.now() - t0);
+  const python = await ready;
   modelLoaded = true;
+  const variant = manifest.variants[inference.variant];
   return {
     inference,
     about: {
       version: info.version,
       build: info.build,
-      model: `${manifest.name} ${info.model.variant} (${variant.sha256.slice(0, 12)}…)`,
+      model: `${manifest.name} ${inference.variant} (${variant.sha256.slice(0, 12)}…)`,
+      variantWhy: variantChoice === 'auto' ? variant.why : `asked for (?variant=${variantChoice})`,
       backend: inference.backend,
       threads: inference.threads,
       crossOriginIsolated: self.crossOriginIsolated,
       note: inference.note,
-      cache: model.cache,
-      initMs: ms,
+      cache: caches.join(', then '),
+      initMs: { ...python.ms, ...ms },
     },
   };
 }
@@ -173,11 +191,13 @@ self.onmessage = async (event) => {
         return new Promise(() => {});
       });
     } else if (msg.type === 'init') {
+      site = site || siteInfo();
       ready = ready || initPython(msg.id);
       const { ms } = await ready;
       post({ id: msg.id, type: 'result', initMs: ms });
     } else if (msg.type === 'model') {
-      modelReady = modelReady || initModel(msg.id, msg.backend || 'auto');
+      if (!ready) throw new Error('worker asked for the model before init');
+      modelReady = modelReady || initModel(msg.id, msg.backend || 'auto', msg.variant || 'auto');
       const { about } = await modelReady;
       post({ id: msg.id, type: 'result', about });
     } else if (HANDLERS[msg.type]) {
