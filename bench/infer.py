@@ -156,7 +156,7 @@ def main(argv=None) -> int:
             f.unlink()
     result = {"rows": rows, "machine": speed.machine(), "load": [load0, round(os.getloadavg()[0], 2)],
               "chromium": chromium,
-              "date": datetime.date.today().isoformat(), "argv": sys.argv[1:]}
+              "date": datetime.date.today().isoformat(), "argv": shown_argv(sys.argv[1:])}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     text = report(result)
@@ -164,6 +164,19 @@ def main(argv=None) -> int:
     if args.write:
         speed.write_section(args.write, text, BEGIN, END)
     return 0
+
+
+def shown_argv(argv: list[str]) -> list[str]:
+    """The command line as the report shows it: without the local ``--json`` output path."""
+    out, skip = [], False
+    for a in argv:
+        if skip or a.startswith("--json="):
+            skip = False
+        elif a == "--json":
+            skip = True
+        else:
+            out.append(a)
+    return out
 
 
 def report(res: dict) -> str:

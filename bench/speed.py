@@ -284,6 +284,7 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
         "| photo | " + " | ".join(stages) + " (ms) | alphacut (s) | peer (s) | alphacut / peer |",
         "|---|" + "---|" * (len(stages) + 3),
     ]
+    ratios = {}
     for name, r in res.items():
         ours = [x for x in r["alphacut"] if "error" not in x]
         peer = [x for x in r["peer"] if "error" not in x]
@@ -295,6 +296,7 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
         qcell = _s(q) + (f" ({qfail} failed: {next(x['error'] for x in r['peer'] + r['first_peer'] if 'error' in x)})"
                          if qfail else "")
         ratio = f"{o / q:.2f}" if o == o and q == q else "–"
+        ratios[name] = o / q
         lines.append(f"| {name} | {split} | {ocell} | {qcell} | {ratio} |")
     lines += [
         "",
@@ -346,6 +348,21 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
         "|---|---|---|",
         f"| {_s(median(infer))} | {_s(median(native))} | {median(infer) / median(native):.2f} |",
     ]
+    big = [r for name, r in res.items() if "24.0 MP" in name]
+    big_peak = max((x["peak"] for r in big for x in r["alphacut"] + r["first_alphacut"]), default=float("nan"))
+    big_done = bool(big) and all("error" not in x for r in big for x in r["alphacut"] + r["first_alphacut"])
+
+    def met(ok):
+        return "met" if ok else "**not met**"
+
+    cold_ratio = median(oc) / median(pc)
+    lines += ["", "**Targets**: warm alphacut / peer ≤ 0.5: " + ", ".join(
+        f"{name.split('(')[-1].rstrip(')')} {ratio:.2f} ({met(ratio <= 0.5)})" for name, ratio in ratios.items())
+        + f". Cold ≤ 0.8: {cold_ratio:.2f} ({met(cold_ratio <= 0.8)}). 24 MP completes with peak tab memory ≤ 2000 MB: "
+        + (f"{'completed' if big_done else 'did not complete'}, peak {_mb(big_peak)} MB ({met(big_done and big_peak <= 2e9)})"
+           if big else "not run")
+        + f". Browser / native inference ≤ 2.5: {median(infer) / median(native):.2f} "
+        f"({met(median(infer) / median(native) <= 2.5)})."]
     return "\n".join(lines)
 
 
