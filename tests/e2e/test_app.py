@@ -424,5 +424,5 @@ def test_clear_cached_data_reports_what_it_freed(session):
     text = page.inner_text("#clear-status")
     assert text.startswith("Cleared:") and "MB freed" in text, text
     freed_mb = float(text.split("Cleared: ")[1].split(" MB")[0])
-    assert freed_mb > 100, text  # the 176 MB model
+    assert freed_mb > 40, text  # at least the 45 MB int8 graph
     session.assert_clean()

@@ -38,7 +38,7 @@ def test_corrupt_cached_model_is_detected_and_fetched_again(fresh, tmp_path):
     fresh.page.evaluate("""async () => {
       const db = await new Promise((res, rej) => { const r = indexedDB.open('alphacut'); r.onsuccess = () => res(r.result); r.onerror = rej; });
       const keys = await new Promise((res) => { const r = db.transaction('models').objectStore('models').getAllKeys(); r.onsuccess = () => res(r.result); });
-      const key = keys.find((k) => String(k).endsWith(':2'));
+      const key = keys.find((k) => String(k).endsWith(':1'));  // the second 32 MB part
       const t = db.transaction('models', 'readwrite');
       const store = t.objectStore('models');
       await new Promise((res) => { const g = store.get(key); g.onsuccess = () => { const buf = new Uint8Array(g.result); buf[1000] ^= 0xff; store.put(buf.buffer, key); res(); }; });
