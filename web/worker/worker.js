@@ -28,7 +28,7 @@ async function initPython(id) {
   const ms = {};
   let t = performance.now();
   const lap = (stage) => { const now = performance.now(); ms[stage] = Math.round(now - t); t = now; };
-  const { info, manifest } = await site;
+  const { info } = await site;
   const wheel = fetch(new URL(info.wheel, SITE)).then((res) => {
     if (!res.ok) throw new Error(`fetching ${info.wheel} failed: HTTP ${res.status}`);
     return res.arrayBuffer();
@@ -47,7 +47,7 @@ async function initPython(id) {
   pyodide.runPython('import importlib; importlib.invalidate_caches()');
   const api = pyodide.pyimport('alphacut.worker_api');
   lap('wheel');
-  return { api, info, manifest, ms };
+  return { api, ms };
 }
 
 async function siteInfo() {
