@@ -9,7 +9,7 @@ DATA ?= ../shared/data/alphamatting27
 PORT ?= 8000
 
 .PHONY: all deps build serve test test-unit test-browser bench bench-quality bench-editmerge bench-colorkey \
-	bench-calibrate bench-batch bench-holes screenshots clean
+	bench-calibrate bench-batch bench-holes bench-tune screenshots clean
 
 all: build
 

@@ -40,33 +40,11 @@ from alphacut.prepare import to_model_input  # noqa: E402
 from alphacut.refine import hedging, letterbox, letterbox_box, refine_alpha  # noqa: E402
 from alphacut.resize import resize_alpha  # noqa: E402
 from speed import machine, write_section  # noqa: E402
+from devsets import metrics, model_output, peer_baseline  # noqa: E402,F401
 
 BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 BACKGROUNDS = {"blue": (0, 0, 255), "green": (0, 255, 0), "red": (255, 0, 0), "white": (255, 255, 255),
                "black": (0, 0, 0)}
-
-
-def metrics(p: np.ndarray, g: np.ndarray) -> tuple[float, float, float]:
-    p64, g64 = p.astype(np.float64), g.astype(np.float64)
-    grad = ((ndimage.gaussian_gradient_magnitude(p64, 1.4) - ndimage.gaussian_gradient_magnitude(g64, 1.4)) ** 2)
-    return np.abs(p64 - g64).sum() / 1000, ((p64 - g64) ** 2).mean() * 1000, grad.sum() / 1000
-
-
-def peer_baseline(raw: np.ndarray, shape) -> np.ndarray:
-    u8 = np.floor(raw * 255).astype(np.uint8)
-    return np.asarray(Image.fromarray(u8).resize(shape[::-1], Image.BILINEAR), np.float32) / 255
-
-
-def model_output(rgb: np.ndarray, infer: OrtInfer, geometry: str = "squash") -> np.ndarray:
-    key = hashlib.sha256(rgb.tobytes()).hexdigest()[:24] + "-" + infer.graph_sha256[:12]
-    path = cache_dir() / "bench" / (f"{key}.npy" if geometry == "squash" else f"{key}-{geometry}.npy")
-    if path.exists():
-        return np.load(path)
-    x = to_model_input(rgb if geometry == "squash" else letterbox(rgb), get_model())
-    out = infer.run(x)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, out)
-    return out
 
 
 def less_hedged(rgb, sq, lb):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import anchor
 from .adjust import apply_strokes, feather, shift_edge
 from .colorkey import colour_key, should_colour_key
 from .composite import to_rgba
@@ -31,7 +32,6 @@ from .timing import Clock
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
 METHODS = ("auto", "model", "colorkey")
 ESCALATIONS = ("auto", "off", "force")
-_RANK = {"good": 0, "suspicious": 1, "bad": 2}
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,20 @@ class Options:
     model : str
         Name of the model manifest to use.
     method : {'auto', 'model', 'colorkey'}
-        ``auto`` keys out a uniform studio background by colour (no model needed) when the
-        photo's border is uniform enough (:func:`alphacut.colorkey.should_colour_key`), and
-        runs the model otherwise.
+        ``auto`` runs the model, and when the photo's border is uniform
+        (:func:`alphacut.colorkey.should_colour_key`) also the colour key, as a second opinion:
+        its edges are used only where the model is unsure, and where it contradicts the model the
+        quality check says so (:mod:`alphacut.anchor`). Before the model has loaded, the colour key
+        alone gives a preview (``Result.report['preview']``). ``colorkey`` is the colour key
+        alone; ``model`` the model alone.
     max_pixels : int
         Refuse inputs larger than this many pixels, before decoding them.
     compress_level : int
         PNG zlib level, 0-9 (1 is fast, 6 is Pillow's default).
     refine : bool
-        Snap the matte to the photo's edges at full resolution (:mod:`alphacut.refine`);
-        False upsamples it bilinearly.
+        When the quality check of the model's matte is not good, snap the matte to the photo's
+        edges at full resolution (:mod:`alphacut.refine`) where the model hedges over an area
+        (:func:`alphacut.anchor.softness`); crisp edges keep the model's. False never refines.
     holes : bool
         Open enclosed holes the matte filled where they show the plain background
         (:func:`alphacut.holes.open_holes`; it does nothing on busy backgrounds).
@@ -64,9 +68,9 @@ class Options:
         How much of the background's colour to remove from the semi-transparent edge, 0 (off) to 1.
     escalate : {'auto', 'off', 'force'}
         The higher-quality path: a second inference of the photo letterboxed (aspect kept)
-        instead of squashed, or the model after a colour key, and the better of the two
-        results is kept (:func:`better`). ``auto`` takes it when the quality check of the first
-        result is not good, ``force`` always, ``off`` never.
+        instead of squashed, admitted where the first is unsure
+        (:func:`alphacut.anchor.second_pass`). ``auto`` takes it when the quality check of the
+        first result is not good, ``force`` always, ``off`` never.
     """
 
     model: str = "isnet"
@@ -174,29 +178,8 @@ async def infer_coarse(rgb: np.ndarray, infer: Infer, spec: ModelSpec, clock: Cl
     return coarse
 
 
-def better(first: tuple[QualityReport, float], second: tuple[QualityReport, float]) -> bool:
-    """Whether the second of two cut-outs of one photo is the better: the milder verdict,
-    and at the same verdict the matte that hedges less (:func:`alphacut.refine.hedging`).
-
-    Parameters
-    ----------
-    first, second : (QualityReport, float)
-        Each result's quality report and its coarse matte's hedging.
-
-    Examples
-    --------
-    >>> from alphacut.quality import QualityReport
-    >>> better((QualityReport("suspicious", 1.2), 0.01), (QualityReport("good", 0.4), 0.05))
-    True
-    >>> better((QualityReport("bad", 2.5), 0.02), (QualityReport("bad", 2.9), 0.03))
-    False
-    """
-    (q1, h1), (q2, h2) = first, second
-    return (_RANK[q2.verdict], h2) < (_RANK[q1.verdict], h1)
-
-
 def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), strokes: np.ndarray | None = None,
-          clock: Clock | None = None) -> np.ndarray:
+          clock: Clock | None = None, keyed: np.ndarray | None = None, refine: bool | None = None) -> np.ndarray:
     """Turn the model's raw matte into the final full-resolution matte.
 
     Parameters
@@ -206,6 +189,17 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     options : Options, optional
     strokes : (m, n) ndarray of uint8, optional
         Keep (1) and remove (2) brush strokes, see :mod:`alphacut.adjust`.
+    keyed : (M, N) ndarray of float32, optional
+        A colour key's matte of the photo: used only where the model is unsure
+        (:mod:`alphacut.anchor`).
+    refine : bool, optional
+        Refine the edges where the model hedges over an area; defaults to ``options.refine``.
+        :func:`find_matte` asks for it only when the quality check of the model's own matte is
+        not good (on the real-photo dev sets refinement everywhere made crisp edges worse).
+
+    Each step (refinement, the colour key, holes) may move the model's matte only inside its
+    band of uncertainty and only by :data:`alphacut.anchor.DELTA`; refinement is weighted by
+    :func:`alphacut.anchor.softness`. Strokes, shift and feather are the user's and are not held.
 
     Returns
     -------
@@ -219,11 +213,30 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     (0.0, 1.0)
     """
     clock = clock or Clock()
-    alpha = refine_alpha(rgb, coarse) if options.refine else resize_alpha(coarse, rgb.shape[:2])
-    clock.lap("refine" if options.refine else "upsample")
+    refine = options.refine if refine is None else refine
+    base, inside = anchor.bounds(coarse, rgb.shape[:2])
+    if refine:
+        # Where the model hedges over an area (hair, fur): the refined matte; where its edge is
+        # crisp: its own edge, with the blur of upsampling taken out (alphacut.anchor).
+        w = resize_alpha(anchor.softness(coarse), rgb.shape[:2])
+        alpha = refine_alpha(rgb, coarse)
+        crisp = anchor.sharpen(base.copy(), coarse.shape, factor=anchor.SHARPEN)
+        alpha -= crisp
+        alpha *= w
+        alpha += crisp
+        del w, crisp
+        anchor.clamp(alpha, base, inside)
+    else:
+        alpha = base.copy()
+    clock.lap("refine" if refine else "upsample")
+    if keyed is not None:
+        # The colour key's edges, where the model is unsure and within reach of its answer.
+        alpha = anchor.clamp(np.asarray(keyed, np.float32).copy(), base, inside)
+        clock.lap("colour key")
     if options.holes:
-        alpha = open_holes(rgb, alpha)
+        alpha = anchor.clamp(open_holes(rgb, alpha), base, inside)
         clock.lap("holes")
+    del base, inside
     if strokes is not None:
         alpha = apply_strokes(alpha, strokes)
     if options.shift_edge:
@@ -296,6 +309,8 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
         "method_reason": m.reason,
         "quality": m.quality.to_dict(),
         "escalation": m.escalation,
+        "preview": m.preview,
+        "second_opinions": m.opinions or {},
         "output_bytes": len(png),
         "timings_ms": clock.ms,
     }
@@ -319,6 +334,12 @@ class Matte:
     escalation : dict
         JSON-able: whether the higher-quality path ran, why (or why not), both results'
         verdicts, and which was kept.
+    preview : bool
+        True when the colour key stood in for a model that is not loaded yet: run the photo
+        again once it is.
+    opinions : dict
+        JSON-able: how much each second opinion (the colour key, the letterboxed pass)
+        contradicts the model where it is sure (:func:`alphacut.anchor.disagreement`).
     """
 
     alpha: np.ndarray
@@ -327,6 +348,8 @@ class Matte:
     reason: str
     quality: QualityReport
     escalation: dict
+    preview: bool = False
+    opinions: dict | None = None
 
 
 async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options = Options(),
@@ -358,11 +381,17 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
     clock = clock or Clock()
     rerun = coarse is not None
     if rerun:
-        first = _Pass("earlier result", "post-processing only", coarse)
+        first, keyed = _Pass("earlier result", "post-processing only", coarse), None
     else:
-        first = await _first_pass(rgb, infer, spec, options, clock)
-    alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock)
+        first, keyed = await _first_pass(rgb, infer, spec, options, clock, hq_infer)
+    if first.preview:
+        alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed)
+        return Matte(alpha, first.coarse, first.method, first.reason, q,
+                     {"ran": False, "why": "preview: the model is still loading"}, preview=True, opinions={})
+    opinion = _second_opinion(first.coarse, keyed)
+    alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
     chosen, escalation = first, {"ran": False, "why": _no_escalation(rerun, options, q)}
+    refined = False
     if not escalation["why"]:
         why = "asked for" if options.escalate == "force" else f"the first result was {q.verdict}"
         first_info = first.info(q)
@@ -373,13 +402,34 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
             escalation = {"ran": False, "why": f"{why}, but the higher-quality path failed: {e}",
                           "first": first_info}
         else:
-            alpha2, q2 = _finish_matte(rgb, second.coarse, options, strokes, clock)
-            keep = better((q, hedging(first.coarse, rgb.shape)), (q2, hedging(second.coarse, rgb.shape)))
-            escalation = {"ran": True, "why": why, "first": first_info, "second": second.info(q2),
-                          "kept": "second" if keep else "first", "ms": round(1000 * (time.perf_counter() - t0))}
-            if keep:
-                chosen, alpha, q = second, alpha2, q2
-    return Matte(alpha, chosen.coarse, chosen.method, chosen.reason, q, escalation)
+            agreement = anchor.disagreement(first.coarse, second.coarse)
+            opinion = {"letterboxed pass": {k: agreement[k] for k in ("added", "removed", "pieces")}, **opinion}
+            # The letterboxed pass is admitted where the first is unsure, and only if it hedges
+            # less over the photo (on the dev sets, a pass that hedges more was the worse one).
+            admitted = hedging(second.coarse, rgb.shape) < hedging(first.coarse, rgb.shape)
+            coarse2 = anchor.second_pass(first.coarse, second.coarse) if admitted else first.coarse
+            path = ("model, letterboxed input where the squashed one is unsure" if admitted
+                    else "model, squashed input (the letterboxed one hedged more)")
+            merged = _Pass("model", first.reason, coarse2, path)
+            alpha2, q2 = _finish_matte(rgb, merged.coarse, options, strokes, clock, keyed, opinion,
+                                       refine=options.refine)
+            refined = options.refine
+            escalation = {"ran": True, "why": why, "first": first_info, "second": merged.info(q2),
+                          "kept": "second", "admitted": bool(admitted),
+                          "ms": round(1000 * (time.perf_counter() - t0))}
+            chosen, alpha, q = merged, alpha2, q2
+    if not refined and options.refine and q.verdict != "good" and not first.preview:
+        # Not good and no second pass (off, failed, or a re-run): the refinement still applies.
+        alpha, q = _finish_matte(rgb, chosen.coarse, options, strokes, clock, keyed, opinion, refine=True)
+    return Matte(alpha, chosen.coarse, chosen.method, chosen.reason, q, escalation, opinions=opinion)
+
+
+def _second_opinion(coarse: np.ndarray, keyed: np.ndarray | None) -> dict:
+    """How much the colour key contradicts the model where the model is sure (JSON-able)."""
+    if keyed is None:
+        return {}
+    d = anchor.disagreement(coarse, resize_alpha(keyed, coarse.shape))
+    return {"colour key": {k: d[k] for k in ("added", "removed", "pieces")}}
 
 
 @dataclass(frozen=True)
@@ -390,14 +440,19 @@ class _Pass:
     reason: str
     coarse: np.ndarray
     path: str = ""
+    preview: bool = False
 
     def info(self, q: QualityReport) -> dict:
         return {"path": self.path or self.method, "verdict": q.verdict, "risk": round(q.risk, 3)}
 
 
-async def _first_pass(rgb, infer, spec, options, clock) -> _Pass:
-    """The colour key when asked for or when ``auto`` finds a uniform border; else the model."""
+async def _first_pass(rgb, infer, spec, options, clock, hq_infer=None) -> tuple[_Pass, np.ndarray | None]:
+    """The model's matte, and the colour key's full-resolution matte as a second opinion when the
+    border is uniform (``auto``). The colour key alone when asked for (``colorkey``), or as a
+    preview when ``auto`` finds a uniform border and the model is not loaded yet (``hq_infer``
+    fails at once)."""
     reason = "the model was asked for"
+    keyed = None
     if options.method != "model" and min(rgb.shape[:2]) < 16:
         reason = "the photo is too small for the colour key"
     elif options.method != "model":
@@ -405,11 +460,23 @@ async def _first_pass(rgb, infer, spec, options, clock) -> _Pass:
         if options.method == "colorkey" or key:
             keyed, _, _ = colour_key(rgb)
             clock.lap("colour key")
-            return _Pass("colour key", "asked for" if options.method == "colorkey" else reason,
-                         resize_alpha(keyed, spec.size), "colour key")
-    if infer is None:
+        if options.method == "colorkey":
+            return _Pass("colour key", "asked for", resize_alpha(keyed, spec.size), "colour key"), keyed
+    if infer is None and keyed is None:
         raise ValueError("cutout needs either infer or coarse")
-    return _Pass("model", reason, await infer_coarse(rgb, infer, spec, clock), "model, squashed input")
+    if keyed is not None and hq_infer is not None:
+        try:  # the model, if it is loaded; else the colour key stands in, as a preview
+            coarse = await infer_coarse(rgb, hq_infer, spec, clock)
+        except Exception:
+            return _Pass("colour key", f"preview: the model is still loading; {reason}",
+                         resize_alpha(keyed, spec.size), "colour key", preview=True), keyed
+    elif infer is None:
+        return _Pass("colour key", f"preview: no model; {reason}", resize_alpha(keyed, spec.size), "colour key",
+                     preview=True), keyed
+    else:
+        coarse = await infer_coarse(rgb, infer, spec, clock)
+    why = f"the model, checked against the colour key ({reason})" if keyed is not None else reason
+    return _Pass("model", why, coarse, "model, squashed input"), keyed
 
 
 async def _hq_pass(rgb, infer, spec, first: _Pass, clock) -> _Pass:
@@ -417,16 +484,15 @@ async def _hq_pass(rgb, infer, spec, first: _Pass, clock) -> _Pass:
     on the letterboxed photo (on the dev set it fixes the squashed input's worst failures)."""
     if infer is None:
         raise ValueError("the model is not available")
-    if first.method == "colour key":
-        return _Pass("model", "the colour key's result was not good", await infer_coarse(rgb, infer, spec, clock),
-                     "model, squashed input")
     coarse = await infer_coarse(rgb, infer, spec, clock, geometry="letterbox")
     return _Pass("model", first.reason, coarse, "model, letterboxed input")
 
 
-def _finish_matte(rgb, coarse, options, strokes, clock) -> tuple[np.ndarray, QualityReport]:
-    alpha = matte(rgb, coarse, options=options, strokes=strokes, clock=clock)
-    q = assess(rgb, alpha)
+def _finish_matte(rgb, coarse, options, strokes, clock, keyed=None, opinion=None,
+                  refine=None) -> tuple[np.ndarray, QualityReport]:
+    alpha = matte(rgb, coarse, options=options, strokes=strokes, clock=clock, keyed=keyed, refine=refine)
+    q = assess(rgb, alpha, disagreement=max((v["added"] + v["removed"] for v in (opinion or {}).values()),
+                                            default=None))
     clock.lap("quality")
     return alpha, q
 
@@ -437,6 +503,8 @@ def _no_escalation(rerun: bool, options: Options, q: QualityReport) -> str:
         return "post-processing only: the earlier result's matte is reused"
     if options.escalate == "off":
         return "turned off"
+    if options.method == "colorkey":
+        return "the colour key was asked for"
     if options.escalate == "auto" and q.verdict == "good":
         return "the first result was good"
     return ""

@@ -102,6 +102,9 @@ class QualityThresholds:
     area_low: tuple[float, float] = (0.01, 0.002)
     #: Mean alpha, upper end ("nothing removed").
     area_high: tuple[float, float] = (0.95, 0.995)
+    #: Share of the model's subject that a second opinion (the colour key, the letterboxed pass)
+    #: contradicts where the model is sure (:func:`alphacut.anchor.disagreement`).
+    disagreement: tuple[float, float] = (0.05, 0.25)
     #: Variance of the Laplacian of the grey photo (lower is worse); only ever suspicious.
     sharpness: tuple[float, float] = (20.0, -math.inf)
 
@@ -694,6 +697,9 @@ def _reason(name: str, score: float) -> str:
         return f"The cut-out has {score:.0f} detached pieces besides the subject."
     if name == "holes":
         return f"The subject has {score:.0f} holes in it."
+    if name == "disagreement":
+        return (f"A second opinion disagrees with the model over {score:.0%} of the subject where the model is "
+                "sure: a separate object, a hole or a missed part.")
     if name == "area_low":
         return "Nothing found: the cut-out is (almost) empty."
     if name == "area_high":
@@ -743,7 +749,7 @@ def _scores(rgb: np.ndarray | None, a: np.ndarray) -> dict:
 
 
 def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
-           max_side: int = MAX_SIDE) -> QualityReport:
+           max_side: int = MAX_SIDE, disagreement: float | None = None) -> QualityReport:
     """Score a cut-out and give a verdict with reasons a user can read.
 
     Parameters
@@ -756,6 +762,9 @@ def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
         Where each score turns suspicious and bad.
     max_side : int, optional
         Longer side of the working copy.
+    disagreement : float, optional
+        How much a second opinion contradicts the model where it is sure, as a share of the
+        subject (:func:`alphacut.anchor.disagreement`, ``added + removed``); checked when given.
 
     Returns
     -------
@@ -784,7 +793,10 @@ def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
     a = _work_alpha(a, side)
     if image is not None:
         rgb = _work_image(image, side)
-    return judge(_scores(rgb, a), thresholds=thresholds)
+    scores = _scores(rgb, a)
+    if disagreement is not None:
+        scores["disagreement"] = float(disagreement)
+    return judge(scores, thresholds=thresholds)
 
 
 def judge(scores: dict, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> QualityReport:

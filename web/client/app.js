@@ -99,7 +99,10 @@ function showQuality(job) {
   const q = job.quality();
   const r = job.result?.report;
   if (!q || !r) return;
-  const how = r.method === 'colour key' ? `Cut out by colour key (${r.method_reason}).` : 'Cut out by the model.';
+  const ck = r.second_opinions?.['colour key'];
+  const how = r.method === 'colour key' ? `Cut out by colour key (${r.method_reason}).`
+    : ck ? `Cut out by the model; the colour key refined its unsure edges${ck.added + ck.removed > 0.05 ? ' and disagrees elsewhere' : ''}.`
+      : 'Cut out by the model.';
   $('#quality-verdict').textContent = `Quality: ${q.verdict}. ${how}`;
   $('#quality-verdict').className = `badge ${q.verdict}`;
   const list = $('#quality-reasons');

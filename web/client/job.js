@@ -72,6 +72,7 @@ export class Job {
       });
       this.setResult(r);
       this.set('done', this.summary());
+      if (r.report.preview) this.finishPreview();
     } catch (e) {
       this.error = e;
       this.set(e.name === 'AbortError' ? 'cancelled' : 'error', e.name === 'AbortError' ? 'Cancelled' : `Failed: ${e.message}`);
@@ -91,8 +92,20 @@ export class Job {
       coarse: r.coarse };
   }
 
+  /** A colour-key preview stands until the model has loaded; then the photo is cut out again. */
+  async finishPreview() {
+    try {
+      await this.bridge.modelReady;
+    } catch (e) {
+      this.set('done', `${this.summary()} The model could not load (${e.message}), so this preview stays.`);
+      return;
+    }
+    if (this.result?.report.preview) await this.refine({ full: true });
+  }
+
   summary() {
     const r = this.result.report;
+    if (r.preview) return `Preview (colour key): ${r.width}×${r.height}; the model's cut-out follows once it has loaded.`;
     const extra = r.frames > 1 ? `, first of ${r.frames} frames` : '';
     const how = r.method === 'colour key' ? ', colour key' : '';
     return `Done: ${r.width}×${r.height}${extra}${how}, ${(r.total_ms / 1000).toFixed(1)} s`;

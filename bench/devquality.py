@@ -1,0 +1,128 @@
+"""The default pipeline against the peer-equivalent baseline on every dev set, photo by photo.
+
+For each dev set (devsets.py) and each photo: the baseline (squash, uint8, bilinear: the peer's
+output) and ``alphacut.pipeline.find_matte`` at its defaults, fed the cached model outputs, with
+the fp32 graph and with the int8 graph the page runs on WASM. Reported per set and per fold
+(tune-a, tune-b: the cross-validation folds the settings were chosen on; final: untouched until
+the choice was made): mean SAD, MSE and Grad as ratios to the baseline, photos more than 1.10×
+and 1.25× worse than their own baseline, the worst photo, how many escalated, and the quality
+check's recall on results more than 1.25× worse than their baseline.
+
+Photos above --max-mp megapixels are shrunk first (box filter), for time.
+
+Usage: python bench/devquality.py [--sets NAME ...] [--max-mp 2.5] [--write BENCHMARKS.md]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from devsets import DATA_ROOT, DEFAULT_SETS, FOLDS, load_set, metrics, model_output, peer_baseline  # noqa: E402
+
+from alphacut.ort_backend import OrtInfer, default_model_path  # noqa: E402
+from alphacut.pipeline import find_matte  # noqa: E402
+
+BEGIN, END = "<!-- devquality:begin -->", "<!-- devquality:end -->"
+
+
+def run_default(rgb, infer):
+    """find_matte at its defaults, with the squashed then the letterboxed output from the cache."""
+    calls = iter(["squash", "letterbox"])
+
+    async def cached(x):
+        return model_output(rgb, infer, next(calls))
+
+    return asyncio.run(find_matte(rgb, cached))
+
+
+def table(rows, label) -> list[str]:
+    out = []
+    for fold in FOLDS + ("all",):
+        sub = [r for r in rows if fold in ("all", r["fold"])]
+        if not sub:
+            continue
+        b = np.array([r["base"] for r in sub])
+        c = np.array([r[label] for r in sub])
+        per = c[:, 0] / np.maximum(b[:, 0], 1e-9)
+        w = int(np.argmax(per))
+        bad = [r for r, p in zip(sub, per) if p > 1.25]
+        caught = sum(r[label + "_verdict"] != "good" for r in bad)
+        recall = f"{caught}/{len(bad)}" if bad else "none to catch"
+        out.append(f"| {fold} | {len(sub)} | {c[:, 0].mean() / b[:, 0].mean():.3f}× | {c[:, 1].mean() / b[:, 1].mean():.3f}× "
+                   f"| {c[:, 2].mean() / b[:, 2].mean():.3f}× | {(per > 1.10).sum()} ({100 * (per > 1.10).mean():.0f}%) "
+                   f"| {(per > 1.25).sum()} | {per[w]:.2f}× ({sub[w]['id']}) | "
+                   f"{sum(r[label + '_esc'] for r in sub)} | {recall} |")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS))
+    ap.add_argument("--max-mp", type=float, default=2.5)
+    ap.add_argument("--write", type=Path)
+    args = ap.parse_args(argv)
+    graphs = {"fp32": OrtInfer(default_model_path()), "int8": OrtInfer(default_model_path(variant="int8"))}
+    lines = [f"Measured {datetime.date.today().isoformat()}, CPython, native onnxruntime; photos over "
+             f"{args.max_mp:g} MP shrunk first. Command: `make bench-quality` (`python bench/devquality.py "
+             "--write BENCHMARKS.md`). Ratios are to the peer-equivalent baseline of the same graph's squashed "
+             "output (ratio of the means); 'worse' counts photos whose own SAD is more than 1.10× / 1.25× their "
+             "baseline's; recall: results more than 1.25× worse that the quality check did not call good.", ""]
+    t0 = time.perf_counter()
+    for name in args.sets:
+        path = Path(name) if Path(name).is_dir() else DATA_ROOT / name
+        try:
+            photos = load_set(path)
+        except FileNotFoundError as e:
+            lines += [f"**{name}**: not measured ({e}).", ""]
+            continue
+        rows = []
+        for ph in photos:
+            rgb, gt = ph.load(int(args.max_mp * 1e6))
+            row = {"id": ph.id, "fold": ph.fold, "category": ph.category}
+            for g, infer in graphs.items():
+                base = metrics(peer_baseline(model_output(rgb, infer), gt.shape), gt)
+                m = run_default(rgb, infer)
+                row[g + "_base"], row[g] = base, metrics(m.alpha, gt)
+                row[g + "_verdict"], row[g + "_esc"] = m.quality.verdict, bool(m.escalation["ran"])
+            row["base"] = row["fp32_base"]
+            rows.append(row)
+            print(f"{name}/{ph.id} {row['fp32'][0] / row['base'][0]:.2f}", file=sys.stderr)
+        head = ["| fold | photos | SAD | MSE | Grad | worse > 1.10× | worse > 1.25× | worst | escalated | "
+                "check recall on > 1.25× |", "|---|---|---|---|---|---|---|---|---|---|"]
+        cats = sorted({r["category"] for r in rows})
+        lines += [f"**{name}** ({len(rows)} photos; {', '.join(cats)}), fp32 graph:", ""] + head + table(rows, "fp32")
+        int8_rows = [dict(r, base=r["int8_base"]) for r in rows]
+        lines += ["", f"**{name}**, int8 graph (what WASM runs), against its own baseline:", ""] + head + \
+            table(int8_rows, "int8")
+        f = np.array([r["fp32"][0] for r in rows])
+        i = np.array([r["int8"][0] for r in rows])
+        lines += ["", f"int8 against fp32, default pipeline: mean SAD {i.mean() / f.mean():.3f}×, "
+                  f"Grad {np.mean([r['int8'][2] for r in rows]) / np.mean([r['fp32'][2] for r in rows]):.3f}×.", "",
+                  "<details><summary>Per photo (fp32: baseline SAD, default SAD, ratio, verdict)</summary>", "",
+                  "| photo | category | fold | baseline SAD | default SAD | ratio | Grad ratio | verdict | escalated |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['id']} | {r['category']} | {r['fold']} | {r['base'][0]:.2f} | {r['fp32'][0]:.2f} | "
+                         f"{r['fp32'][0] / max(r['base'][0], 1e-9):.2f} | {r['fp32'][2] / max(r['base'][2], 1e-9):.2f} | "
+                         f"{r['fp32_verdict']} | {'yes' if r['fp32_esc'] else ''} |")
+        lines += ["", "</details>", ""]
+    lines.append(f"({time.perf_counter() - t0:.0f} s in all.)")
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        from speed import write_section
+
+        write_section(args.write, text, BEGIN, END, "## Quality on every dev set, photo by photo (CPython)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
