@@ -389,6 +389,9 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
         return Matte(alpha, first.coarse, first.method, first.reason, q,
                      {"ran": False, "why": "preview: the model is still loading"}, preview=True, opinions={})
     opinion = _second_opinion(first.coarse, keyed)
+    # The colour key's matte is a second opinion only: applied in the model's band it was not
+    # shown to help on real photos (bench/tune_anchor.py), so it is reported, not used.
+    keyed = None if first.method == "model" else keyed
     alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
     chosen, escalation = first, {"ran": False, "why": _no_escalation(rerun, options, q)}
     refined = False
@@ -498,13 +501,15 @@ def _finish_matte(rgb, coarse, options, strokes, clock, keyed=None, opinion=None
 
 
 def _no_escalation(rerun: bool, options: Options, q: QualityReport) -> str:
-    """Why the higher-quality path does not run ('' when it should)."""
+    """Why the higher-quality path does not run ('' when it should). A second opinion's
+    disagreement is reported in the verdict but does not escalate: on the dev sets it was the
+    colour key that was wrong (a studio turntable kept as subject), not the model."""
     if rerun:
         return "post-processing only: the earlier result's matte is reused"
     if options.escalate == "off":
         return "turned off"
     if options.method == "colorkey":
         return "the colour key was asked for"
-    if options.escalate == "auto" and q.verdict == "good":
+    if options.escalate == "auto" and all(c.verdict == "good" for c in q.checks if c.name != "disagreement"):
         return "the first result was good"
     return ""
