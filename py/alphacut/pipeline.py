@@ -220,7 +220,7 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
         # crisp: its own edge, with the blur of upsampling taken out (alphacut.anchor).
         w = resize_alpha(anchor.softness(coarse), rgb.shape[:2])
         alpha = refine_alpha(rgb, coarse)
-        crisp = anchor.sharpen(base.copy(), coarse.shape, factor=anchor.SHARPEN)
+        crisp = anchor.sharpen(base.copy(), coarse.shape, factor=anchor.SHARPEN) if anchor.SHARPEN else base
         alpha -= crisp
         alpha *= w
         alpha += crisp
