@@ -29,7 +29,7 @@ def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
     r = res.report
     assert (r["width"], r["height"], r["input_format"], r["model"]) == (457, 301, "PNG", "isnet")
     # The model's matte is upsampled; refinement runs only when the check is not good.
-    assert {"decode", "prepare", "infer", "upsample", "holes", "adjust", "decontaminate", "composite", "encode",
+    assert {"decode", "prepare", "infer", "upsample", "adjust", "decontaminate", "composite", "encode",
             "quality"} <= set(r["timings_ms"]) <= {"decode", "prepare", "infer", "upsample", "refine", "holes",
                                                     "adjust", "decontaminate", "composite", "encode", "quality"}
     assert r["method"] == "model" and r["quality"]["verdict"] in ("good", "suspicious", "bad")
@@ -161,9 +161,36 @@ def test_a_subject_the_colour_of_its_backdrop_keeps_no_holes():
         return out
 
     for escalate in ("off", "force"):
-        res = run(png_bytes(rgb), square, options=Options(escalate=escalate))
-        a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
-        assert a[56:144, 56:144].min() == 255, escalate
+        for holes in (False, True):
+            res = run(png_bytes(rgb), square, options=Options(escalate=escalate, holes=holes))
+            a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
+            assert a[56:144, 56:144].min() == 255, (escalate, holes)
+    assert not res.report["second_opinions"]["colour key"]["applied"]
+
+
+def test_a_colour_key_that_agrees_with_the_model_draws_the_edge_it_hedged_on():
+    """A studio shot: the model finds the subject but blurs its soft edge; the colour key agrees
+    where the model is sure, so inside the model's band its edge is taken."""
+    rows, cols = 300, 400
+    rr, cc = np.mgrid[:rows, :cols]
+    d = np.hypot(rr - 150, cc - 200)
+    truth = np.clip((110 - d) / 12, 0, 1)  # a soft edge 12 px wide, like fur
+    rgb = np.rint(truth[..., None] * [200, 60, 30] + (1 - truth[..., None]) * [40, 165, 70]).astype(np.uint8)
+
+    async def blurred(x):
+        r, c = np.mgrid[:1024, :1024]
+        dd = np.hypot((r + 0.5) * rows / 1024 - 150, (c + 0.5) * cols / 1024 - 200)
+        return np.clip((125 - dd) / 40, 0, 1).astype(np.float32)  # right place, edge 3x too wide
+
+    def sad(options):
+        res = run(png_bytes(rgb), blurred, options=options)
+        a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3] / 255
+        return np.abs(a - truth).sum(), res.report
+
+    model_only, _ = sad(Options(method="model", escalate="off", refine=False))
+    auto, report = sad(Options(escalate="off", refine=False))
+    assert report["method"] == "model" and report["second_opinions"]["colour key"]["applied"]
+    assert auto < 0.5 * model_only, (auto, model_only)
 
 
 def test_a_hard_edged_matte_stays_hard():

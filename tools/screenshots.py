@@ -1,5 +1,9 @@
 """Take the README's screenshots with Playwright: the empty page, a result over a colour, and
-the before/after view, at desktop size, plus the result view at phone size.
+the before/after view, at desktop size, plus the result view at phone size; and a pet and a
+product, each cut out on the page and shown over a colour.
+
+Photos: scikit-image's test images (its data/README: astronaut, NASA, public domain; chelsea, a
+cat, and coffee, a cup on a saucer, both CC0).
 
 Usage: python tools/screenshots.py [--out docs]   (needs `make build` and Chromium)
 """
@@ -65,11 +69,27 @@ def main() -> int:
             page.click("#zoom-fit")
             page.wait_for_timeout(300)
             page.screenshot(path=str(args.out / "phone.png"), full_page=False)
+            for name, image, colour in (("pet-on-colour", data.chelsea(), "#f2c94c"),
+                                        ("product-on-colour", data.coffee(), "#27ae60")):
+                Image.fromarray(image).save(tmp / f"{name}.png")
+                page = browser.new_page(viewport={"width": 1280, "height": 860})
+                page.goto(url + "/")
+                page.wait_for_function("() => document.querySelector('#status').className === 'ready'",
+                                       timeout=600_000)
+                page.set_input_files("#file-input", str(tmp / f"{name}.png"))
+                page.wait_for_function("() => document.querySelector('.job')?.dataset.state === 'done'",
+                                       timeout=600_000)
+                page.select_option("#bg-kind", "colour")
+                page.fill("#bg-colour", colour)
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(args.out / f"{name}.png"))
+                page.close()
             browser.close()
     finally:
         proc.terminate()
         shutil.rmtree(tmp)
-    for name in ("empty", "result-on-colour", "before-after", "flagged", "phone"):
+    for name in ("empty", "result-on-colour", "before-after", "flagged", "phone", "pet-on-colour",
+                 "product-on-colour"):
         path = args.out / f"{name}.png"
         img = Image.open(path)
         buf = io.BytesIO()

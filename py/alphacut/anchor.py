@@ -26,7 +26,7 @@ from scipy import ndimage as ndi
 
 from .resize import resize_alpha
 
-__all__ = ["band", "bounds", "clamp", "disagreement", "second_pass", "sharpen", "softness"]
+__all__ = ["agrees", "band", "bounds", "clamp", "disagreement", "second_pass", "sharpen", "softness"]
 
 #: The model is unsure strictly between these (its haze below, its solid subject above).
 BAND_LO = 0.02
@@ -47,6 +47,16 @@ SOFT_HI = 0.5
 #: (:func:`sharpen`); 0 turns it off. Off: on the real-photo masks it cut SAD by 1.4 % but
 #: raised Grad by 6-7 % (bench/tune_anchor.py), and Grad must not rise.
 SHARPEN = 0.0
+#: A colour key may refine the model's band only when it agrees with the model where the model
+#: is sure: the area it adds and removes there (:func:`disagreement`) at most this share of the
+#: subject. On the studio composites (bench/colorkey.py) most keys agree (median 0); on the real
+#: dev photos whose border looked plain it was 0.053 at least (a bag on white, then pets at
+#: 0.07-0.20, Carvana's turntable at 0.3), and admitting keys up to 0.25 there made SAD up to 2.4x
+#: the baseline. 0.02 and 0.05 did equally well on both halves of the composites; 0.02 keeps a
+#: margin from the real photos.
+KEY_AGREE = 0.02
+#: How far an agreeing colour key may move alpha inside the band (1: its value stands there).
+KEY_DELTA = 1.0
 #: Rows per strip of :func:`clamp` (bounds its temporaries).
 _STRIP = 256
 
@@ -229,6 +239,24 @@ def disagreement(coarse, other, *, threshold: float = 0.5) -> dict:
     sizes = np.bincount(labels.ravel())[1:] if n else np.zeros(0, int)
     return {"added": round(float(added.sum()) / subject, 4), "removed": round(float(removed.sum()) / subject, 4),
             "pieces": int((sizes >= 0.001 * coarse.size).sum()), "mask": mask}
+
+
+def agrees(d: dict, *, limit: float | None = None) -> bool:
+    """Whether a second opinion agrees with the model where the model is sure.
+
+    Parameters
+    ----------
+    d : dict
+        From :func:`disagreement`.
+    limit : float, optional
+        Defaults to :data:`KEY_AGREE`.
+
+    Examples
+    --------
+    >>> agrees({"added": 0.01, "removed": 0.02}), agrees({"added": 0.3, "removed": 0.0})
+    (True, False)
+    """
+    return d["added"] + d["removed"] <= (KEY_AGREE if limit is None else limit)
 
 
 def second_pass(coarse, other, *, delta: float = DELTA) -> np.ndarray:

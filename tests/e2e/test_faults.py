@@ -31,6 +31,15 @@ def cut_out_small(s: Session, tmp_path) -> str:
     return jobs[-1][0]
 
 
+def plain_product(tmp_path) -> str:
+    """A red disc on a plain light grey backdrop, as a PNG file; returns its path."""
+    rgb = np.full((300, 400, 3), (245, 245, 245), np.uint8)
+    yy, xx = np.mgrid[:300, :400]
+    rgb[(yy - 150) ** 2 + (xx - 200) ** 2 < 90 ** 2] = (200, 60, 30)
+    Image.fromarray(rgb).save(tmp_path / "product.png")
+    return str(tmp_path / "product.png")
+
+
 def test_corrupt_cached_model_is_detected_and_fetched_again(fresh, tmp_path):
     fresh.open()
     assert fresh.page.evaluate("() => window.alphacut.bridge.about.cache") == "stored"
@@ -72,11 +81,7 @@ def test_without_the_model_a_clear_message_and_colour_key_still_works(fresh, tmp
     assert fresh.page.get_attribute("#status", "class") == "error"
     assert text.startswith("Could not load the model:") and "colour key" in text, text
     # A product shot on a plain studio background needs no model.
-    rgb = np.full((300, 400, 3), (245, 245, 245), np.uint8)
-    yy, xx = np.mgrid[:300, :400]
-    rgb[(yy - 150) ** 2 + (xx - 200) ** 2 < 90 ** 2] = (200, 60, 30)
-    Image.fromarray(rgb).save(tmp_path / "product.png")
-    fresh.page.set_input_files("#file-input", str(tmp_path / "product.png"))
+    fresh.page.set_input_files("#file-input", plain_product(tmp_path))
     [(state, text)] = fresh.wait_jobs(1)
     assert state == "done" and "colour key" in text, text
     name, png = fresh.download("#download")
@@ -121,3 +126,35 @@ def test_first_visit_offline_says_a_connection_is_needed(fresh):
     assert not fresh.page.query_selector_all(".job")
     fresh.assert_clean(expected_errors=["ERR_INTERNET_DISCONNECTED", "Failed to load resource", "Failed to fetch",
                                         "An unknown error occurred when fetching the script"])
+
+
+def test_a_plain_backdrop_photo_gets_a_preview_then_the_models_cut_out(fresh, tmp_path):
+    """While the model is still downloading, a photo on a plain backdrop gets the colour key's
+    cut-out, labelled a preview; once the model has loaded, the photo is cut out again by it."""
+    held, released = [], []
+
+    def hold(route):  # the model's files wait until the test lets them through
+        (route.fallback() if released else held.append(route))
+
+    fresh.context.route("**/models/*.onnx", hold)
+    fresh.page.goto(fresh.url + "/")
+    fresh.page.wait_for_function(
+        "() => document.querySelector('#status-text').textContent.startsWith('Loading the model')", timeout=240_000)
+    fresh.page.set_input_files("#file-input", plain_product(tmp_path))
+    [(state, text)] = fresh.wait_jobs(1)
+    assert state == "done" and text.split("\n")[-1].startswith("Preview (colour key)"), text
+    assert fresh.page.get_attribute("#status", "class") != "ready"  # the model really was not there yet
+    assert held, "the model's download was not held"
+    released.append(True)
+    for route in held:
+        route.fallback()
+    fresh.wait_ready()
+    fresh.page.wait_for_function("() => document.querySelector('.job .job-state').textContent.startsWith('Done:')",
+                                 timeout=240_000)
+    text = fresh.page.inner_text(".job")
+    assert "colour key" not in text.split("\n")[-1], text  # the model's cut-out, not the preview
+    assert fresh.page.evaluate("() => window.alphacut.jobs[0].result.report.method") == "model"
+    name, png = fresh.download("#download")
+    alpha = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
+    assert alpha[150, 200] == 255 and alpha[10, 10] == 0
+    fresh.assert_clean()
