@@ -253,7 +253,7 @@ def agrees(d: dict, *, limit: float | None = None) -> bool:
 
     Examples
     --------
-    >>> agrees({"added": 0.01, "removed": 0.02}), agrees({"added": 0.3, "removed": 0.0})
+    >>> agrees({"added": 0.01, "removed": 0.005}), agrees({"added": 0.3, "removed": 0.0})
     (True, False)
     """
     return d["added"] + d["removed"] <= (KEY_AGREE if limit is None else limit)
