@@ -183,3 +183,25 @@ def test_sizes_that_do_not_divide_into_the_reduced_copy(shape, work_side):
     out = open_holes(image, filled, work_side=work_side)
     assert out.shape == shape and (out <= filled).all()
     assert out[hole].mean() < 0.2
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("shape", [(16, 10000), (12, 5000), (10, 20000), (3, 4000), (1, 5000), (4000, 3), (1, 1)])
+def test_slivers_of_any_size_pass_through_without_error_or_warning(shape):
+    rgb = np.full((*shape, 3), 240, np.uint8)
+    alpha = np.zeros(shape, np.float32)
+    alpha[:, shape[1] // 3 : 2 * shape[1] // 3] = 1
+    out = open_holes(rgb, alpha)
+    assert out.shape == shape and np.isfinite(out).all()
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_far_edge_block_too_narrow_for_its_samples_gets_a_value():
+    """1001 columns reduced by 4: the last block is one column wide, short of the samples at
+    offset 1 and 3; it takes its first pixel's alpha instead of a division by zero."""
+    rgb = np.full((101, 1001, 3), 240, np.uint8)
+    alpha = np.zeros((101, 1001), np.float32)
+    alpha[20:80, 300:700] = 1
+    rgb[20:80, 300:700] = (200, 40, 40)
+    out = open_holes(rgb, alpha, work_side=256)
+    assert np.isfinite(out).all() and out[50, 500] == 1 and out[50, 100] == 0

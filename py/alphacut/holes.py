@@ -54,6 +54,8 @@ from .editmerge_lab import srgb_to_lab
 
 __all__ = ["open_holes"]
 
+#: Reduced copies narrower than this many pixels (a sliver of a photo) have no holes to open.
+MIN_SIDE = 8
 #: Alpha below this, in the outer background, is background: the colour model is fitted on it.
 BG_ALPHA = 0.05
 #: Alpha at or above this can be a filled hole; below it, the matte already says background.
@@ -179,6 +181,8 @@ def _open_holes(image, alpha, match, min_contrast, max_open, max_share, work_sid
     """Kernel: lowers ``alpha`` (a float32 copy, modified in place) in the holes found; returns it."""
     k = max(1, -(-max(image.shape[:2]) // work_side))
     rgb, a = _reduce(image, alpha, k)
+    if min(a.shape) < MIN_SIDE:
+        return alpha  # a sliver: no room for a hole with a rim around it
     fg_area = int(np.count_nonzero(a >= FG_ALPHA))
     if fg_area == 0:
         return alpha
@@ -256,7 +260,10 @@ def _reduce(image: np.ndarray, alpha: np.ndarray, k: int) -> tuple[np.ndarray, n
         part = alpha[r::k, c::k]  # a partial block at the far edges may lack the sample
         small_a[: part.shape[0], : part.shape[1]] += part
         count[: part.shape[0], : part.shape[1]] += 1
-    small_a /= count  # every block has its (q, q) sample
+    np.divide(small_a, count, out=small_a, where=count > 0)
+    empty = count == 0  # a far-edge block narrower than q + 1 pixels: its first pixel stands for it
+    if empty.any():
+        small_a[empty] = alpha[::k, ::k][empty]
     return small_rgb, small_a
 
 
