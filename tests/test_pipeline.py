@@ -325,3 +325,13 @@ def test_the_report_says_why_the_model_ran():
     assert r["method_reason"] == "the photo is too small for the colour key"
     r = run(png_bytes(busy), DiscInfer(), options=Options(method="model", escalate="off")).report
     assert r["method_reason"] == "the model was asked for"
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("shape", [(16, 10000), (3, 4000), (1, 5000), (4000, 3), (1, 1)])
+def test_any_size_the_decoder_accepts_gives_an_output_of_that_size(shape):
+    rgb = np.full((*shape, 3), 240, np.uint8)
+    rgb[:, shape[1] // 3 : 2 * shape[1] // 3] = (200, 30, 30)
+    for options in (Options(), Options(holes=True, escalate="force")):
+        res = run(png_bytes(rgb), DiscInfer(), options=options)
+        assert Image.open(io.BytesIO(res.png)).size == shape[::-1]
