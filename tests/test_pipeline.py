@@ -335,3 +335,20 @@ def test_any_size_the_decoder_accepts_gives_an_output_of_that_size(shape):
     for options in (Options(), Options(holes=True, escalate="force")):
         res = run(png_bytes(rgb), DiscInfer(), options=options)
         assert Image.open(io.BytesIO(res.png)).size == shape[::-1]
+
+
+def test_the_models_haze_over_sure_background_and_subject_is_settled():
+    """The model's faint haze (1 %) over the background and its 99 % over the subject come out
+    as exactly transparent and exactly opaque; its edge is kept."""
+    rgb = np.full((256, 256, 3), 120, np.uint8)
+
+    async def hazy(x):
+        out = np.full((1024, 1024), 0.01, np.float32)
+        out[256:768, 256:768] = 0.99
+        out[256:768, 255] = 0.5
+        return out
+
+    res = run(png_bytes(rgb), hazy, options=Options(method="model", escalate="off"))
+    a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
+    assert a[:40].max() == 0 and a[80:176, 80:176].min() == 255
+    assert 0 < a[128, 63] < 255 or 0 < a[128, 64] < 255  # the edge itself is the model's

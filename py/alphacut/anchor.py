@@ -8,8 +8,8 @@ holes in a white cube on white, and a guided filter softens a car's crisp outlin
 * **The band** is where the model itself is unsure: its matte strictly between
   :data:`BAND_LO` and :data:`BAND_HI`, grown by :data:`BAND_GROW` of its own pixels (so a
   one-pixel edge and the few pixels beside it are in). Outside the band the model is sure; no
-  step may change its answer there, only settle its faint haze to exactly 0 or 1
-  (:func:`bounds`).
+  step may change its answer there, and its faint haze is settled to exactly 0 or 1
+  (:func:`settle`).
 * **Inside the band** a step may move alpha by at most ``delta`` from the model's value.
 * **Refinement only where the model hedges over an area** (:func:`softness`): a crisp edge is a
   thin line of unsure pixels, hair and fur a wide area of them. The refined matte is blended in
@@ -26,7 +26,7 @@ from scipy import ndimage as ndi
 
 from .resize import resize_alpha
 
-__all__ = ["agrees", "band", "bounds", "clamp", "disagreement", "second_pass", "sharpen", "softness"]
+__all__ = ["agrees", "band", "bounds", "clamp", "disagreement", "second_pass", "settle", "sharpen", "softness"]
 
 #: The model is unsure strictly between these (its haze below, its solid subject above).
 BAND_LO = 0.02
@@ -192,6 +192,28 @@ def clamp(alpha: np.ndarray, anchor: np.ndarray, inside: np.ndarray, *, delta: f
         lo = np.where(i, a - d, np.where(a < BAND_LO, np.float32(0), a))
         hi = np.where(i, a + d, np.where(a > BAND_HI, np.float32(1), a))
         np.clip(alpha[r0 : r0 + _STRIP], lo, hi, out=alpha[r0 : r0 + _STRIP])
+    return alpha
+
+
+def settle(alpha: np.ndarray, anchor: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Outside the band, the model's faint haze to exactly 0 and its near-opacity to exactly 1
+    (in place; returns ``alpha``).
+
+    The model leaves a haze of a few per cent over sure background and sure subject; summed over
+    a photo it is a visible share of the error (settling it cut SAD by 1-3 % on every dev set
+    and fold, with Grad unchanged: bench/devquality.py), and it spoils a PNG's transparency.
+
+    Examples
+    --------
+    >>> anchor = np.array([[0.01, 0.01, 0.5, 0.99]], np.float32)
+    >>> inside = np.array([[False, True, True, False]])
+    >>> settle(anchor.copy(), anchor, inside).tolist()
+    [[0.0, 0.009999999776482582, 0.5, 1.0]]
+    """
+    for r0 in range(0, alpha.shape[0], _STRIP):
+        a, i, out = anchor[r0 : r0 + _STRIP], inside[r0 : r0 + _STRIP], alpha[r0 : r0 + _STRIP]
+        out[~i & (a < BAND_LO)] = 0
+        out[~i & (a > BAND_HI)] = 1
     return alpha
 
 

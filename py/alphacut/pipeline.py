@@ -240,6 +240,7 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     if options.holes:
         alpha = anchor.clamp(open_holes(rgb, alpha), base, inside)
         clock.lap("holes")
+    anchor.settle(alpha, base, inside)
     del base, inside
     if strokes is not None:
         alpha = apply_strokes(alpha, strokes)
