@@ -213,8 +213,8 @@ def test_a_hard_edged_matte_stays_hard():
 
 
 class TwoPasses:
-    """A fake model: the first call (squashed input) hedges at 0.5 over the top half; the
-    second (letterboxed) returns a clean disc in the padded frame."""
+    """A fake model: the first call (squashed input) hedges at 0.5 over the subject's top half;
+    the second (letterboxed) returns a clean disc in the padded frame."""
 
     def __init__(self, fail_second=False):
         self.calls = []
@@ -225,7 +225,7 @@ class TwoPasses:
         rr, cc = np.mgrid[:1024, :1024]
         disc = (((rr - 512) ** 2 + (cc - 512) ** 2) < 200 ** 2).astype(np.float32)
         if len(self.calls) == 1:
-            disc[:512] = 0.5
+            disc[:512] *= 0.5
             return disc
         if self.fail_second:
             raise RuntimeError("out of memory")
@@ -258,6 +258,24 @@ def test_a_hedged_first_result_escalates_to_the_letterboxed_input_where_it_was_u
     again = run(subject_photo(), None, coarse=res.coarse)
     assert again.report["escalation"] == {"ran": False, "why": "post-processing only: the earlier result's matte is reused"}
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(again.png)))[..., 3], alpha)
+
+
+def test_a_second_pass_that_lowers_what_the_first_hedged_on_is_not_admitted():
+    """The letterboxed pass gives the photo fewer pixels; where it fades what the squashed one
+    hedged on, the first result stands (alphacut.anchor.lift)."""
+    class Fading(TwoPasses):
+        async def __call__(self, x):
+            out = await super().__call__(x)
+            if len(self.calls) == 2:
+                out[:512] *= 0.2
+            return out
+
+    res = run(subject_photo(), Fading(), options=Options(method="model", escalate="force"))
+    esc = res.report["escalation"]
+    assert esc["ran"] and not esc["admitted"] and esc["lift"] < 0, esc
+    assert esc["second"]["path"] == "model, squashed input (the letterboxed one lowered its unsure parts)"
+    first = run(subject_photo(), TwoPasses(), options=Options(method="model", escalate="off"))
+    np.testing.assert_array_equal(res.coarse, first.coarse)  # the kept matte is the first pass's
 
 
 def test_a_second_pass_that_loses_the_subject_cannot_take_the_result_with_it():

@@ -412,17 +412,21 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
             agreement = anchor.disagreement(first.coarse, second.coarse)
             opinion = {"letterboxed pass": {k: agreement[k] for k in ("added", "removed", "pieces")}, **opinion}
             # The letterboxed pass is admitted where the first is unsure, and only if it hedges
-            # less over the photo (on the dev sets, a pass that hedges more was the worse one).
-            admitted = hedging(second.coarse, rgb.shape) < hedging(first.coarse, rgb.shape)
+            # less over the photo and raises the first's band on average (on the dev sets, a
+            # pass that hedged more, or lowered the band, was the worse one: alphacut.anchor.lift).
+            hedges_less = hedging(second.coarse, rgb.shape) < hedging(first.coarse, rgb.shape)
+            lift = anchor.lift(first.coarse, second.coarse)
+            admitted = hedges_less and lift >= 0
             coarse2 = anchor.second_pass(first.coarse, second.coarse) if admitted else first.coarse
             path = ("model, letterboxed input where the squashed one is unsure" if admitted
-                    else "model, squashed input (the letterboxed one hedged more)")
+                    else "model, squashed input (the letterboxed one hedged more)" if not hedges_less
+                    else "model, squashed input (the letterboxed one lowered its unsure parts)")
             merged = _Pass("model", first.reason, coarse2, path)
             alpha2, q2 = _finish_matte(rgb, merged.coarse, options, strokes, clock, keyed, opinion,
                                        refine=options.refine)
             refined = options.refine
             escalation = {"ran": True, "why": why, "first": first_info, "second": merged.info(q2),
-                          "kept": "second", "admitted": bool(admitted),
+                          "kept": "second", "admitted": bool(admitted), "lift": round(lift, 3),
                           "ms": round(1000 * (time.perf_counter() - t0))}
             chosen, alpha, q = merged, alpha2, q2
     if not refined and options.refine and not _checks_good(q) and not first.preview:
