@@ -9,7 +9,7 @@ DATA ?= ../shared/data/alphamatting27
 PORT ?= 8000
 
 .PHONY: all deps build serve test test-unit test-browser bench bench-quality bench-editmerge bench-colorkey \
-	bench-calibrate bench-batch bench-holes bench-tune screenshots clean
+	bench-calibrate bench-batch bench-holes bench-tune devsets screenshots clean
 
 all: build
 
@@ -57,9 +57,19 @@ bench: build bench/peer/node_modules/.package-lock.json
 	$(PY) bench/infer.py --write BENCHMARKS.md
 	$(PY) bench/speed.py --write BENCHMARKS.md
 
-# Matting quality on a dataset with ground truth (CPython).
+# Matting quality (CPython): each stage on alphamatting27, then the default pipeline on every dev
+# set photo by photo, fp32 and int8, with the post-processing time per stage at 12 MP.
 bench-quality: deps
 	$(PY) bench/quality.py --data $(DATA) --write BENCHMARKS.md
+	$(PY) bench/devquality.py --int8-sets alphamatting27 realmask ecssd60 --write BENCHMARKS.md
+
+# Cross-validated choice of the anchor's settings (both folds reported).
+bench-tune: deps
+	$(PY) bench/tune_anchor.py
+
+# The real-photo dev sets, rebuilt from their public sources (bench/manifests/, docs/devsets.md).
+devsets: deps
+	$(PY) bench/build_devsets.py
 
 # Edit merge on synthetic pairs with a known answer.
 bench-editmerge: deps

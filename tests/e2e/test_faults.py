@@ -141,8 +141,9 @@ def test_a_plain_backdrop_photo_gets_a_preview_then_the_models_cut_out(fresh, tm
     fresh.page.wait_for_function(
         "() => document.querySelector('#status-text').textContent.startsWith('Loading the model')", timeout=240_000)
     fresh.page.set_input_files("#file-input", plain_product(tmp_path))
-    [(state, text)] = fresh.wait_jobs(1)
-    assert state == "done" and text.split("\n")[-1].startswith("Preview (colour key)"), text
+    [(state, _)] = fresh.wait_jobs(1)
+    stage = fresh.page.inner_text(".job .job-state")
+    assert state == "done" and stage.startswith("Preview (colour key)"), stage
     assert fresh.page.get_attribute("#status", "class") != "ready"  # the model really was not there yet
     assert held, "the model's download was not held"
     released.append(True)
@@ -151,8 +152,8 @@ def test_a_plain_backdrop_photo_gets_a_preview_then_the_models_cut_out(fresh, tm
     fresh.wait_ready()
     fresh.page.wait_for_function("() => document.querySelector('.job .job-state').textContent.startsWith('Done:')",
                                  timeout=240_000)
-    text = fresh.page.inner_text(".job")
-    assert "colour key" not in text.split("\n")[-1], text  # the model's cut-out, not the preview
+    stage = fresh.page.inner_text(".job .job-state")
+    assert "colour key" not in stage, stage  # the model's cut-out, not the preview
     assert fresh.page.evaluate("() => window.alphacut.jobs[0].result.report.method") == "model"
     name, png = fresh.download("#download")
     alpha = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
