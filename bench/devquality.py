@@ -85,6 +85,16 @@ def stage_times(photo, infer, repeat: int = 3) -> list[str]:
     return out
 
 
+def changed_outside_band(alpha: np.ndarray, raw: np.ndarray) -> float:
+    """Share of the photo's pixels that the pipeline moved by more than 0.02 from the model's own
+    matte where the model is sure (outside its band): the no-harm check, which needs no ground
+    truth. Settling the haze (anchor.settle) moves them by less than 0.02."""
+    from alphacut import anchor
+
+    base, inside = anchor.bounds(raw, alpha.shape)
+    return float(((np.abs(alpha - base) > 0.02) & ~inside).mean())
+
+
 def table(rows, label) -> list[str]:
     out = []
     for fold in FOLDS + ("all",):
@@ -137,6 +147,8 @@ def main(argv=None) -> int:
                 base = metrics(peer_baseline(model_output(rgb, infer), gt.shape), gt)
                 m = run_default(rgb, infer)
                 row[g + "_base"], row[g] = base, metrics(m.alpha, gt)
+                if g == "fp32":
+                    row["outside"] = changed_outside_band(m.alpha, model_output(rgb, infer))
                 row[g + "_verdict"], row[g + "_esc"] = m.quality.verdict, bool(m.escalation["ran"])
             row["base"] = row["fp32_base"]
             rows.append(row)
@@ -155,6 +167,10 @@ def main(argv=None) -> int:
                       f"{np.mean([r['int8'][2] for r in rows]) / np.mean([r['fp32'][2] for r in rows]):.3f}×."]
         else:
             lines += ["", f"**{name}**, int8 graph: not measured in this run (`--int8-sets`)."]
+        out = np.array([r["outside"] for r in rows])
+        lines += ["", f"No-harm check (no ground truth needed): pixels moved by more than 0.02 from the model's "
+                  f"matte outside its band: at most {100 * out.max():.3f}% of a photo, on {(out > 0).sum()} of "
+                  f"{len(rows)} photos."]
         lines += ["", "<details><summary>Per photo (fp32: baseline SAD, default SAD, ratio, verdict)</summary>", "",
                   "| photo | category | fold | baseline SAD | default SAD | ratio | Grad ratio | verdict | escalated |",
                   "|---|---|---|---|---|---|---|---|---|"]

@@ -80,7 +80,7 @@ def closed_form_comparator(rgb, sq, lb):
     return np.clip(estimate_alpha_cf(rgb / 255.0, trimap), 0, 1).astype(np.float32)
 
 
-DEFAULT_ROW = "**default**: squash + refine, escalating to letterbox when the check is not good"
+DEFAULT_ROW = "**default** (find_matte): the model's matte as anchor; when the check is not good, the letterboxed pass in its band and refinement"
 
 
 def infer_seconds(infer: OrtInfer, repeat: int = 3) -> float:
