@@ -2,8 +2,9 @@
 the before/after view, at desktop size, plus the result view at phone size; and a pet and a
 product, each cut out on the page and shown over a colour.
 
-Photos: scikit-image's test images (its data/README: astronaut, NASA, public domain; chelsea, a
-cat, and coffee, a cup on a saucer, both CC0).
+Photos: scikit-image's test images (licences in their skimage.data docstrings): astronaut (NASA,
+public domain), chelsea (a cat; CC0, Stefan van der Walt) and coffee (a cup on a saucer; CC0,
+Rachel Michetti).
 
 Usage: python tools/screenshots.py [--out docs]   (needs `make build` and Chromium)
 """
