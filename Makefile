@@ -9,7 +9,7 @@ DATA ?= ../shared/data/alphamatting27
 PORT ?= 8000
 
 .PHONY: all deps build serve test test-unit test-browser bench bench-quality bench-editmerge bench-colorkey \
-	bench-calibrate bench-batch bench-holes bench-tune devsets screenshots clean
+	bench-calibrate bench-batch bench-holes bench-tune bench-decode devsets screenshots clean
 
 all: build
 
@@ -85,6 +85,10 @@ bench-calibrate: deps
 # Small gaps: enclosed holes a matte filled, opened on constructed cases and checked on the dev set.
 bench-holes: deps
 	$(PY) bench/holes.py --data $(DATA) --write BENCHMARKS.md
+
+# Every refused file of the bad-input corpus, decoded in a fresh process: peak memory and time.
+bench-decode: deps
+	$(PY) bench/decode_bounds.py --write BENCHMARKS.md
 
 # A batch of 50 photos in the browser: outcomes and tab memory.
 bench-batch: build

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from alphacut import decode as decoder
 from alphacut.decode import MAX_PIXELS, DecodeError, decode
 from corpus import generate
 from corpus.generate import CASES, Decodes
@@ -54,6 +55,9 @@ def test_corpus_covers_the_issue():
 
 def test_table_states_the_decoder_limit():
     assert generate.LIMIT_MP * 1_000_000 == MAX_PIXELS
+    assert (generate.MAX_PAGES, generate.MAX_SCANS) == (decoder.MAX_PAGES, decoder.MAX_SCANS)
+    for name in ("MANY_PAGES", "MANY_SCANS", "HUGE_TILE", "TOO_BIG"):
+        assert getattr(generate, name).split("{}")[0] == getattr(decoder, name).split("{}")[0], name
 
 
 def test_testing_md_shows_the_current_table():

@@ -112,11 +112,15 @@ def test_pixel_limit_is_inclusive():
     assert decode(data, max_pixels=10_000).rgb.shape == (100, 100, 3)
 
 
-def test_pillow_bomb_guard_reports_its_own_limit_when_ours_is_higher():
+def test_max_pixels_is_the_one_limit_pillows_guard_included():
     from corpus.generate import png_bomb
 
-    with pytest.raises(DecodeError, match=r"^the image is 1600\.0 MP, above the limit of 179 MP$"):
-        decode(png_bomb(40000, 40000), max_pixels=10**12)
+    with pytest.raises(DecodeError, match=r"^the image is 40000x40000 = 1600\.0 MP, above the limit of 1000 MP$"):
+        decode(png_bomb(40000, 40000), max_pixels=10**9)
+    before = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(DecodeError):
+        decode(png_bomb(8000, 8000), max_pixels=10**6)
+    assert Image.MAX_IMAGE_PIXELS == before  # restored
 
 
 @pytest.mark.parametrize("data, message", [

@@ -5,8 +5,11 @@ The bytes come from a user, so nothing about them is trusted:
 - Formats this app cannot read (HEIC, AVIF, SVG, PDF, ...) are recognised by their signatures
   and refused with a message that says what to do, before any parser sees them.
 - Only the containers in `FORMATS` reach Pillow; its other, rarer parsers never run.
-- The size is checked against ``max_pixels`` from the header, before any pixel is decoded, and
-  Pillow's own decompression-bomb guard is reported the same way.
+- The size is checked against ``max_pixels`` from the header, before any pixel is decoded; it is
+  Pillow's decompression-bomb threshold too, as an error, so an image held inside another (an
+  ICO's PNG) is refused before it is decoded. A TIFF's tiles must fit its size
+  (:data:`TILE_SLACK`), its pages are counted from the bytes up to :data:`MAX_PAGES`, and a JPEG
+  may have at most :data:`MAX_SCANS` scans: each is bounded in memory and time before decoding.
 - PNG text and ICC chunks are dropped unread: this app uses neither, and Pillow refuses a whole
   file when one inflates past 1 MB.
 - Every failure is a `DecodeError` with a one-line message for a user; a truncated file is
@@ -18,8 +21,10 @@ what can be recovered.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -46,6 +51,20 @@ TOO_BIG = "the image is {} MP, above the limit of {:.0f} MP"
 NO_PIXELS = "the image has no pixels ({}x{})"
 BAD_MODE = "the image's colour mode ({}) cannot be converted to RGB"
 NO_MEMORY = "there is not enough memory to decode this image"
+
+#: Most pages (directories) a TIFF may have; counting them is quadratic in Pillow, so they are
+#: counted here, from the bytes, up to this many.
+MAX_PAGES = 1000
+#: Most scans a JPEG may have. Each scan of a progressive JPEG is a pass over the whole image; a
+#: camera or an encoder writes about 10, and thousands (a crafted file) take minutes to decode.
+MAX_SCANS = 100
+#: A TIFF tile may hold at most this many times the image's pixels (or 1 MP): the decoder
+#: allocates a whole tile before reading it, whatever the image's size.
+TILE_SLACK = 4
+
+MANY_PAGES = "the TIFF file has more than {} pages: save the page you want as a file of its own"
+MANY_SCANS = "the JPEG file has more than {} scans (a normal one has about 10): it is damaged or crafted"
+HUGE_TILE = "the TIFF file is damaged: its tiles ({}x{}) are far larger than the image ({}x{})"
 
 #: How many leading bytes the signature checks look at.
 _HEAD = 4096
@@ -161,8 +180,8 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
         The encoded file: PNG, JPEG, WebP, GIF, BMP, TIFF or ICO.
     max_pixels : int, optional
         Refuse images with more pixels than this, from the header, before decoding them.
-        Default `MAX_PIXELS`, 50 MP. Pillow's own bomb guard (twice
-        ``PIL.Image.MAX_IMAGE_PIXELS``, 179 MP by default) still applies above it.
+        Default `MAX_PIXELS`, 50 MP. It is also Pillow's bomb threshold while decoding, so an
+        image inside another (an ICO's PNG) is held to it before it is decoded.
 
     Returns
     -------
@@ -194,11 +213,15 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
     kind = next((name for name, matches in _SIGNATURES if matches(head)), None)
     if kind == "PNG":
         data = _without_png_chunks(data, _PNG_UNUSED)
-    with warnings.catch_warnings():
+    pages = _tiff_preflight(data) if kind == "TIFF" else None
+    if kind == "JPEG" and data.count(b"\xff\xda") > MAX_SCANS:  # SOS markers (0xFF is stuffed in scan data)
+        raise DecodeError(MANY_SCANS.format(MAX_SCANS))
+    with warnings.catch_warnings(), _pixel_limit(max_pixels):
         # Pillow warns about damaged metadata (EXIF, MPO) and still decodes the pixels, which is
-        # what we want; max_pixels, not Pillow's warning threshold, is our limit.
+        # what we want. Its bomb warning, at max_pixels, is an error: it fires before a parser
+        # decodes an image it holds inside (an ICO's PNG), where our own size check cannot.
         warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img = Image.open(io.BytesIO(data), formats=tuple(FORMATS))
         except Exception as e:  # any parser failure becomes a message for the user
@@ -207,7 +230,7 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
         _check_size(img.size, max_pixels)
         fmt, mode = img.format or "", _source_mode(img)
         try:
-            frames = max(1, getattr(img, "n_frames", 1))
+            frames = pages if pages is not None else max(1, getattr(img, "n_frames", 1))
             img.load()
             img = _upright(img)
         except Exception as e:  # likewise
@@ -231,11 +254,13 @@ def _explain(e: Exception, data: bytes, kind: str | None, max_pixels: int) -> De
         if kind is not None:
             return DecodeError(HEADER.format(kind))
         return DecodeError(TEXT if _is_text(data[:1024]) else UNKNOWN)
-    if isinstance(e, Image.DecompressionBombError):
+    if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         found = re.search(r"\((\d+) pixels\)", str(e))
         size = f"{int(found[1]) / 1e6:.1f}" if found else "more than {:.0f}".format(max_pixels / 1e6)
-        limit = max_pixels if Image.MAX_IMAGE_PIXELS is None else min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS)
-        return DecodeError(TOO_BIG.format(size, limit / 1e6))
+        if kind == "PNG" and len(data) >= 24:  # name the size, as _check_size does
+            cols, rows = struct.unpack(">II", data[16:24])
+            size = f"{cols}x{rows} = {rows * cols / 1e6:.1f}"
+        return DecodeError(TOO_BIG.format(size, max_pixels / 1e6))
     if isinstance(e, MemoryError):
         return DecodeError(NO_MEMORY)
     name = kind or "image"
@@ -244,6 +269,66 @@ def _explain(e: Exception, data: bytes, kind: str | None, max_pixels: int) -> De
         return DecodeError(TRUNCATED.format(name))
     detail = " ".join(str(e).split())[:120]
     return DecodeError(DAMAGED.format(name) + (f" ({detail})" if detail else ""))
+
+
+@contextlib.contextmanager
+def _pixel_limit(max_pixels: int):
+    """Pillow's bomb threshold set to ``max_pixels`` for the duration (it is a module global)."""
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
+
+
+def _tiff_preflight(data: bytes) -> int:
+    """The number of pages of a TIFF, counted from its bytes (at most :data:`MAX_PAGES`; a
+    directory chain that loops ends the count), after checking the first page's tiles against
+    its size. A damaged structure is left for Pillow to report."""
+    e = "<" if data[:2] == b"II" else ">"
+    big = data[2:4] in (b"+\0", b"\0+")  # BigTIFF: 8-byte counts and offsets, 20-byte entries
+    count, entry, offset = ("Q", 20, "Q") if big else ("H", 12, "I")
+    n_size, o_size = struct.calcsize(count), struct.calcsize(offset)
+    at = _unpack(e + offset, data, 8 if big else 4)
+    seen, pages = set(), 0
+    while at and at not in seen:
+        n = _unpack(e + count, data, at)
+        if n is None or at + n_size + n * entry + o_size > len(data):
+            break
+        end = at + n_size + n * entry
+        if pages == 0:
+            _check_tiles(data, e, at + n_size, n, entry, big)
+        pages += 1
+        if pages > MAX_PAGES:
+            raise DecodeError(MANY_PAGES.format(MAX_PAGES))
+        seen.add(at)
+        at = _unpack(e + offset, data, end)
+    return max(pages, 1)
+
+
+def _check_tiles(data: bytes, e: str, start: int, n: int, entry: int, big: bool) -> None:
+    """Refuse a first directory whose tiles are far larger than its image (:data:`TILE_SLACK`)."""
+    tags = {}
+    for i in range(min(n, 4096)):
+        p = start + i * entry
+        tag, kind = _unpack(e + "HH", data, p) or (0, 0)
+        if tag in (256, 257, 322, 323):
+            value_at = p + (12 if big else 8)
+            fmt = {3: "H", 4: "I", 16: "Q"}.get(kind)
+            if fmt is not None:
+                tags[tag] = _unpack(e + fmt, data, value_at)
+    cols, rows, tw, th = (tags.get(t) or 0 for t in (256, 257, 322, 323))
+    if tw and th and tw * th > TILE_SLACK * max(cols * rows, 1 << 18):
+        raise DecodeError(HUGE_TILE.format(tw, th, cols, rows))
+
+
+def _unpack(fmt: str, data: bytes, at: int):
+    """``struct.unpack_from(fmt, data, at)`` (a single value alone), or None past the end."""
+    if at < 0 or at + struct.calcsize(fmt) > len(data):
+        return None
+    values = struct.unpack_from(fmt, data, at)
+    return values[0] if len(values) == 1 else values
 
 
 def _check_size(size: tuple[int, int], max_pixels: int) -> None:

@@ -332,6 +332,53 @@ def tiff_self_loop() -> bytes:
     return b"II*\0" + struct.pack("<I", ifd_at) + ifd + rgb[..., 0].tobytes()
 
 
+def tiff_ifd(entries, next_ifd: int, *, at: int) -> bytes:
+    """One classic little-endian TIFF directory of (tag, type, count, value) entries, at ``at``."""
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3
+                                                         else struct.pack("<I", value))
+    return ifd + struct.pack("<I", next_ifd)
+
+
+def tiff_huge_tile() -> bytes:
+    """A 1 x 1 deflate TIFF whose one tile claims 32768 x 65520 pixels (2 GB to decode into)."""
+    data = zlib.compress(bytes(65536), 9)
+    entries = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+               (277, 3, 1, 1), (322, 4, 1, 32768), (323, 4, 1, 65520), (324, 4, 1, 0), (325, 4, 1, len(data))]
+    data_at = 8 + 2 + 12 * len(entries) + 4
+    entries = [(t, k, c, data_at if t == 324 else v) for t, k, c, v in entries]
+    return b"II*\0" + struct.pack("<I", 8) + tiff_ifd(entries, 0, at=8) + data
+
+
+def tiff_many_pages(pages: int) -> bytes:
+    """A TIFF of ``pages`` 1 x 1 grey pages, each directory pointing at the next."""
+    size = 2 + 12 * 8 + 4 + 2  # a directory, then its pixel (padded to a word)
+    out = [b"II*\0", struct.pack("<I", 8)]
+    for i in range(pages):
+        at = 8 + i * size
+        entries = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                   (273, 4, 1, at + size - 2), (278, 3, 1, 1), (279, 4, 1, 1)]
+        out.append(tiff_ifd(entries, at + size if i + 1 < pages else 0, at=at) + b"\x80\0")
+    return b"".join(out)
+
+
+def jpeg_many_scans(scans: int) -> bytes:
+    """A small progressive JPEG whose last scan is repeated until it has ``scans`` of them."""
+    data = small_jpeg(progressive=True)
+    last = data.rindex(b"\xff\xda")
+    return data[:-2] + data[last:-2] * (scans - data.count(b"\xff\xda")) + b"\xff\xd9"
+
+
+def ico_hiding_png(cols: int, rows: int) -> bytes:
+    """An ICO whose directory says 256 x 256 but whose one entry is a ``cols`` x ``rows`` PNG."""
+    z, row = zlib.compressobj(9), bytes(cols + 1)  # black grey rows, filter byte 0
+    raw = b"".join(z.compress(row) for _ in range(rows)) + z.flush()
+    png = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", cols, rows, 8, 0, 0, 0, 0)) \
+        + png_chunk(b"IDAT", raw) + png_chunk(b"IEND", b"")
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 8, len(png), 22) + png
+
+
 def psd(rows: int, cols: int) -> bytes:
     """A minimal, valid, uncompressed 8-bit RGB Photoshop file."""
     planes = np.transpose(gradient(rows, cols), (2, 0, 1)).tobytes()
@@ -434,6 +481,11 @@ TRUNCATED = "the {} file is damaged or truncated: it ends before the image data 
 DAMAGED = "the {} file is damaged"
 HEADER = "the {} file is damaged or truncated: its header cannot be read"
 TOO_BIG = "the image is {} MP, above the limit of %d MP" % LIMIT_MP
+#: The decoder's page and scan caps, restated like LIMIT_MP (the corpus test checks them).
+MAX_PAGES, MAX_SCANS = 1000, 100
+MANY_PAGES = "the TIFF file has more than {} pages: save the page you want as a file of its own"
+MANY_SCANS = "the JPEG file has more than {} scans (a normal one has about 10): it is damaged or crafted"
+HUGE_TILE = "the TIFF file is damaged: its tiles ({}x{}) are far larger than the image ({}x{})"
 
 SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- a red dot -->\n'
        b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
@@ -480,7 +532,7 @@ CASES: list[Case] = [
     # Too big: refused from the header, before any pixel is decoded.
     Case("bomb-40000x40000.png", lambda: png_bomb(40000, 40000),
          "an 83-byte PNG declaring 1.6 gigapixels (past Pillow's own bomb error)",
-         Fails(TOO_BIG.format("1600.0"))),
+         Fails(TOO_BIG.format("40000x40000 = 1600.0"))),
     Case("big-10000x10000.png", lambda: png_bomb(10000, 10000),
          "a tiny PNG declaring 100 MP (in Pillow's bomb-warning range)",
          Fails(TOO_BIG.format("10000x10000 = 100.0"))),
@@ -488,6 +540,15 @@ CASES: list[Case] = [
          Fails(TOO_BIG.format("8000x8000 = 64.0"))),
     Case("bomb-65000x65000.jpg", lambda: jpeg_set_size(small_jpeg(), 65000, 65000),
          "a small JPEG whose frame header declares 65000 x 65000", Fails(TOO_BIG.format("4225.0"))),
+    Case("ico-hiding-13300x13300.ico", lambda: ico_hiding_png(13300, 13300),
+         "an ICO whose directory says 256 x 256 and whose one entry is a 177 MP PNG (refused before "
+         "the PNG is decoded)", Fails(TOO_BIG.format("176.9"))),
+    Case("tiff-huge-tile.tif", tiff_huge_tile, "a 1 x 1 deflate TIFF whose tile claims 32768 x 65520 "
+         "pixels (2 GB to decode into)", Fails(HUGE_TILE.format(32768, 65520, 1, 1))),
+    Case("tiff-60000-pages.tif", lambda: tiff_many_pages(60000), "a TIFF with 60,000 chained 1 x 1 pages "
+         "(counting them in Pillow takes 15-25 s)", Fails(MANY_PAGES.format(MAX_PAGES))),
+    Case("jpeg-10000-scans.jpg", lambda: jpeg_many_scans(10000), "a progressive JPEG whose last scan is "
+         "repeated 10,000 times", Fails(MANY_SCANS.format(MAX_SCANS))),
     Case("zero-width.png", lambda: png_raw(np.zeros((4, 0), np.uint8), 8, 0), "a PNG declaring 0 x 4 pixels",
          Fails(HEADER.format("PNG"))),
 
