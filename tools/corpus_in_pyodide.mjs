@@ -1,0 +1,37 @@
+// Decode every file of the bad-input corpus with the built wheel in Pyodide (Pillow 10.2) under
+// Node, and print one line per file: name, outcome, seconds. Compare with CPython's outcomes:
+//
+//   python tests/corpus/generate.py --out /tmp/corpus && make build
+//   node tools/corpus_in_pyodide.mjs /tmp/corpus > /tmp/pyodide.txt
+//
+// Run from the repository root (it reads node_modules/pyodide and build/site).
+import { loadPyodide } from '../node_modules/pyodide/pyodide.mjs';
+import fs from 'fs';
+import path from 'path';
+
+const corpus = process.argv[2];
+if (!corpus) throw new Error('usage: node tools/corpus_in_pyodide.mjs CORPUS_DIR');
+const py = await loadPyodide({ indexURL: path.resolve('node_modules/pyodide') + '/' });
+const wheels = ['vendor/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl',
+  'vendor/pyodide/pillow-10.2.0-cp312-cp312-pyodide_2024_0_wasm32.whl', 'wheels/alphacut-0.1.0-py3-none-any.whl'];
+for (const w of wheels) {
+  const name = path.basename(w);
+  py.FS.writeFile(`/tmp/${name}`, fs.readFileSync(path.join('build/site', w)));
+  py.runPython(`import zipfile, site; zipfile.ZipFile('/tmp/${name}').extractall(site.getsitepackages()[0])`);
+}
+py.FS.mkdir('/corpus');
+for (const f of fs.readdirSync(corpus)) py.FS.writeFile(`/corpus/${f}`, fs.readFileSync(path.join(corpus, f)));
+console.log(py.runPython(`
+import os, time, PIL
+from alphacut.decode import decode, DecodeError
+out = ["Pillow " + PIL.__version__]
+for f in sorted(os.listdir('/corpus')):
+    t = time.perf_counter()
+    try:
+        d = decode(open('/corpus/' + f, 'rb').read())
+        r = f"decoded {d.rgb.shape} {d.format} {d.mode} frames={d.frames}"
+    except DecodeError as e:
+        r = "DecodeError: " + str(e)
+    out.append(f"{f}\\t{r}\\t{time.perf_counter() - t:.2f}s")
+"\\n".join(out)
+`));
