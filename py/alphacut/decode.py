@@ -52,6 +52,11 @@ NO_PIXELS = "the image has no pixels ({}x{})"
 BAD_MODE = "the image's colour mode ({}) cannot be converted to RGB"
 NO_MEMORY = "there is not enough memory to decode this image"
 
+#: Largest file accepted, in bytes: a 50 MP image stored uncompressed at 16 bits in 4 channels.
+#: Checked before a file is read (:func:`precheck`), so a video dropped by mistake is refused at once.
+MAX_BYTES = 400_000_000
+#: How many leading bytes :func:`precheck` looks at.
+PRECHECK_BYTES = 65536
 #: Most pages (directories) a TIFF may have; counting them is quadratic in Pillow, so they are
 #: counted here, from the bytes, up to this many.
 MAX_PAGES = 1000
@@ -62,6 +67,7 @@ MAX_SCANS = 100
 #: allocates a whole tile before reading it, whatever the image's size.
 TILE_SLACK = 4
 
+TOO_LARGE = "the file is {:.0f} MB, above the limit of {:.0f} MB for one photo"
 MANY_PAGES = "the TIFF file has more than {} pages: save the page you want as a file of its own"
 MANY_SCANS = "the JPEG file has more than {} scans (a normal one has about 10): it is damaged or crafted"
 HUGE_TILE = "the TIFF file is damaged: its tiles ({}x{}) are far larger than the image ({}x{})"
@@ -171,6 +177,63 @@ class Decoded:
     frames: int
 
 
+def precheck(head: bytes, size: int, *, max_pixels: int = MAX_PIXELS, browser_avif: bool = False) -> str:
+    """Refuse a file from its size and first bytes, before it is read whole.
+
+    Parameters
+    ----------
+    head : bytes
+        The file's first bytes (:data:`PRECHECK_BYTES` of them, or all of a shorter file).
+    size : int
+        The file's size in bytes.
+    max_pixels : int, optional
+    browser_avif : bool, optional
+        The caller decodes AVIF itself (the page, with the browser's decoder): an AVIF is not
+        refused for its format, but for the pixels its header declares (its ``ispe`` box).
+
+    Returns
+    -------
+    str
+        ``"AVIF"`` for an AVIF the caller may decode, else ``""``.
+
+    Raises
+    ------
+    DecodeError
+        Empty, larger than :data:`MAX_BYTES`, a format this app does not read (named), or an
+        AVIF over ``max_pixels``.
+
+    Examples
+    --------
+    >>> precheck(b"\\x89PNG\\r\\n\\x1a\\n", 1000)
+    ''
+    >>> precheck(b"\\0\\0\\0\\x18ftypisom", 2_000_000_000)
+    Traceback (most recent call last):
+    alphacut.decode.DecodeError: the file is 2000 MB, above the limit of 400 MB for one photo
+    """
+    if size <= 0:
+        raise DecodeError(EMPTY)
+    if size > MAX_BYTES:
+        raise DecodeError(TOO_LARGE.format(size / 1e6, MAX_BYTES / 1e6))
+    head = bytes(head[:_HEAD])
+    if browser_avif and _brands(head) & _AVIF_BRANDS:
+        found = _avif_size(head)
+        if found:
+            _check_size(found, max_pixels)
+        return "AVIF"
+    for refuses, message in REFUSED:
+        if refuses(head):
+            raise DecodeError(message)
+    return ""
+
+
+def _avif_size(head: bytes) -> tuple[int, int] | None:
+    """``(cols, rows)`` from the first ``ispe`` (image spatial extents) box, if it is in ``head``."""
+    at = head.find(b"ispe")
+    if at < 0 or at + 16 > len(head):
+        return None
+    return struct.unpack(">II", head[at + 8 : at + 16])  # after version and flags
+
+
 def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
     """Decode ``data`` to RGB uint8 with EXIF orientation applied.
 
@@ -204,12 +267,8 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
     alphacut.decode.DecodeError: PDF documents are not images: export the page as PNG or JPEG first
     """
     data = data if isinstance(data, bytes) else bytes(data)
-    if not data:
-        raise DecodeError(EMPTY)
+    precheck(data[:_HEAD], len(data), max_pixels=max_pixels)
     head = data[:_HEAD]
-    for refuses, message in REFUSED:
-        if refuses(head):
-            raise DecodeError(message)
     kind = next((name for name, matches in _SIGNATURES if matches(head)), None)
     if kind == "PNG":
         data = _without_png_chunks(data, _PNG_UNUSED)

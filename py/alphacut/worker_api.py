@@ -17,6 +17,7 @@ from PIL import Image
 
 from .composite import over
 from .decode import decode
+from .decode import precheck as _precheck
 from .encode import encode_jpeg, encode_png, encode_webp
 from .pipeline import Options, cutout
 from .quality import flagged_regions
@@ -164,6 +165,22 @@ def export(png, fmt: str, background_json: str = "null", background_image=None) 
         background = tuple(json.loads(background_json) or (255, 255, 255))
     flat = over(rgba, background)
     return encode_jpeg(flat) if fmt == "jpeg" else encode_webp(flat)
+
+
+def precheck(head, size: int) -> str:
+    """Refuse a file from its size and first bytes before the page reads it whole
+    (:func:`alphacut.decode.precheck`; the page decodes AVIF itself, so an AVIF is checked for
+    its declared pixels, not refused).
+
+    Returns ``"AVIF"`` or ``""``; raises `DecodeError` with the reason.
+
+    Examples
+    --------
+    >>> precheck(b"%PDF-1.4", 5000)
+    Traceback (most recent call last):
+    alphacut.decode.DecodeError: PDF documents are not images: export the page as PNG or JPEG first
+    """
+    return _precheck(_bytes_of(head), int(size), browser_avif=True)
 
 
 def problems(data, png) -> bytes:

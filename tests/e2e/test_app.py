@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 import zipfile
 
 import numpy as np
@@ -273,6 +274,32 @@ def test_a_51_mp_photo_is_refused_up_front_naming_the_limit(session, tmp_path):
     session.page.set_input_files("#file-input", str(big))
     [(state, text)] = session.wait_jobs(before + 1, timeout_s=60)[before:]
     assert state == "error" and "8300x6200 = 51.5 MP, above the limit of 50 MP" in text, text
+    session.assert_clean()
+
+
+def test_a_video_a_pdf_and_an_oversized_avif_are_refused_from_their_first_bytes(session, tmp_path):
+    """Checked before the file is read whole: a 2.1 GB video (sparse on disk) is refused by its
+    size at once, a PDF by its signature, an AVIF by the pixels its header declares; the next
+    photo is cut out as usual."""
+    video = tmp_path / "holiday.mp4"
+    with open(video, "wb") as f:
+        f.write(b"\0\0\0\x18ftypisom\0\0\0\0isommp41")
+        f.truncate(2_100_000_000)
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(2000))
+    ispe = struct.pack(">I4sIII", 20, b"ispe", 0, 10000, 10000)
+    avif = tmp_path / "huge.avif"
+    avif.write_bytes(struct.pack(">I4s4sI4s4s", 24, b"ftyp", b"avif", 0, b"mif1", b"avif")
+                     + struct.pack(">I4sI", 12 + len(ispe), b"meta", 0) + ispe)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.full((40, 60, 3), 200, np.uint8)).save(small)
+    before = len(session.page.query_selector_all(".job"))
+    session.page.set_input_files("#file-input", [str(video), str(pdf), str(avif), str(small)])
+    jobs = session.wait_jobs(before + 4, timeout_s=120)[before:]
+    assert jobs[0][0] == "error" and "the file is 2100 MB, above the limit of 400 MB for one photo" in jobs[0][1], jobs
+    assert jobs[1][0] == "error" and "PDF documents are not images" in jobs[1][1], jobs
+    assert jobs[2][0] == "error" and "10000x10000 = 100.0 MP, above the limit of 50 MP" in jobs[2][1], jobs
+    assert jobs[3][0] == "done", jobs
     session.assert_clean()
 
 

@@ -15,13 +15,21 @@ export const OUTPUT_NAMES = {
   webp: (n) => `${baseName(n)}_on_bg.webp`,
 };
 
+/** How many leading bytes the worker's precheck reads (alphacut.decode.PRECHECK_BYTES). */
+const PRECHECK_BYTES = 65536;
+
 /**
- * A Blob Python can decode. Pillow in Pyodide has no AVIF decoder, so AVIF goes through the
- * browser's own decoder first (losslessly to PNG); everything else is the file itself. A Blob,
- * not its bytes: the page keeps one per photo, and Blobs live outside the page's heap.
+ * A Blob Python can decode. The file's size and first bytes are checked first, by the worker
+ * (alphacut.decode.precheck), so a 2 GB video or a PDF is refused before it is read whole, and
+ * an AVIF over the pixel limit before the browser decodes it. Pillow in Pyodide has no AVIF
+ * decoder, so AVIF goes through the browser's own decoder (losslessly to PNG); everything else is
+ * the file itself. A Blob, not its bytes: the page keeps one per photo, and Blobs live outside
+ * the page's heap.
  */
-async function decodableSource(file) {
-  if (file.type === 'image/avif' || AVIF.test(file.name)) {
+async function decodableSource(file, bridge) {
+  const head = await file.slice(0, PRECHECK_BYTES).arrayBuffer();
+  const { kind } = await bridge.request('precheck', { head, size: file.size }, [head]);
+  if (kind === 'AVIF' || file.type === 'image/avif' || AVIF.test(file.name)) {
     let bitmap;
     try {
       bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -65,7 +73,7 @@ export class Job {
   async start(baseOptions) {
     this.baseOptions = baseOptions;
     try {
-      this.source = await decodableSource(this.file);
+      this.source = await decodableSource(this.file, this.bridge);
       const r = await this.bridge.cutout(await this.source.arrayBuffer(), this.options(), {
         signal: this.controller.signal,
         onProgress: (key) => this.set('running', STAGE_TEXT[key] || key),

@@ -183,8 +183,15 @@ async function problems(msg) {
   return { bytes: takeBytes(await api.problems(new Uint8Array(msg.original), new Uint8Array(msg.png))).buffer };
 }
 
+/** A file's size and first bytes checked before the page reads it whole: '' or 'AVIF', or an error. */
+async function precheck(msg) {
+  const { api } = await ready;
+  return { kind: api.precheck(new Uint8Array(msg.head), msg.size) };
+}
+
 const HANDLERS = {
   cutout, merge, export: (id, msg) => exportAs(msg), zip: (id, msg) => zipFiles(msg), problems: (id, msg) => problems(msg),
+  precheck: (id, msg) => precheck(msg),
 };
 
 self.onmessage = async (event) => {
