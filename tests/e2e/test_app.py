@@ -303,6 +303,27 @@ def test_a_video_a_pdf_and_an_oversized_avif_are_refused_from_their_first_bytes(
     session.assert_clean()
 
 
+def test_the_watchdog_stops_a_cut_out_past_its_limit_and_the_queue_goes_on(session, cat_rgb):
+    page = session.page
+    before = len(page.query_selector_all(".job"))
+    busy = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (1500, 2000, 3), np.uint8)).save(busy, format="PNG")
+    small = io.BytesIO()
+    Image.fromarray(cat_rgb).save(small, format="PNG")
+    limit = page.evaluate("() => window.alphacut.bridge.jobLimitMs")
+    page.evaluate("() => { window.alphacut.bridge.jobLimitMs = 300; }")
+    try:
+        drop_files(page, [("busy.png", "image/png", busy.getvalue())])
+        [(state, text)] = session.wait_jobs(before + 1, timeout_s=120)[before:]
+    finally:
+        page.evaluate("(ms) => { window.alphacut.bridge.jobLimitMs = ms; }", limit)
+    assert state == "error" and "ran longer than 0.3 s, the limit for one photo, so it was stopped" in text, text
+    drop_files(page, [("after.png", "image/png", small.getvalue())])
+    jobs = session.wait_jobs(before + 2, timeout_s=240)
+    assert jobs[before + 1][0] == "done", jobs[before + 1]
+    session.assert_clean()
+
+
 def test_cancel_a_running_job_then_the_next_one_works(session, cat_rgb):
     page = session.page
     before = len(page.query_selector_all(".job"))

@@ -7,6 +7,9 @@
 // life; the bridge queues for the same lock, and is granted it only when that worker is gone.
 // Then the running job fails with a reason and a fresh worker takes the queue.
 
+/** The longest one cut-out may run before the watchdog stops it (ms). */
+export const JOB_LIMIT_MS = 5 * 60 * 1000;
+
 export class Bridge {
   /**
    * @param {{backend?: string, variant?: string, onProgress?: (key, current, total) => void,
@@ -24,6 +27,10 @@ export class Bridge {
     this.pending = new Map();
     this.about = null;
     this.ready = null;
+    // The watchdog: a cut-out that runs longer than this (decode, model and every step; Python
+    // cannot be interrupted) fails with a reason, the worker is restarted and the queue goes on.
+    // A 24 MP photo takes about 16 s on a desktop; five minutes leaves room for a slow phone.
+    this.jobLimitMs = JOB_LIMIT_MS;
     this.start();
   }
 
@@ -152,16 +159,30 @@ export class Bridge {
     if (this.current || this.queue.length === 0) return;
     const job = this.queue.shift();
     this.current = job;
+    let timer;
     try {
       await this.ready;
       const msg = { type: 'cutout', bytes: job.bytes, options: job.options, ...job.extra };
+      timer = setTimeout(() => this.overran(job), this.jobLimitMs);
       const r = await this.send(msg, job.onProgress, [job.bytes]);
       if (this.current === job) job.resolve({ png: r.png, coarse: r.coarse, report: r.report });
     } catch (e) {
       if (this.current === job) job.reject(e);
     } finally {
+      clearTimeout(timer);
       if (this.current === job) this.current = null;
       this.pump();
     }
+  }
+
+  /** The running `job` passed the watchdog's limit: fail it, restart the worker, go on. */
+  overran(job) {
+    if (this.current !== job) return;
+    this.current = null;
+    const s = Math.round(this.jobLimitMs / 100) / 10;
+    job.reject(new Error(`it ran longer than ${s} s, the limit for one photo, so it was stopped`));
+    this.onLog({ level: 'warn', message: `a cut-out passed the ${s} s limit; restarting the worker` });
+    this.restart();
+    this.pump();
   }
 }
