@@ -2,6 +2,7 @@
 // view with refine tools, outputs, and storage controls. Heavy work goes through the bridge.
 import { Bridge } from './bridge.js';
 import { download } from './download.js';
+import { stash, take } from './handoff.js';
 import { ensureIsolation } from './isolation.js';
 import { Job, OUTPUT_NAMES } from './job.js';
 import { EditMerge } from './merge.js';
@@ -84,7 +85,15 @@ function renderJob(job) {
   if (job === selected && job.result) viewer.update(job);
 }
 
+/** Photos chosen before the worker's bridge exists: cut out as soon as it does. */
+let waiting = [];
+
 function addFiles(files) {
+  if (!bridge) {
+    waiting.push(...files);
+    setStatus(`Starting… ${waiting.length} photo${waiting.length > 1 ? 's' : ''} will be cut out as soon as the app is ready.`, null);
+    return;
+  }
   for (const file of files) {
     const job = new Job(file, bridge, { onChange: renderJob });
     jobs.push(job);
@@ -101,8 +110,9 @@ function showQuality(job) {
   if (!q || !r) return;
   const ck = r.second_opinions?.['colour key'];
   const how = r.method === 'colour key' ? `Cut out by colour key (${r.method_reason}).`
-    : ck ? `Cut out by the model; the colour key refined its unsure edges${ck.added + ck.removed > 0.05 ? ' and disagrees elsewhere' : ''}.`
-      : 'Cut out by the model.';
+    : ck?.applied ? 'Cut out by the model; the colour key, which agrees with it, drew its unsure edges.'
+    : ck ? 'Cut out by the model; the colour key disagrees where the model is sure, so it was not used.'
+    : 'Cut out by the model.';
   $('#quality-verdict').textContent = `Quality: ${q.verdict}. ${how}`;
   $('#quality-verdict').className = `badge ${q.verdict}`;
   const list = $('#quality-reasons');
@@ -335,7 +345,10 @@ function offlineNote(error) {
 }
 
 async function main() {
-  if (!(await ensureIsolation())) return; // the page reloads once to become isolated
+  wireInputs(); // from the first moment: photos chosen now wait for the bridge (addFiles)
+  window.alphacutInputs = true; // for the end-to-end tests
+  // The page reloads once to become isolated; photos chosen so far are handed across it.
+  if (!(await ensureIsolation({ beforeReload: () => stash(waiting) }))) return;
   const params = new URLSearchParams(location.search);
   const fromUrl = Object.fromEntries(['backend', 'variant'].filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
   options = validate({ ...DEFAULTS, ...fromUrl });
@@ -346,7 +359,9 @@ async function main() {
     onLog: (m) => console[m.level === 'warn' ? 'warn' : 'log'](m.message),
   });
   window.alphacut = { bridge, jobs }; // for the console and the end-to-end tests
-  wireInputs();
+  const early = [...(await take()), ...waiting];
+  waiting = [];
+  addFiles(early);
   wireEditor();
   wireModes();
   try {

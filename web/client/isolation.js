@@ -3,10 +3,10 @@
 
 /**
  * Register the service worker. If the page is not cross-origin isolated yet, but the worker
- * now controls it, reload once so the isolation headers apply. Returns false when a reload
- * is under way.
+ * now controls it, reload once so the isolation headers apply (after `beforeReload`, which
+ * keeps what must survive it). Returns false when a reload is under way.
  */
-export async function ensureIsolation() {
+export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
   if (!('serviceWorker' in navigator)) return true;
   try {
     const reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: './' });
@@ -25,6 +25,7 @@ export async function ensureIsolation() {
   }
   if (!self.crossOriginIsolated && navigator.serviceWorker.controller && !sessionStorage.getItem('alphacut-reloaded')) {
     sessionStorage.setItem('alphacut-reloaded', '1');
+    await beforeReload();
     location.reload();
     return false;
   }
