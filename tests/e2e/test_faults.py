@@ -159,3 +159,13 @@ def test_a_plain_backdrop_photo_gets_a_preview_then_the_models_cut_out(fresh, tm
     alpha = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
     assert alpha[150, 200] == 255 and alpha[10, 10] == 0
     fresh.assert_clean()
+
+
+def test_a_storage_persistence_prompt_left_unanswered_does_not_hold_the_page(fresh, tmp_path):
+    """Firefox asks the user before it grants persistent storage, and navigator.storage.persist()
+    waits for the answer: the page must say "Ready" and cut out without it."""
+    fresh.context.add_init_script("navigator.storage.persist = () => new Promise(() => {});")
+    fresh.open()  # asserts the status reaches "ready"
+    assert fresh.page.inner_text("#status-text").startswith("Ready:")
+    assert cut_out_small(fresh, tmp_path) == "done"
+    fresh.assert_clean()

@@ -375,11 +375,16 @@ async function main() {
   setStatus('Loading the model… Photos on a plain studio background can already be cut out (colour key).', null);
   try {
     const about = await bridge.modelReady;
-    const persisted = await persist();
-    about.persistentStorage = persisted;
     const cacheNote = about.cache.startsWith('off') ? ' Model cache is off (storage unavailable): it downloads each visit.' : '';
     setStatus(`Ready: ${about.backend.toUpperCase()}${about.threads ? `, ${about.threads} threads` : ''}. Drop photos to start.${cacheNote}`, 1, 'ready');
     $('#about-text').textContent = JSON.stringify(about, null, 2);
+    // Not awaited before "Ready": Firefox asks the user before it grants persistent storage, and
+    // its promise waits for the answer (for ever under automation, where the status line stayed
+    // at "Loading the model…").
+    persist().then((persisted) => {
+      about.persistentStorage = persisted;
+      $('#about-text').textContent = JSON.stringify(about, null, 2);
+    });
   } catch (e) {
     const offline = offlineNote(e);
     setStatus(`Could not load the model: ${e.message}.${offline} Photos on a plain studio background can still be cut out (colour key).`, 0, 'error');
