@@ -29,9 +29,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 bench/peer/node_modules/.package-lock.json: bench/peer/package.json bench/peer/package-lock.json
 	cd bench/peer && npm ci --no-audit --no-fund --ignore-scripts
 
+# puppeteer-core, which drives Firefox over WebDriver BiDi in the browser suite.
+tests/engines/node_modules/.package-lock.json: tests/engines/package.json tests/engines/package-lock.json
+	cd tests/engines && npm ci --no-audit --no-fund --ignore-scripts
+
 # Fetch and verify everything: Pyodide's wheels (against pyodide-lock.json), the model chunks
 # and the assembled model (against models/isnet.json), the prepared graph (same manifest).
-deps: $(VENV)/.installed node_modules/.package-lock.json
+deps: $(VENV)/.installed node_modules/.package-lock.json tests/engines/node_modules/.package-lock.json
 	$(PY) tools/deps.py
 
 # The self-contained static site, in build/site.
@@ -41,7 +45,7 @@ build: deps
 serve: build
 	$(PY) tools/serve.py --port $(PORT)
 
-# The whole suite: unit and doctests in CPython, then end to end in Chromium.
+# The whole suite: unit and doctests in CPython, then end to end in Chromium, and a smoke run in Firefox.
 test: build
 	$(PY) -m pytest
 

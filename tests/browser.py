@@ -1,4 +1,5 @@
-"""Driving the built site in Chromium: one browser context on the site, with what it saw.
+"""Driving the built site: one Chromium browser context on the site, with what it saw, and the
+checks of a cut-out that every engine's tests share (:func:`check_cutout`).
 
 Every page records the requests it makes (page, workers, service worker), every console message
 and every uncaught error; :meth:`Session.assert_clean` fails on any uncaught error or console
@@ -6,8 +7,14 @@ error that was not expected, on any request that left the site's origin, and on 
 """
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from support import CAT_BACKGROUND, CAT_SUBJECT
 
 CHROMIUM = os.environ.get("ALPHACUT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -89,3 +96,22 @@ class Session:
 
     def close(self):
         self.context.close()
+
+
+def alpha_of(png: bytes) -> np.ndarray:
+    img = Image.open(io.BytesIO(png))
+    assert img.mode == "RGBA"
+    return np.asarray(img)[..., 3]
+
+
+def check_cutout(png: bytes, source_rgb: np.ndarray, rgb_atol: int = 0):
+    out = np.asarray(Image.open(io.BytesIO(png)))
+    assert Image.open(io.BytesIO(png)).mode == "RGBA"
+    assert out.shape == source_rgb.shape[:2] + (4,)
+    alpha = out[..., 3] / 255.0
+    assert alpha[CAT_SUBJECT].mean() > 0.9, alpha[CAT_SUBJECT].mean()
+    assert alpha[CAT_BACKGROUND].mean() < 0.05, alpha[CAT_BACKGROUND].mean()
+    opaque = out[..., 3] == 255
+    assert opaque.sum() > 1000
+    diff = np.abs(out[..., :3][opaque].astype(int) - source_rgb[opaque])
+    assert diff.max() <= rgb_atol, diff.max()

@@ -11,29 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import Session
+from browser import Session, alpha_of, check_cutout
 from support import CAT_BACKGROUND, CAT_SUBJECT, png_bytes
 
 pytestmark = pytest.mark.browser
-
-
-def alpha_of(png: bytes) -> np.ndarray:
-    img = Image.open(io.BytesIO(png))
-    assert img.mode == "RGBA"
-    return np.asarray(img)[..., 3]
-
-
-def check_cutout(png: bytes, source_rgb: np.ndarray, rgb_atol: int = 0):
-    out = np.asarray(Image.open(io.BytesIO(png)))
-    assert Image.open(io.BytesIO(png)).mode == "RGBA"
-    assert out.shape == source_rgb.shape[:2] + (4,)
-    alpha = out[..., 3] / 255.0
-    assert alpha[CAT_SUBJECT].mean() > 0.9, alpha[CAT_SUBJECT].mean()
-    assert alpha[CAT_BACKGROUND].mean() < 0.05, alpha[CAT_BACKGROUND].mean()
-    opaque = out[..., 3] == 255
-    assert opaque.sum() > 1000
-    diff = np.abs(out[..., :3][opaque].astype(int) - source_rgb[opaque])
-    assert diff.max() <= rgb_atol, diff.max()
 
 
 def selected_report(page) -> dict:
