@@ -45,7 +45,7 @@ build: deps
 serve: build
 	$(PY) tools/serve.py --port $(PORT)
 
-# The whole suite: unit and doctests in CPython, then end to end in Chromium, and a smoke run in Firefox.
+# The whole suite: unit and doctests in CPython, then end to end in Chromium, and smoke runs in Firefox and WebKit.
 test: build
 	$(PY) -m pytest
 

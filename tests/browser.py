@@ -115,3 +115,25 @@ def check_cutout(png: bytes, source_rgb: np.ndarray, rgb_atol: int = 0):
     assert opaque.sum() > 1000
     diff = np.abs(out[..., :3][opaque].astype(int) - source_rgb[opaque])
     assert diff.max() <= rgb_atol, diff.max()
+
+
+def studio_photo(path: Path) -> Path:
+    """A red disc on a plain light backdrop (300 x 400), saved as PNG at ``path``."""
+    rgb = np.full((300, 400, 3), 245, np.uint8)
+    yy, xx = np.mgrid[:300, :400]
+    rgb[(yy - 150) ** 2 + (xx - 200) ** 2 < 90 ** 2] = (200, 60, 30)
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def check_engine_jobs(jobs: list[dict], cat_rgb: np.ndarray) -> None:
+    """The other engines' smoke runs: the cat cut out by the model, checked as in Chromium,
+    then the studio photo (:func:`studio_photo`) cut out. ``jobs`` hold base64 PNGs."""
+    import base64
+
+    cat, studio = jobs
+    assert cat["state"] == "done" and cat["method"] == "model", cat["text"]
+    check_cutout(base64.b64decode(cat["png"]), cat_rgb)
+    assert studio["state"] == "done", studio["text"]
+    alpha = alpha_of(base64.b64decode(studio["png"]))
+    assert alpha.shape == (300, 400) and alpha[150, 200] == 255 and alpha[10, 10] == 0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import Session
+from browser import Session, studio_photo
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +29,6 @@ def cut_out_small(s: Session, tmp_path) -> str:
     s.page.set_input_files("#file-input", str(src))
     jobs = s.wait_jobs(before + 1)
     return jobs[-1][0]
-
-
-def plain_product(tmp_path) -> str:
-    """A red disc on a plain light grey backdrop, as a PNG file; returns its path."""
-    rgb = np.full((300, 400, 3), (245, 245, 245), np.uint8)
-    yy, xx = np.mgrid[:300, :400]
-    rgb[(yy - 150) ** 2 + (xx - 200) ** 2 < 90 ** 2] = (200, 60, 30)
-    Image.fromarray(rgb).save(tmp_path / "product.png")
-    return str(tmp_path / "product.png")
 
 
 def test_corrupt_cached_model_is_detected_and_fetched_again(fresh, tmp_path):
@@ -81,7 +72,7 @@ def test_without_the_model_a_clear_message_and_colour_key_still_works(fresh, tmp
     assert fresh.page.get_attribute("#status", "class") == "error"
     assert text.startswith("Could not load the model:") and "colour key" in text, text
     # A product shot on a plain studio background needs no model.
-    fresh.page.set_input_files("#file-input", plain_product(tmp_path))
+    fresh.page.set_input_files("#file-input", str(studio_photo(tmp_path / "product.png")))
     [(state, text)] = fresh.wait_jobs(1)
     assert state == "done" and "colour key" in text, text
     name, png = fresh.download("#download")
@@ -140,7 +131,7 @@ def test_a_plain_backdrop_photo_gets_a_preview_then_the_models_cut_out(fresh, tm
     fresh.page.goto(fresh.url + "/")
     fresh.page.wait_for_function(
         "() => document.querySelector('#status-text').textContent.startsWith('Loading the model')", timeout=240_000)
-    fresh.page.set_input_files("#file-input", plain_product(tmp_path))
+    fresh.page.set_input_files("#file-input", str(studio_photo(tmp_path / "product.png")))
     [(state, _)] = fresh.wait_jobs(1)
     stage = fresh.page.inner_text(".job .job-state")
     assert state == "done" and stage.startswith("Preview (colour key)"), stage

@@ -4,7 +4,10 @@
 // request that left the origin, and the page's errors. tests/e2e/test_firefox.py asserts on it.
 //
 // Usage: node tests/engines/firefox_smoke.mjs SITE_URL FIREFOX PHOTO...
+import fs from 'fs';
 import puppeteer from 'puppeteer-core';
+
+const JOB_RESULT = fs.readFileSync(new URL('./job_result.js', import.meta.url), 'utf8');
 
 const [url, executablePath, ...photos] = process.argv.slice(2);
 const browser = await puppeteer.launch({
@@ -28,22 +31,8 @@ try {
   for (const [i, photo] of photos.entries()) {
     const input = await page.$('#file-input');
     await input.uploadFile(photo);
-    await page.waitForFunction((n) => {
-      const j = document.querySelectorAll('.job')[n];
-      return j && ['done', 'error'].includes(j.dataset.state) && !j.querySelector('.job-state').textContent.startsWith('Preview');
-    }, { timeout: 300_000, polling: 500 }, i);
-    out.jobs.push(await page.evaluate(async (n) => {
-      const job = window.alphacut.jobs[n];
-      const el = document.querySelectorAll('.job')[n];
-      let png = null;
-      if (job.result) {
-        const bytes = new Uint8Array(await job.result.blob.arrayBuffer());
-        let s = '';
-        for (let k = 0; k < bytes.length; k += 0x8000) s += String.fromCharCode(...bytes.subarray(k, k + 0x8000));
-        png = btoa(s);
-      }
-      return { state: el.dataset.state, text: el.querySelector('.job-state').textContent, method: job.result?.report.method, png };
-    }, i));
+    const result = `(async (n) => { ${JOB_RESULT} })(${i})`;
+    out.jobs.push(await page.waitForFunction(result, { timeout: 300_000, polling: 500 }).then((h) => h.jsonValue()));
   }
   out.statusAfter = await page.$eval('#status-text', (e) => e.textContent);
 } finally {

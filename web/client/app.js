@@ -376,7 +376,8 @@ async function main() {
   try {
     const about = await bridge.modelReady;
     const cacheNote = about.cache.startsWith('off') ? ' Model cache is off (storage unavailable): it downloads each visit.' : '';
-    setStatus(`Ready: ${about.backend.toUpperCase()}${about.threads ? `, ${about.threads} threads` : ''}. Drop photos to start.${cacheNote}`, 1, 'ready');
+    const threads = about.threads ? `, ${about.threads} thread${about.threads > 1 ? 's' : ''}${about.threadLimit ? ` (${about.threadLimit})` : ''}` : '';
+    setStatus(`Ready: ${about.backend.toUpperCase()}${threads}. Drop photos to start.${cacheNote}`, 1, 'ready');
     $('#about-text').textContent = JSON.stringify(about, null, 2);
     // Not awaited before "Ready": Firefox asks the user before it grants persistent storage, and
     // its promise waits for the answer (for ever under automation, where the status line stayed

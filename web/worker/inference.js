@@ -16,10 +16,20 @@ async function realAdapter() {
   }
 }
 
+/**
+ * Why WASM runs on one thread, or '' when it may use several. Threads need a cross-origin
+ * isolated page and SharedArrayBuffer; WebKitGTK 2.50 is isolated but has no SharedArrayBuffer.
+ */
+export function threadLimit() {
+  if (!self.crossOriginIsolated) return 'the page is not cross-origin isolated';
+  if (typeof SharedArrayBuffer === 'undefined') return 'this browser has no SharedArrayBuffer';
+  return '';
+}
+
 async function loadOrt(webgpu) {
   const ort = await import(webgpu ? '../vendor/ort/ort.webgpu.min.mjs' : '../vendor/ort/ort.wasm.min.mjs');
   ort.env.wasm.wasmPaths = ORT_DIR;
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  ort.env.wasm.numThreads = threadLimit() ? 1 : Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
   return ort;

@@ -3,7 +3,7 @@
 // Messages in: {id, type: 'init' | 'cutout', ...}. Replies: {id, type: 'result' | 'error' |
 // 'progress' | 'log', ...}. Progress is (key, current, total) with fetch:/compute: prefixes.
 import { loadPyodide } from '../vendor/pyodide/pyodide.mjs';
-import { createInference } from './inference.js';
+import { createInference, threadLimit } from './inference.js';
 import { loadModel } from './model-store.js';
 
 const SITE = new URL('../', import.meta.url);
@@ -92,6 +92,7 @@ async function initModel(id, backend, variantChoice) {
       variantWhy: variantChoice === 'auto' ? variant.why : `asked for (?variant=${variantChoice})`,
       backend: inference.backend,
       threads: inference.threads,
+      threadLimit: inference.backend === 'wasm' ? threadLimit() : '',
       crossOriginIsolated: self.crossOriginIsolated,
       note: inference.note,
       cache: caches.join(', then '),
