@@ -111,8 +111,12 @@ def main() -> int:
         "files": files,
     }
     (SITE / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")
+    # The service worker checks every file it caches against this build's hashes (not the model
+    # graphs, which the worker verifies in IndexedDB, nor itself).
+    served = {rel: f["sha256"] for rel, f in files.items() if not rel.endswith(".onnx") and rel != "sw.js"}
     sw = SITE / "sw.js"
-    sw.write_text(sw.read_text().replace("__BUILD_ID__", build_id))
+    sw.write_text(sw.read_text().replace("__BUILD_ID__", build_id)
+                  .replace("__FILES__", json.dumps(served, sort_keys=True)))
     total = sum(f["size"] for f in files.values())
     print(f"build: {len(files)} files, {total / 1e6:.1f} MB in {SITE} (build {build_id})")
     return 0

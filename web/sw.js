@@ -1,8 +1,14 @@
 // Service worker: offline app shell, a runtime cache for the large runtime files, and the
 // COOP/COEP/CSP headers that static hosts cannot send. The build writes its id below, so each
-// build gets its own caches; activation deletes the others. Model bytes are not cached here:
+// build gets its own caches; activation deletes the others. Every file is checked against this
+// build's sha256 before it is cached (FILES). Model bytes are not cached here:
 // they live in IndexedDB, verified by sha256 (worker/model-store.js).
 const BUILD = '__BUILD_ID__';
+// sha256 of every file of this build that may be cached here (written by tools/build_site.py).
+// Nothing is cached unless it matches: a file of another deploy never enters this build's caches.
+const FILES = __FILES__;
+// The build's own manifest, written after the hashes: it must name this build.
+const INFO = 'build-info.json';
 const SHELL = `alphacut-shell-${BUILD}`;
 const RUNTIME = `alphacut-runtime-${BUILD}`;
 const RUNTIME_PREFIXES = ['vendor/', 'wheels/'];
@@ -26,14 +32,24 @@ function isRuntimeFile(rel) {
   return RUNTIME_PREFIXES.some((p) => rel.startsWith(p));
 }
 
+/** Whether `res` (a response for the build file `rel`; '' is the page) has this build's bytes. */
+async function matches(rel, res) {
+  if (rel === INFO) return (await res.clone().json().catch(() => ({}))).build === BUILD;
+  const want = FILES[rel === '' ? 'index.html' : rel];
+  if (!want) return false;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await res.clone().arrayBuffer()));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') === want;
+}
+
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    const res = await fetch('build-info.json', { cache: 'no-store' });
-    const info = await res.json();
-    const shell = ['./', 'build-info.json',
-      ...Object.keys(info.files).filter((rel) => !isRuntimeFile(rel) && !isModelGraph(rel))];
+    const shell = ['', INFO, ...Object.keys(FILES).filter((rel) => !isRuntimeFile(rel))];
     const cache = await caches.open(SHELL);
-    await cache.addAll(shell.map((p) => new Request(p, { cache: 'no-store' })));
+    await Promise.all(shell.map(async (rel) => {
+      const res = await fetch(new Request(rel || './', { cache: 'no-store' }));
+      if (!res.ok || !(await matches(rel, res))) throw new Error(`${rel || 'the page'} does not match build ${BUILD}`);
+      await cache.put(rel || './', res);
+    }));
     await self.skipWaiting();
   })());
 });
@@ -61,10 +77,18 @@ async function respond(request, rel) {
     if (hit) return withHeaders(hit);
   }
   const res = await fetch(request);
-  if (isRuntime && res.ok) {
+  const page = request.mode === 'navigate';
+  if (res.status === 200 && !isModelGraph(rel) && (page || rel in FILES || rel === INFO)) {
+    // A runtime file on first use, or a shell file again after "Clear cached data": cached if
+    // it is this build's; a file of another deploy is not served to this build's page.
+    if (!(await matches(page ? '' : rel, res))) {
+      console.warn(`alphacut: ${rel || 'the page'} on the server is not build ${BUILD}'s: reload to update`);
+      if (!page) return new Response(`${rel} changed on the server (a new version): reload the page`, { status: 503 });
+      return withHeaders(res);
+    }
     try {
-      const cache = await caches.open(RUNTIME);
-      await cache.put(request, res.clone());
+      const cache = await caches.open(isRuntime ? RUNTIME : SHELL);
+      await cache.put(page ? './' : request, res.clone());
     } catch (e) {
       // Storage full or unavailable: serve from the network; offline use needs the cache.
       console.warn(`alphacut: not cached for offline use (${e.message}): ${rel}`);

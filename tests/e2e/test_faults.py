@@ -160,3 +160,26 @@ def test_a_storage_persistence_prompt_left_unanswered_does_not_hold_the_page(fre
     assert fresh.page.inner_text("#status-text").startswith("Ready:")
     assert cut_out_small(fresh, tmp_path) == "done"
     fresh.assert_clean()
+
+
+def test_after_clearing_cached_data_one_online_reload_restores_offline_use(fresh, tmp_path):
+    """"Clear cached data" deletes the app's caches and the model; the service worker stays. One
+    online reload fills them again (each file checked against this build's sha256), and the
+    page then works offline."""
+    fresh.open()
+    fresh.page.click("#clear-cache")
+    fresh.page.wait_for_function("() => /Cleared|Could not/.test(document.querySelector('#clear-status').textContent)",
+                                 timeout=30000)
+    assert fresh.page.inner_text("#clear-status").startswith("Cleared:")
+    assert fresh.page.evaluate("async () => (await caches.keys()).filter((k) => k.startsWith('alphacut-')).length") == 0
+    fresh.page.reload()
+    fresh.wait_ready()
+    fresh.context.set_offline(True)
+    try:
+        fresh.page.reload()
+        fresh.wait_ready()
+        assert fresh.page.evaluate("() => window.alphacut.bridge.about.cache") == "hit"
+        assert cut_out_small(fresh, tmp_path) == "done"
+    finally:
+        fresh.context.set_offline(False)
+    fresh.assert_clean()
