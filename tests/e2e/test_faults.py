@@ -183,3 +183,27 @@ def test_after_clearing_cached_data_one_online_reload_restores_offline_use(fresh
     finally:
         fresh.context.set_offline(False)
     fresh.assert_clean()
+
+
+def test_a_worker_that_keeps_stopping_is_restarted_three_times_then_no_more(fresh, tmp_path):
+    """Restarts are bounded: a worker that stops a fourth time within the window (a minute by
+    default; ten here, for slow machines) is not started again, since a crash that recurs would
+    loop; the jobs fail saying so."""
+    fresh.open()
+    fresh.page.evaluate("() => { window.alphacut.bridge.crashWindowMs = 600_000; }")  # slow machines: 10 min
+    rgb = np.random.default_rng(0).integers(0, 255, (1500, 2000, 3), np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "busy.png")
+    texts = []
+    for i in range(4):
+        fresh.page.set_input_files("#file-input", str(tmp_path / "busy.png"))
+        fresh.page.wait_for_function("(n) => document.querySelectorAll('.job')[n]?.dataset.state === 'running'",
+                                     arg=i, timeout=120_000)
+        fresh.page.evaluate("() => window.alphacut.bridge.worker.terminate()")
+        texts.append(fresh.wait_jobs(i + 1, timeout_s=60)[i])
+    assert all(state == "error" for state, _ in texts), texts
+    assert all("restarted" in text for _, text in texts[:3]), texts
+    assert "stopped 4 times within 600 s, so it was not restarted: reload the page" in texts[3][1], texts
+    fresh.page.set_input_files("#file-input", str(tmp_path / "busy.png"))
+    state, text = fresh.wait_jobs(5, timeout_s=30)[4]
+    assert state == "error" and "reload the page" in text, text
+    fresh.assert_clean(expected_errors=["stopped"])

@@ -9,6 +9,9 @@
 
 /** The longest one cut-out may run before the watchdog stops it (ms). */
 export const JOB_LIMIT_MS = 5 * 60 * 1000;
+/** A worker that stops on its own is restarted at most this many times within CRASH_WINDOW_MS. */
+export const MAX_RESTARTS = 3;
+export const CRASH_WINDOW_MS = 60 * 1000;
 
 export class Bridge {
   /**
@@ -31,6 +34,7 @@ export class Bridge {
     // cannot be interrupted) fails with a reason, the worker is restarted and the queue goes on.
     // A 24 MP photo takes about 16 s on a desktop; five minutes leaves room for a slow phone.
     this.jobLimitMs = JOB_LIMIT_MS;
+    this.crashWindowMs = CRASH_WINDOW_MS;
     this.start();
   }
 
@@ -66,6 +70,7 @@ export class Bridge {
   }
 
   send(msg, onProgress, transfer = []) {
+    if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
@@ -104,9 +109,20 @@ export class Bridge {
       this.failAll(new Error(reason));
       return;
     }
-    this.onLog({ level: 'warn', message: `${reason}; restarting it` });
     const job = this.current;
     this.current = null;
+    const now = Date.now();
+    this.crashes = (this.crashes || []).filter((t) => now - t < this.crashWindowMs).concat(now);
+    if (this.crashes.length > MAX_RESTARTS) { // it keeps stopping: restarting would loop
+      this.stopped = new Error(`${reason}; it stopped ${this.crashes.length} times within `
+        + `${Math.round(this.crashWindowMs / 1000)} s, so it was not restarted: reload the page`);
+      this.onLog({ level: 'warn', message: this.stopped.message });
+      job?.reject(this.stopped);
+      this.failAll(this.stopped);
+      for (const queued of this.queue.splice(0)) queued.reject(this.stopped);
+      return;
+    }
+    this.onLog({ level: 'warn', message: `${reason}; restarting it` });
     this.failAll(new Error(`${reason}; it was restarted, try again`));
     job?.reject(new Error(`${reason}; it was restarted, try again`));
     this.start();
@@ -137,6 +153,7 @@ export class Bridge {
       const extra = { coarse, strokes, strokesShape };
       const job = { bytes, options, extra, signal, onProgress, resolve, reject };
       if (signal?.aborted) { reject(new DOMException('cancelled', 'AbortError')); return; }
+      if (this.stopped) { reject(this.stopped); return; }
       signal?.addEventListener('abort', () => this.cancel(job), { once: true });
       this.queue.push(job);
       this.pump();
