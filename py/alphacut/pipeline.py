@@ -216,7 +216,9 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     (0.0, 1.0)
     """
     clock = clock or Clock()
-    refine = options.refine if refine is None else refine
+    # An agreeing colour key replaces the matte inside the band (below), so refining first
+    # would be thrown away.
+    refine = (options.refine if refine is None else refine) and keyed is None
     base, inside = anchor.bounds(coarse, rgb.shape[:2])
     if refine:
         # Where the model hedges over an area (hair, fur): the refined matte; where its edge is
@@ -429,7 +431,7 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
                           "kept": "second", "admitted": bool(admitted), "lift": round(lift, 3),
                           "ms": round(1000 * (time.perf_counter() - t0))}
             chosen, alpha, q = merged, alpha2, q2
-    if not refined and options.refine and not _checks_good(q) and not first.preview:
+    if not refined and options.refine and not _checks_good(q):
         # Not good and no second pass (off, failed, or a re-run): the refinement still applies.
         alpha, q = _finish_matte(rgb, chosen.coarse, options, strokes, clock, keyed, opinion, refine=True)
     return Matte(alpha, chosen.coarse, chosen.method, chosen.reason, q, escalation, opinions=opinion)
