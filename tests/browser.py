@@ -7,8 +7,13 @@ error that was not expected, on any request that left the site's origin, and on 
 """
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +26,35 @@ ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-
         "--no-first-run", "--disable-quic"]
 
 
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "build" / "site"
+
+
+@contextlib.contextmanager
+def serve_site():
+    """``tools/serve.py`` (what ``make serve`` runs) on a free loopback port, in a subprocess:
+    yields ``(url, process)``; the process may be killed early to take the site offline."""
+    if not (SITE / "index.html").is_file():
+        raise AssertionError(f"{SITE} is not built: run `make build` (make test does)")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "serve.py"), "--port", "0", "--quiet"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+        assert match, f"serve.py did not start: {line!r}"
+        yield match.group(1), proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
 class Session:
     """One browser context on the site, with what it saw."""
 
-    def __init__(self, browser, site_url):
+    def __init__(self, browser, site_url, **context):
         self.url = site_url
-        self.context = browser.new_context(accept_downloads=True)
+        self.context = browser.new_context(accept_downloads=True, **context)
         self.requests: list[str] = []
         self.foreign: list[str] = []
         self.console: list[str] = []
@@ -80,6 +108,22 @@ class Session:
             arg=count, timeout=timeout_s * 1000)
         return [(j.get_attribute("data-state"), j.inner_text()) for j in self.page.query_selector_all(".job")]
 
+    def image_box(self) -> list[float]:
+        """Where the result is drawn: [left, top, width, height] in CSS px."""
+        return self.page.evaluate("() => { const r = document.querySelector('#img-after').getBoundingClientRect();"
+                                  " return [r.left, r.top, r.width, r.height]; }")
+
+    def choose_brush(self, tool: str, size: int) -> None:
+        self.page.check(f"input[name=tool][value={tool}]")
+        self.page.fill("#brush-size", str(size))
+        self.page.dispatch_event("#brush-size", "input")
+
+    def refined(self) -> None:
+        """Wait for the selected job to refine (a stroke or a slider) and finish."""
+        self.page.wait_for_function("() => document.querySelector('.job.selected').dataset.state === 'refining'",
+                                    timeout=5000)
+        self.wait_jobs(1)
+
     def download(self, click_selector: str) -> tuple[str, bytes]:
         """Click something that downloads a file; return (suggested name, bytes)."""
         with self.page.expect_download() as dl:
@@ -126,14 +170,78 @@ def studio_photo(path: Path) -> Path:
     return path
 
 
-def check_engine_jobs(jobs: list[dict], cat_rgb: np.ndarray) -> None:
-    """The other engines' smoke runs: the cat cut out by the model, checked as in Chromium,
-    then the studio photo (:func:`studio_photo`) cut out. ``jobs`` hold base64 PNGs."""
-    import base64
-
-    cat, studio = jobs
+def check_engine_cutouts(run: dict, cat_rgb: np.ndarray) -> None:
+    """The other engines' smoke runs (tests/engines/steps.js): the cat cut out by the model and
+    downloaded, checked as in Chromium; the studio photo (:func:`studio_photo`) cut out, then cut
+    out again by the colour key alone. Files are base64."""
+    cat, studio, keyed = run["jobs"]
+    files = {k: v for k, v in run["files"].items() if k in ("cat", "studio", "keyed")}
+    assert all("b64" in f for f in files.values()), files
     assert cat["state"] == "done" and cat["method"] == "model", cat["text"]
-    check_cutout(base64.b64decode(cat["png"]), cat_rgb)
+    assert files["cat"]["name"] == "cat_no_bg.png"
+    check_cutout(base64.b64decode(files["cat"]["b64"]), cat_rgb)
     assert studio["state"] == "done", studio["text"]
-    alpha = alpha_of(base64.b64decode(studio["png"]))
-    assert alpha.shape == (300, 400) and alpha[150, 200] == 255 and alpha[10, 10] == 0
+    assert keyed["state"] == "done" and keyed["method"] == "colour key", keyed
+    for key in ("studio", "keyed"):
+        alpha = alpha_of(base64.b64decode(files[key]["b64"]))
+        assert alpha.shape == (300, 400) and alpha[150, 200] == 255 and alpha[10, 10] == 0, key
+
+
+def check_merge(mask_png: bytes, result_png: bytes, folder: Path, known: np.ndarray) -> None:
+    """An edit merge of :func:`merge_pair`'s photos in ``folder``: the mask finds the edit, the
+    result is the original, to the bit, outside it and the edited photo inside it."""
+    mask = np.asarray(Image.open(io.BytesIO(mask_png)))
+    assert mask.shape == known.shape
+    found = mask > 127
+    iou = (found & known).sum() / (found | known).sum()
+    assert iou > 0.8, iou
+    result = np.asarray(Image.open(io.BytesIO(result_png)).convert("RGB")).astype(int)
+    outside = mask == 0
+    assert outside.mean() > 0.8
+    original = np.asarray(Image.open(folder / "original.png")).astype(int)
+    np.testing.assert_array_equal(result[outside], original[outside])  # untouched outside the edit
+    inside = mask == 255
+    edited = np.asarray(Image.open(folder / "edited.jpg")).astype(int)
+    assert np.abs(result[inside] - edited[inside]).mean() < 3  # Pyodide's libjpeg differs by a few levels
+
+
+def check_engine_offline(run: dict) -> None:
+    """After its server stopped, the page reloaded from the service worker and cut a photo out."""
+    assert run["offlineStatus"].startswith("Ready: WASM"), run["offlineStatus"]
+    assert run["offlineJob"]["state"] == "done", run["offlineJob"]
+
+
+def check_engine_merge(run: dict, folder: Path, known: np.ndarray) -> None:
+    assert re.search(MERGE_FOUND, run["merged"]), run["merged"]
+    mask, result = run["files"]["mask"], run["files"]["result"]
+    assert (mask.get("name"), result.get("name")) == ("edited_merge_mask.png", "edited_merged.png"), (mask, result)
+    check_merge(base64.b64decode(mask["b64"]), base64.b64decode(result["b64"]), folder, known)
+
+
+def engine_photos(folder: Path, cat_rgb: np.ndarray) -> dict:
+    """The files an engine's smoke run is given: the cat, the studio photo and an edit merge pair."""
+    Image.fromarray(cat_rgb).save(folder / "cat.png")
+    original, edited, known = merge_pair(folder)
+    return {"cat": str(folder / "cat.png"), "studio": str(studio_photo(folder / "studio.png")),
+            "original": str(original), "edited": str(edited), "known": known}
+
+
+def merge_pair(folder: Path) -> tuple[Path, Path, np.ndarray]:
+    """An original photo (scikit-image's astronaut, PNG) and an "AI edit" of it (JPEG): a global
+    drift everywhere, as editing models add, and a green recolour on a known block. Returns the two
+    paths and the block's mask."""
+    from skimage import data
+
+    original = data.astronaut()
+    edited = original.astype(np.float32) * 1.02 + 2
+    known = np.zeros(original.shape[:2], bool)
+    known[300:420, 330:470] = True
+    edited[known] = 0.4 * edited[known] + 0.6 * np.array([40, 210, 70])
+    edited = np.clip(edited, 0, 255).astype(np.uint8)
+    Image.fromarray(original).save(folder / "original.png")
+    Image.fromarray(edited).save(folder / "edited.jpg", quality=88)
+    return folder / "original.png", folder / "edited.jpg", known
+
+
+MERGE_FOUND = r"Edit found on [\d.]+% of the photo, 1 region\(s\)\."
+"""What the merge status says once the pair of :func:`merge_pair` is merged."""

@@ -2,34 +2,17 @@
 (see tests/browser.py for what each page records and checks)."""
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from browser import ARGS, CHROMIUM, Session
-
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "build" / "site"
+from browser import ARGS, CHROMIUM, Session, serve_site
 
 
 @pytest.fixture(scope="session")
 def site_url():
     """``tools/serve.py`` (what ``make serve`` runs) on a free loopback port, in a subprocess."""
-    if not (SITE / "index.html").is_file():
-        pytest.fail(f"{SITE} is not built: run `make build` (make test does)")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "serve.py"), "--port", "0", "--quiet"],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
-        assert match, f"serve.py did not start: {line!r}"
-        yield match.group(1)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        proc.stdout.close()
+    with serve_site() as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

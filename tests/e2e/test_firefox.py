@@ -1,9 +1,10 @@
-"""Firefox (Debian's firefox-esr), driven over WebDriver BiDi by puppeteer-core: a smoke run
-through the same user-level steps as the Chromium suite. The page loads and says Ready (it once
+"""Firefox (Debian's firefox-esr), driven over WebDriver BiDi by puppeteer-core: the smoke run of
+tests/engines/steps.js (tests/engines/firefox_smoke.mjs). The page loads and says Ready (it once
 stayed at "Loading the model…": Firefox's storage-persistence prompt), is cross-origin isolated
-with threads, cuts out a photo with the model and a studio photo, and asks nothing of another
-origin. The browser side is tests/engines/firefox_smoke.mjs; the assertions are the Chromium
-suite's (check_cutout)."""
+with threads; it cuts out a photo with the model and a studio photo, by colour key too, and the
+downloads are checked as in Chromium; it merges an edit; with its server stopped it reloads from
+the service worker and still cuts out; and it asks nothing of another origin (the page's requests
+as BiDi reports them; the workers' requests are held to the origin by the CSP)."""
 from __future__ import annotations
 
 import json
@@ -13,9 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from browser import check_engine_jobs, studio_photo
+from browser import check_engine_cutouts, check_engine_merge, check_engine_offline, engine_photos, serve_site
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +25,23 @@ SCRIPT = ROOT / "tests" / "engines" / "firefox_smoke.mjs"
 
 
 @pytest.fixture(scope="module")
-def firefox_run(site_url, cat_rgb, tmp_path_factory):
+def photos(cat_rgb, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("firefox")
+    return folder, engine_photos(folder, cat_rgb)
+
+
+@pytest.fixture(scope="module")
+def firefox_run(photos):
     if not Path(FIREFOX).is_file():
         pytest.fail(f"Firefox not found at {FIREFOX}: `apt install firefox-esr` (or set ALPHACUT_FIREFOX)")
     if not (ROOT / "tests" / "engines" / "node_modules" / "puppeteer-core").is_dir():
         pytest.fail("puppeteer-core is not installed: `make deps` (npm ci in tests/engines)")
-    tmp = tmp_path_factory.mktemp("firefox")
-    Image.fromarray(cat_rgb).save(tmp / "cat.png")
-    studio_photo(tmp / "studio.png")
-    proc = subprocess.run([shutil.which("node") or "node", str(SCRIPT), site_url, FIREFOX, str(tmp / "cat.png"),
-                           str(tmp / "studio.png")], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    _, files = photos
+    with serve_site() as (url, server):  # its own server: the run stops it to go offline
+        config = {"url": url, "firefox": FIREFOX, "serverPid": server.pid,
+                  **{k: v for k, v in files.items() if k != "known"}}
+        proc = subprocess.run([shutil.which("node") or "node", str(SCRIPT), json.dumps(config)],
+                              capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -45,11 +52,21 @@ def test_firefox_says_ready_isolated_with_threads(firefox_run):
     assert "threads" in firefox_run["status"], firefox_run["status"]
 
 
-def test_firefox_cuts_out_a_photo_with_the_model_and_a_studio_photo(firefox_run, cat_rgb):
-    check_engine_jobs(firefox_run["jobs"], cat_rgb)
+def test_firefox_cuts_out_with_the_model_and_the_colour_key_and_downloads(firefox_run, cat_rgb):
+    check_engine_cutouts(firefox_run, cat_rgb)
+
+
+def test_firefox_merges_an_edit(firefox_run, photos):
+    folder, files = photos
+    check_engine_merge(firefox_run, folder, files["known"])
+
+
+def test_firefox_reloads_and_cuts_out_offline(firefox_run):
+    check_engine_offline(firefox_run)
 
 
 def test_firefox_stays_on_its_origin_without_errors(firefox_run):
+    assert firefox_run["requests"], "BiDi reported no request"
     assert firefox_run["foreign"] == [], firefox_run["foreign"]
     assert firefox_run["errors"] == [], firefox_run["errors"]
     assert firefox_run["statusAfter"].startswith("Ready:"), firefox_run["statusAfter"]

@@ -1,8 +1,11 @@
 """WebKit (Debian's WebKitGTK MiniBrowser, the engine behind Safari), driven by WebKitWebDriver
-under Xvfb: a smoke run through the same user-level steps as the Chromium suite. The page is
-cross-origin isolated and says Ready; WebKitGTK 2.50 has no SharedArrayBuffer, so WASM runs on
-one thread and the status says why. It cuts out a photo with the model (the Chromium suite's
-check_cutout) and a studio photo, and every resource it loaded came from its own origin."""
+under Xvfb: the smoke run of tests/engines/steps.js, as in Firefox. The page is cross-origin
+isolated and says Ready; WebKitGTK 2.50 has no SharedArrayBuffer, so WASM runs on one thread and
+the status says why. It cuts out a photo with the model and a studio photo, by colour key too,
+and the downloads are checked as in Chromium; it merges an edit; with its server stopped it
+reloads from the service worker and still cuts out. WebKitWebDriver reports no network events:
+the page's own Resource Timing entries show where it loaded from (the workers' requests are held
+to the origin by the CSP)."""
 from __future__ import annotations
 
 import glob
@@ -15,9 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from browser import check_engine_jobs, studio_photo
+from browser import check_engine_cutouts, check_engine_merge, check_engine_offline, engine_photos, serve_site
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engines"))
 from webdriver import WebDriver  # noqa: E402
@@ -27,19 +29,59 @@ pytestmark = pytest.mark.browser
 MINIBROWSER = os.environ.get("ALPHACUT_MINIBROWSER") or next(
     iter(sorted(glob.glob("/usr/lib/*/webkit2gtk-4.*/MiniBrowser"))), "")
 
-JOB = "const n = arguments[0];\n" + (Path(__file__).resolve().parents[1] / "engines" / "job_result.js").read_text()
+STEPS = (Path(__file__).resolve().parents[1] / "engines" / "steps.js").read_text()
+STEP = STEPS + "; return STEPS[arguments[0]](...arguments[1]);"
 
 
 @pytest.fixture(scope="module")
-def webkit_run(site_url, cat_rgb, tmp_path_factory):
+def photos(cat_rgb, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("webkit")
+    return folder, engine_photos(folder, cat_rgb)
+
+
+def smoke(wd: WebDriver, url: str, files: dict, server: subprocess.Popen) -> dict:
+    """The steps of tests/engines/firefox_smoke.mjs, in the same order."""
+    def step(name, *args):
+        return wd.run(STEP, name, list(args))
+
+    def until(name, *args):
+        return wd.wait(STEP, name, list(args))
+
+    wd.get(url + "/")
+    out = {"status": until("ready"), **step("isolated"), "jobs": [], "files": {}}
+    for i, key in enumerate(("cat", "studio")):
+        wd.send_file("#file-input", files[key])
+        out["jobs"].append(until("job", i))
+        step("click", f".job:nth-child({i + 1}) .open")
+        out["files"][key] = step("download", "#download")
+    step("colourKey", 1)
+    out["jobs"].append(until("job", 1, "colour key"))
+    out["files"]["keyed"] = step("download", "#download")
+    step("click", "#tab-merge")
+    wd.send_file("#merge-original", files["original"])
+    wd.send_file("#merge-edited", files["edited"])
+    out["merged"] = until("merged")
+    out["files"]["mask"] = step("download", "#merge-download-mask")
+    out["files"]["result"] = step("download", "#merge-download")
+    step("click", "#tab-cutout")
+    out["resources"] = step("resources")
+    server.kill()  # the site is gone: what follows comes from the service worker
+    server.wait(10)
+    wd.get(url + "/")
+    out["offlineStatus"] = until("ready")
+    wd.send_file("#file-input", files["cat"])
+    out["offlineJob"] = until("job", 0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def webkit_run(photos):
     for tool in ("WebKitWebDriver", "xvfb-run"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} not found: `apt install webkit2gtk-driver xvfb`")
     if not MINIBROWSER:
         pytest.fail("WebKitGTK's MiniBrowser not found: `apt install webkit2gtk-driver` (or set ALPHACUT_MINIBROWSER)")
-    tmp = tmp_path_factory.mktemp("webkit")
-    Image.fromarray(cat_rgb).save(tmp / "cat.png")
-    studio_photo(tmp / "studio.png")
+    _, files = photos
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -49,17 +91,9 @@ def webkit_run(site_url, cat_rgb, tmp_path_factory):
     try:
         wd = WebDriver(f"http://127.0.0.1:{port}", {"webkitgtk:browserOptions": {
             "binary": MINIBROWSER, "args": ["--automation"]}})
-        wd.get(site_url + "/")
-        out = {"status": wd.wait("const s = document.querySelector('#status');"
-                                 "return ['ready', 'error'].includes(s?.className)"
-                                 " && document.querySelector('#status-text').textContent;")}
-        out["isolated"] = wd.run("return self.crossOriginIsolated;")
-        out["sab"] = wd.run("return typeof SharedArrayBuffer;")
-        out["jobs"] = []
-        for i, photo in enumerate((tmp / "cat.png", tmp / "studio.png")):
-            wd.send_file("#file-input", str(photo))
-            out["jobs"].append(wd.wait(JOB, i))
-        out["resources"] = wd.run("return performance.getEntriesByType('resource').map((e) => e.name);")
+        with serve_site() as (url, server):  # its own server: the run stops it to go offline
+            out = smoke(wd, url, files, server)
+        out["url"] = url
         return out
     finally:
         if wd:
@@ -78,10 +112,19 @@ def test_webkit_says_ready_isolated_and_why_it_has_one_thread(webkit_run):
         assert "threads" in status, status
 
 
-def test_webkit_cuts_out_a_photo_with_the_model_and_a_studio_photo(webkit_run, cat_rgb):
-    check_engine_jobs(webkit_run["jobs"], cat_rgb)
+def test_webkit_cuts_out_with_the_model_and_the_colour_key_and_downloads(webkit_run, cat_rgb):
+    check_engine_cutouts(webkit_run, cat_rgb)
 
 
-def test_webkit_loads_only_from_its_origin(webkit_run, site_url):
-    foreign = [u for u in webkit_run["resources"] if not u.startswith((site_url, "blob:", "data:"))]
+def test_webkit_merges_an_edit(webkit_run, photos):
+    folder, files = photos
+    check_engine_merge(webkit_run, folder, files["known"])
+
+
+def test_webkit_reloads_and_cuts_out_offline(webkit_run):
+    check_engine_offline(webkit_run)
+
+
+def test_webkit_loads_only_from_its_origin(webkit_run):
+    foreign = [u for u in webkit_run["resources"] if not u.startswith((webkit_run["url"], "blob:", "data:"))]
     assert webkit_run["resources"] and not foreign, foreign

@@ -1,20 +1,27 @@
-// Firefox smoke run, driven over WebDriver BiDi by puppeteer-core (tests/engines/package.json):
-// open the site, wait until it is ready, cut out each photo given, and print one JSON line with
-// what happened: the status line, each job's state and text, each result PNG (base64), every
-// request that left the origin, and the page's errors. tests/e2e/test_firefox.py asserts on it.
+// Firefox smoke run, driven over WebDriver BiDi by puppeteer-core (tests/engines/package.json),
+// through the user-level steps of tests/engines/steps.js: open the site and wait until it is
+// ready; cut out a photo with the model and a studio photo, and download each; cut the studio
+// photo out again by colour key; merge an edit; then stop the site's server (kill SERVER_PID),
+// reload and cut a photo out offline. Prints one JSON line with what happened (files as base64);
+// tests/e2e/test_firefox.py asserts on it with the Chromium suite's checks.
 //
-// Usage: node tests/engines/firefox_smoke.mjs SITE_URL FIREFOX PHOTO...
+// Usage: node tests/engines/firefox_smoke.mjs CONFIG_JSON
+//   CONFIG_JSON: { url, firefox, cat, studio, original, edited, serverPid }
 import fs from 'fs';
 import puppeteer from 'puppeteer-core';
 
-const JOB_RESULT = fs.readFileSync(new URL('./job_result.js', import.meta.url), 'utf8');
+const STEPS = fs.readFileSync(new URL('./steps.js', import.meta.url), 'utf8');
+const config = JSON.parse(process.argv[2]);
+const { url } = config;
+const WAIT = { timeout: 300_000, polling: 500 };
 
-const [url, executablePath, ...photos] = process.argv.slice(2);
+const call = (name, ...args) => `(async () => { ${STEPS}; return STEPS[${JSON.stringify(name)}](...${JSON.stringify(args)}); })()`;
+
 const browser = await puppeteer.launch({
-  browser: 'firefox', executablePath, headless: true,
+  browser: 'firefox', executablePath: config.firefox, headless: true,
   extraPrefsFirefox: { 'dom.webgpu.enabled': false },
 });
-const out = { requests: [], foreign: [], errors: [], jobs: [] };
+const out = { requests: [], foreign: [], errors: [], jobs: [], files: {} };
 try {
   const page = await browser.newPage();
   page.on('request', (r) => {
@@ -23,18 +30,37 @@ try {
   });
   page.on('pageerror', (e) => out.errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') out.errors.push(m.text()); });
+  const step = (name, ...args) => page.evaluate(call(name, ...args));
+  const until = (name, ...args) => page.waitForFunction(call(name, ...args), WAIT).then((h) => h.jsonValue());
+  const upload = async (selector, path) => (await page.$(selector)).uploadFile(path);
+
   await page.goto(`${url}/`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.className),
-    { timeout: 300_000, polling: 500 });
-  out.status = await page.$eval('#status-text', (e) => e.textContent);
-  out.isolated = await page.evaluate(() => self.crossOriginIsolated);
-  for (const [i, photo] of photos.entries()) {
-    const input = await page.$('#file-input');
-    await input.uploadFile(photo);
-    const result = `(async (n) => { ${JOB_RESULT} })(${i})`;
-    out.jobs.push(await page.waitForFunction(result, { timeout: 300_000, polling: 500 }).then((h) => h.jsonValue()));
+  out.status = await until('ready');
+  Object.assign(out, await step('isolated'));
+  for (const [i, key] of ['cat', 'studio'].entries()) {
+    await upload('#file-input', config[key]);
+    out.jobs.push(await until('job', i));
+    await step('click', `.job:nth-child(${i + 1}) .open`);
+    out.files[key] = await step('download', '#download');
   }
-  out.statusAfter = await page.$eval('#status-text', (e) => e.textContent);
+  await step('colourKey', 1);
+  out.jobs.push(await until('job', 1, 'colour key'));
+  out.files.keyed = await step('download', '#download');
+
+  await step('click', '#tab-merge');
+  await upload('#merge-original', config.original);
+  await upload('#merge-edited', config.edited);
+  out.merged = await until('merged');
+  out.files.mask = await step('download', '#merge-download-mask');
+  out.files.result = await step('download', '#merge-download');
+  await step('click', '#tab-cutout');
+  out.statusAfter = await step('ready');
+
+  process.kill(config.serverPid); // the site is gone: what follows comes from the service worker
+  await page.reload();
+  out.offlineStatus = await until('ready');
+  await upload('#file-input', config.cat);
+  out.offlineJob = await until('job', 0);
 } finally {
   await browser.close();
 }

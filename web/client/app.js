@@ -52,6 +52,11 @@ function el(tag, props = {}, children = []) {
 
 // ---- queue ----------------------------------------------------------------------------
 
+/** Tell screen readers that a job changed state (queued, running, done, failed), not each stage. */
+function announce(text) {
+  $('#announce').textContent = text;
+}
+
 function renderJob(job) {
   let item = job.item;
   if (!item) {
@@ -61,12 +66,19 @@ function renderJob(job) {
     const badge = el('span', { className: 'badge', hidden: true });
     const open = el('button', { type: 'button', className: 'open', textContent: 'Open' });
     const cancel = el('button', { type: 'button', className: 'cancel', textContent: 'Cancel' });
-    open.onclick = () => select(job);
+    open.setAttribute('aria-label', `Open ${job.name}`);
+    cancel.setAttribute('aria-label', `Cancel ${job.name}`);
+    open.onclick = () => {
+      select(job);
+      // One column on a phone: the result is below the queue, so bring it into view.
+      if (matchMedia('(max-width: 820px)').matches) $('#editor').scrollIntoView({ block: 'start' });
+    };
     cancel.onclick = () => job.cancel();
     item = el('li', { className: 'job' }, [thumb, el('div', { className: 'job-text' }, [name, state, badge]), open, cancel]);
     job.item = item;
     $('#jobs').append(item);
   }
+  if (item.dataset.state !== job.state) announce(`${job.name}: ${job.stage}`);
   item.dataset.state = job.state;
   item.classList.toggle('selected', job === selected);
   item.querySelector('.job-state').textContent = job.stage;
@@ -189,6 +201,7 @@ function wireInputs() {
     addFiles([...folder.files].filter(isImage).sort((a, b) => a.webkitRelativePath.localeCompare(b.webkitRelativePath)));
     folder.value = '';
   });
+  drop.addEventListener('click', () => input.click());
   drop.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); }
   });
