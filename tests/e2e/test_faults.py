@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import Session, studio_photo
+from browser import MERGE_FOUND, Session, merge_pair, studio_photo
 
 pytestmark = pytest.mark.browser
 
@@ -207,3 +207,47 @@ def test_a_worker_that_keeps_stopping_is_restarted_three_times_then_no_more(fres
     state, text = fresh.wait_jobs(5, timeout_s=30)[4]
     assert state == "error" and "reload the page" in text, text
     fresh.assert_clean(expected_errors=["stopped"])
+
+
+def test_without_offscreen_canvas_web_locks_or_an_avif_decoder_the_page_still_works(fresh, tmp_path):
+    """Older Safari lacks OffscreenCanvas (before 16.4) and Web Locks (before 15.4); some
+    browsers cannot decode AVIF. The page draws on a plain canvas instead, says what it cannot
+    watch for, and refuses an AVIF with a reason; the queue goes on."""
+    import re
+
+    fresh.context.add_init_script("""
+      delete window.OffscreenCanvas;
+      Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+      window.createImageBitmap = () => Promise.reject(new DOMException('The source image could not be decoded.'));
+    """)
+    fresh.open()
+    page = fresh.page
+    assert page.evaluate("() => typeof OffscreenCanvas === 'undefined' && !navigator.locks")
+    about = page.text_content("#about-text")
+    assert "this browser has no Web Locks: a worker that stops silently is noticed by the watchdog (5 min)" in about
+    avif = tmp_path / "red.avif"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(avif, format="AVIF")
+    page.set_input_files("#file-input", str(avif))
+    [(state, text)] = fresh.wait_jobs(1)
+    assert state == "error" and "this browser cannot decode AVIF: convert the photo to JPEG or PNG first" in text, text
+    assert cut_out_small(fresh, tmp_path) == "done"
+    # Edit merge with a brush: its strokes are drawn on a plain canvas and sent as PNG.
+    original, edited, known = merge_pair(tmp_path)
+    page.click("#tab-merge")
+    page.set_input_files("#merge-original", str(original))
+    page.set_input_files("#merge-edited", str(edited))
+    found = "() => /Edit found|Failed/.test(document.querySelector('#merge-status').textContent)"
+    page.wait_for_function(found, timeout=120_000)
+    assert re.search(MERGE_FOUND, page.inner_text("#merge-status"))
+    page.check("input[name=mtool][value=protect]")
+    box = page.locator("#merge-brush").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6)  # the edit's centre
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.8, steps=6)
+    page.mouse.up()
+    page.wait_for_function("() => document.querySelector('#merge-status').textContent === 'Comparing…'")
+    page.wait_for_function(found, timeout=120_000)
+    status = page.inner_text("#merge-status")
+    fraction = float(re.search(r"on ([\d.]+)%", status).group(1))
+    assert fraction < 100 * known.mean() * 0.9, status  # the protect stroke took part of the edit out
+    fresh.assert_clean()

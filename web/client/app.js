@@ -391,6 +391,8 @@ async function main() {
     const cacheNote = about.cache.startsWith('off') ? ' Model cache is off (storage unavailable): it downloads each visit.' : '';
     const threads = about.threads ? `, ${about.threads} thread${about.threads > 1 ? 's' : ''}${about.threadLimit ? ` (${about.threadLimit})` : ''}` : '';
     setStatus(`Ready: ${about.backend.toUpperCase()}${threads}. Drop photos to start.${cacheNote}`, 1, 'ready');
+    about.crashDetection = navigator.locks ? 'Web Locks: a worker that stops is restarted at once'
+      : `this browser has no Web Locks: a worker that stops silently is noticed by the watchdog (${bridge.jobLimitMs / 60000} min)`;
     $('#about-text').textContent = JSON.stringify(about, null, 2);
     // Not awaited before "Ready": Firefox asks the user before it grants persistent storage, and
     // its promise waits for the answer (for ever under automation, where the status line stayed

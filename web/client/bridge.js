@@ -96,6 +96,9 @@ export class Bridge {
 
   /** Wait for `worker`'s life lock: granted only once that worker has stopped. */
   watch(worker, lock, signal) {
+    // Without Web Locks (Safari before 15.4) a worker that dies silently, killed for memory, is
+    // noticed only by the watchdog (jobLimitMs); errors it reports still restart it at once.
+    if (!navigator.locks) return;
     navigator.locks.request(lock, { signal }, () => {
       this.crashed(worker, 'the worker stopped unexpectedly (it may have run out of memory)');
     }).catch(() => {}); // aborted: the bridge itself replaced this worker

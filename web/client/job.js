@@ -1,4 +1,5 @@
 // One photo in the queue: its file, state, result, refine settings and strokes.
+import { offscreen, pngBlob } from './canvas.js';
 import { strokesMask } from './viewer.js';
 
 const AVIF = /\.avif$/i;
@@ -36,10 +37,10 @@ async function decodableSource(file, bridge) {
     } catch {
       throw new Error('this browser cannot decode AVIF: convert the photo to JPEG or PNG first');
     }
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const canvas = offscreen(bitmap.width, bitmap.height);
     canvas.getContext('2d').drawImage(bitmap, 0, 0);
     bitmap.close();
-    return canvas.convertToBlob({ type: 'image/png' });
+    return pngBlob(canvas);
   }
   return file;
 }

@@ -1,6 +1,7 @@
 // Edit merge mode: original + AI-edited photo in, the edit kept only where it landed.
 // Previews run at reduced resolution (preview_max_side); downloads at full resolution with the
 // same options and brushes, so the preview shows what will be saved, up to resampling.
+import { offscreen, pngBlob } from './canvas.js';
 import { download } from './download.js';
 
 const PREVIEW_SIDE = 1024;
@@ -105,7 +106,7 @@ export class EditMerge {
 
   async brushBytes(kind) {
     if (!this.brushUsed?.[kind]) return null;
-    return (await this.layers[kind].convertToBlob({ type: 'image/png' })).arrayBuffer();
+    return (await pngBlob(this.layers[kind])).arrayBuffer();
   }
 
   schedule() {
@@ -154,7 +155,7 @@ export class EditMerge {
     if (!this.layers) {
       c.width = w;
       c.height = h;
-      this.layers = { protect: new OffscreenCanvas(w, h), force: new OffscreenCanvas(w, h) };
+      this.layers = { protect: offscreen(w, h), force: offscreen(w, h) };
     }
     this.show();
   }

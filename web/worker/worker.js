@@ -200,6 +200,7 @@ self.onmessage = async (event) => {
   try {
     if (msg.type === 'live') {
       // Held until this worker stops: the bridge learns of a silent death when it is freed.
+      if (!navigator.locks) { post({ type: 'alive' }); return; }
       navigator.locks.request(msg.lock, () => {
         post({ type: 'alive' });
         return new Promise(() => {});
