@@ -5,11 +5,12 @@ Layout of build/site:
 - the app shell from web/ (HTML, CSS, JS modules, service worker, web manifest, icons);
 - vendor/pyodide/: Pyodide 0.27.7's core files and the four verified wheels;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
-- wheels/: the alphacut py3-none-any wheel;
+- wheels/<sha256[:16]>/: the alphacut py3-none-any wheel, in a folder named by its content;
 - models/: the model manifest and the prepared graph variants (hard-linked from the cache;
   the worker downloads only the one its backend uses);
-- build-info.json: version, build id, and every file with its size and sha256 (the service
-  worker precaches from it; the page's "about" panel reads it).
+- build-info.json: version, build id, and every file with its size and sha256 (the page's
+  "about" panel reads it); client/build.js (the page's build id) and sw.js (the id and the sha256
+  of every file it may cache): all three written by :func:`seal`.
 """
 from __future__ import annotations
 
@@ -70,6 +71,62 @@ def make_icons(folder: Path) -> None:
         img.save(folder / f"icon-{size}.png", optimize=True)
 
 
+# Written by seal(), so not part of what the build id is computed from.
+SEALED = ("build-info.json", "sw.js", "client/build.js")
+
+
+def seal(site: Path, sw_source: Path = ROOT / "web" / "sw.js") -> dict:
+    """Name the build in ``site`` by its content and write what depends on that name.
+
+    The build id is a hash of every file but those in ``SEALED``. Then ``client/build.js`` (the
+    page's own build id, which it sends with the worker's URL), ``sw.js`` (from ``sw_source``,
+    with the id and the sha256 of every file it may cache) and ``build-info.json`` (every file
+    with its size and sha256) are written. Returns build-info's ``files``.
+    """
+    files = {}
+    for path in sorted(site.rglob("*")):
+        rel = path.relative_to(site).as_posix()
+        if path.is_file() and rel not in SEALED:
+            graph = path.suffix == ".onnx"  # verified by sha256 against the manifest already
+            digest = _graph_sha256(site, rel) if graph else sha256_file(path)
+            files[rel] = {"size": path.stat().st_size, "sha256": digest}
+    build_id = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+    _write(site / "client" / "build.js",
+           f"// Written by tools/build_site.py: this page's build.\nexport const BUILD = '{build_id}';\n")
+    for rel in ("client/build.js",):
+        files[rel] = {"size": (site / rel).stat().st_size, "sha256": sha256_file(site / rel)}
+    # The service worker checks every file it caches against these hashes (not the model
+    # graphs, which the worker verifies in IndexedDB, nor itself).
+    served = {rel: f["sha256"] for rel, f in files.items() if not rel.endswith(".onnx")}
+    _write(site / "sw.js", sw_source.read_text().replace("__BUILD_ID__", build_id)
+           .replace("__FILES__", json.dumps(served, sort_keys=True)))
+    files["sw.js"] = {"size": (site / "sw.js").stat().st_size, "sha256": sha256_file(site / "sw.js")}
+    (wheel,) = (p.relative_to(site).as_posix() for p in site.glob("wheels/*/alphacut-*.whl"))
+    info = {
+        "version": json.loads((ROOT / "package.json").read_text())["version"],
+        "build": build_id,
+        "wheel": wheel,
+        "model": {"name": MODEL, "manifest": f"models/{MODEL}.json"},
+        "pyodide_packages": ["numpy", "pillow", "scipy"],
+        "files": dict(sorted(files.items())),
+    }
+    _write(site / "build-info.json", json.dumps(info, indent=1) + "\n")
+    return files
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a new file at ``path``: a hard link there (site files are linked) is replaced, not written through."""
+    path.unlink(missing_ok=True)
+    path.write_text(text)
+
+
+def _graph_sha256(site: Path, rel: str) -> str:
+    """A prepared graph's sha256, from the model manifest (it was verified when placed)."""
+    manifest = json.loads((site / "models" / f"{MODEL}.json").read_text())
+    by_file = {f"models/{v['file']}": v["sha256"] for v in manifest["variants"].values()}
+    return by_file[rel]
+
+
 def main() -> int:
     if SITE.exists():
         shutil.rmtree(SITE)
@@ -85,39 +142,17 @@ def main() -> int:
     for name in ORT_FILES:
         place(NODE / "onnxruntime-web" / "dist" / name, SITE / "vendor" / "ort" / name)
     wheel = build_wheel(ROOT / "build" / "wheel")
-    place(wheel, SITE / "wheels" / wheel.name)
+    # The wheel's folder is named by its content: a new wheel has a new URL, which no HTTP cache holds.
+    place(wheel, SITE / "wheels" / sha256_file(wheel)[:16] / wheel.name)
     manifest = json.loads((ROOT / "models" / f"{MODEL}.json").read_text())
-    graphs = {}  # site path -> sha256, verified here (not hashed again below)
     for name, variant in manifest["variants"].items():
         src = verify_file(CACHE / "models" / variant["file"], variant["sha256"], f"prepared model {name}")
         place(src, SITE / "models" / variant["file"])
-        graphs[f"models/{variant['file']}"] = variant["sha256"]
     shutil.copyfile(ROOT / "models" / f"{MODEL}.json", SITE / "models" / f"{MODEL}.json")
 
-    files = {}
-    for path in sorted(SITE.rglob("*")):
-        if path.is_file():
-            rel = path.relative_to(SITE).as_posix()
-            digest = graphs.get(rel) or sha256_file(path)
-            files[rel] = {"size": path.stat().st_size, "sha256": digest}
-    build_id = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
-    version = json.loads((ROOT / "package.json").read_text())["version"]
-    info = {
-        "version": version,
-        "build": build_id,
-        "wheel": f"wheels/{wheel.name}",
-        "model": {"name": MODEL, "manifest": f"models/{MODEL}.json"},
-        "pyodide_packages": ["numpy", "pillow", "scipy"],
-        "files": files,
-    }
-    (SITE / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")
-    # The service worker checks every file it caches against this build's hashes (not the model
-    # graphs, which the worker verifies in IndexedDB, nor itself).
-    served = {rel: f["sha256"] for rel, f in files.items() if not rel.endswith(".onnx") and rel != "sw.js"}
-    sw = SITE / "sw.js"
-    sw.write_text(sw.read_text().replace("__BUILD_ID__", build_id)
-                  .replace("__FILES__", json.dumps(served, sort_keys=True)))
+    files = seal(SITE)
     total = sum(f["size"] for f in files.values())
+    build_id = json.loads((SITE / "build-info.json").read_text())["build"]
     print(f"build: {len(files)} files, {total / 1e6:.1f} MB in {SITE} (build {build_id})")
     return 0
 

@@ -251,3 +251,57 @@ def test_without_offscreen_canvas_web_locks_or_an_avif_decoder_the_page_still_wo
     fraction = float(re.search(r"on ([\d.]+)%", status).group(1))
     assert fraction < 100 * known.mean() * 0.9, status  # the protect stroke took part of the edit out
     fresh.assert_clean()
+
+
+def test_after_a_model_load_only_the_graph_in_use_stays_stored(fresh):
+    """An older build's graph (here a made-up one) is removed once this build's model loads."""
+    fresh.open()
+    page = fresh.page
+    keys = """async () => {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open('alphacut'); r.onsuccess = () => res(r.result); r.onerror = rej; });
+      const keys = await new Promise((res) => { const r = db.transaction('models').objectStore('models').getAllKeys(); r.onsuccess = () => res(r.result); });
+      db.close();
+      return keys.map(String); }"""
+    current = page.evaluate(keys)
+    assert current and len({k.split(":")[0] for k in current}) == 1, current
+    page.evaluate("""async () => {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open('alphacut'); r.onsuccess = () => res(r.result); r.onerror = rej; });
+      const t = db.transaction('models', 'readwrite');
+      t.objectStore('models').put(new ArrayBuffer(1024), 'old0build:0');
+      t.objectStore('models').put({ size: 1024, parts: 1, storedAt: 0 }, 'old0build');
+      await new Promise((res) => { t.oncomplete = res; });
+      db.close(); }""")
+    assert len(page.evaluate(keys)) == len(current) + 2
+    page.reload()
+    fresh.wait_ready()
+    assert fresh.page.evaluate("() => window.alphacut.bridge.about.storedModelsRemoved") == 1
+    assert sorted(page.evaluate(keys)) == sorted(current)
+    fresh.assert_clean()
+
+
+def test_a_damaged_cached_runtime_file_is_detected_and_fetched_again(fresh, tmp_path):
+    """A cached file whose bytes changed on disk is checked against the build's sha256 by the
+    service worker (once each time it starts), dropped, and fetched again."""
+    fresh.open()
+    page = fresh.page
+    damage = """async () => {
+      const name = (await caches.keys()).find((n) => n.startsWith('alphacut-runtime-'));
+      const cache = await caches.open(name);
+      const key = (await cache.keys()).find((r) => r.url.endsWith('vendor/pyodide/pyodide-lock.json'));
+      const good = await (await cache.match(key)).text();
+      await cache.put(key, new Response(good.replace('"packages"', '"packages_"'), { headers: { 'Content-Type': 'application/json' } }));
+      return good.length; }"""
+    size = page.evaluate(damage)
+    cdp = fresh.context.new_cdp_session(page)
+    cdp.send("ServiceWorker.enable")
+    cdp.send("ServiceWorker.stopAllWorkers")  # as after a browser restart: the next start checks again
+    page.reload()
+    fresh.wait_ready()
+    restored = page.evaluate("""async () => {
+      const name = (await caches.keys()).find((n) => n.startsWith('alphacut-runtime-'));
+      const cache = await caches.open(name);
+      const key = (await cache.keys()).find((r) => r.url.endsWith('vendor/pyodide/pyodide-lock.json'));
+      return (await (await cache.match(key)).text()).length; }""")
+    assert restored == size
+    assert cut_out_small(fresh, tmp_path) == "done"
+    fresh.assert_clean()

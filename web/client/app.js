@@ -3,7 +3,7 @@
 import { Bridge } from './bridge.js';
 import { download } from './download.js';
 import { stash, take } from './handoff.js';
-import { ensureIsolation } from './isolation.js';
+import { ensureIsolation, watchUpdates } from './isolation.js';
 import { Job, OUTPUT_NAMES } from './job.js';
 import { EditMerge } from './merge.js';
 import { clearAll, describeUsage, persist } from './storage.js';
@@ -95,6 +95,16 @@ function renderJob(job) {
   item.querySelector('.cancel').hidden = !['queued', 'running'].includes(job.state);
   $('#download-all').disabled = !jobs.some((j) => j.result);
   if (job === selected && job.result) viewer.update(job);
+}
+
+/** Show the update bar: `text`, and a Reload button that calls `reload`. */
+function offerUpdate(text, reload) {
+  $('#update-text').textContent = text;
+  $('#update-reload').onclick = () => {
+    $('#update-reload').disabled = true;
+    reload();
+  };
+  $('#update').hidden = false;
 }
 
 /** Photos chosen before the worker's bridge exists: cut out as soon as it does. */
@@ -362,6 +372,11 @@ async function main() {
   window.alphacutInputs = true; // for the end-to-end tests
   // The page reloads once to become isolated; photos chosen so far are handed across it.
   if (!(await ensureIsolation({ beforeReload: () => stash(waiting) }))) return;
+  watchUpdates(window.alphacutServiceWorker, {
+    onWaiting: (activate) => offerUpdate('A new version is ready.', activate),
+    onTakenOver: () => offerUpdate('A new version was started in another tab: reload this one to use it.',
+      () => location.reload()),
+  });
   const params = new URLSearchParams(location.search);
   const fromUrl = Object.fromEntries(['backend', 'variant'].filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
   options = validate({ ...DEFAULTS, ...fromUrl });

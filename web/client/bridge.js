@@ -6,6 +6,7 @@
 // and a busy one cannot answer a heartbeat. So each worker holds a Web Lock for its whole
 // life; the bridge queues for the same lock, and is granted it only when that worker is gone.
 // Then the running job fails with a reason and a fresh worker takes the queue.
+import { BUILD } from './build.js';
 
 /** The longest one cut-out may run before the watchdog stops it (ms). */
 export const JOB_LIMIT_MS = 5 * 60 * 1000;
@@ -23,7 +24,8 @@ export class Bridge {
     this.variant = variant;
     this.onProgress = onProgress;
     this.onLog = onLog;
-    this.workerUrl = workerUrl || new URL('../worker/worker.js', import.meta.url);
+    // The page's build rides along: the service worker refuses another build's worker (sw.js).
+    this.workerUrl = workerUrl || new URL(`../worker/worker.js?build=${BUILD}`, import.meta.url);
     this.queue = [];
     this.current = null;
     this.nextId = 1;

@@ -31,3 +31,31 @@ export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
   }
   return true;
 }
+
+/**
+ * Watch for a new build of the site. `onWaiting(activate)`: one is installed and waits; calling
+ * `activate()` switches to it and reloads this tab. `onTakenOver()`: another tab switched, so
+ * this tab now runs an older page under the new build (it should be reloaded).
+ */
+export function watchUpdates(reg, { onWaiting, onTakenOver }) {
+  if (!reg) return;
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  let asked = false;
+  const offer = () => {
+    if (!reg.waiting || !navigator.serviceWorker.controller) return;
+    onWaiting(() => {
+      asked = true;
+      reg.waiting?.postMessage({ type: 'skip-waiting' });
+    });
+  };
+  offer();
+  reg.addEventListener('updatefound', () => {
+    const installing = reg.installing;
+    installing?.addEventListener('statechange', () => { if (installing.state === 'installed') offer(); });
+  });
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (!hadController) return; // the first visit: the worker has just taken control
+    if (asked) location.reload();
+    else onTakenOver();
+  });
+}

@@ -137,3 +137,20 @@ export async function loadModel({ url, sha256, size }, report) {
   }
   return { bytes, cache };
 }
+
+/**
+ * Delete every stored model but those in `keep` (sha256s): an older build's graphs, or the graph
+ * of a backend that fell back to the other. Returns how many were removed.
+ */
+export async function pruneModels(keep) {
+  const db = await openDb();
+  try {
+    const keys = await tx(db, 'readonly', (store) => store.getAllKeys());
+    const stored = [...new Set(keys.map((k) => String(k).split(':')[0]))];
+    const drop = stored.filter((sha) => !keep.includes(sha));
+    for (const sha of drop) await deleteEntry(db, sha);
+    return drop.length;
+  } finally {
+    db.close();
+  }
+}

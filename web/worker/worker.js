@@ -4,7 +4,7 @@
 // 'progress' | 'log', ...}. Progress is (key, current, total) with fetch:/compute: prefixes.
 import { loadPyodide } from '../vendor/pyodide/pyodide.mjs';
 import { createInference, threadLimit } from './inference.js';
-import { loadModel } from './model-store.js';
+import { loadModel, pruneModels } from './model-store.js';
 
 const SITE = new URL('../', import.meta.url);
 let site = null; // build-info.json and the model manifest
@@ -46,8 +46,9 @@ async function initPython(id) {
   pyodide.unpackArchive(await wheel, 'wheel', { extractDir: sitePackages });
   pyodide.runPython('import importlib; importlib.invalidate_caches()');
   const api = pyodide.pyimport('alphacut.worker_api');
+  const pythonPackage = `alphacut ${pyodide.runPython('import alphacut; alphacut.__version__')}`;
   lap('wheel');
-  return { api, ms };
+  return { api, ms, pythonPackage };
 }
 
 async function siteInfo() {
@@ -83,11 +84,14 @@ async function initModel(id, backend, variantChoice) {
   const python = await ready;
   modelLoaded = true;
   const variant = manifest.variants[inference.variant];
+  // Only the graph in use stays stored (not an older build's, nor one a fallback passed over).
+  const pruned = caches.some((c) => c.startsWith('off')) ? 0 : await pruneModels([variant.sha256]).catch(() => 0);
   return {
     inference,
     about: {
       version: info.version,
       build: info.build,
+      python: python.pythonPackage,
       model: `${manifest.name} ${inference.variant} (${variant.sha256.slice(0, 12)}…)`,
       variantWhy: variantChoice === 'auto' ? variant.why : `asked for (?variant=${variantChoice})`,
       backend: inference.backend,
@@ -96,6 +100,7 @@ async function initModel(id, backend, variantChoice) {
       crossOriginIsolated: self.crossOriginIsolated,
       note: inference.note,
       cache: caches.join(', then '),
+      storedModelsRemoved: pruned,
       initMs: { ...python.ms, ...ms },
     },
   };
