@@ -1,0 +1,119 @@
+"""The CLI as a batch tool: images per second on a folder of 2 MP and 12 MP photos.
+
+Modes, each on the same folder, all with the fp32 IS-Net graph (rembg with the assembled
+original, its ``dis_custom`` session, the same weights): the plain loop (``--jobs 1``), the
+parallel CLI (``--jobs`` = cores), Ray Data on this machine (``--ray``), and ``rembg p``
+(from a separate venv; skipped with the reason when it is missing). The photos are made by
+resizing alphamatting27 photos (research data: read from ``--data``, written to a temp folder,
+never into the repo). Every run starts from an empty output folder and includes its start-up
+(process pool, Ray instance, session creation), as a user's run would.
+
+Usage: python bench/batch_cli.py --data ../shared/data/alphamatting27 [--count 20] [--write BENCHMARKS.md]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "py"))
+
+from speed import machine, write_section  # noqa: E402
+
+from alphacut.fetch import cache_dir  # noqa: E402
+from alphacut.models import load_manifest  # noqa: E402
+
+BEGIN, END = "<!-- batch-cli:begin -->", "<!-- batch-cli:end -->"
+REMBG = Path(os.environ.get("REMBG", "/tmp/rembg-venv/bin/rembg"))
+
+
+def make_photos(data: Path, out: Path, count: int, megapixels: float) -> Path:
+    """``count`` JPEGs of about ``megapixels``, resized from the photos in ``data/image``."""
+    sources = sorted((data / "image").glob("*.png")) or sorted((data / "image").iterdir())
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        img = Image.open(sources[i % len(sources)]).convert("RGB")
+        scale = (megapixels * 1e6 / (img.width * img.height)) ** 0.5
+        img.resize((round(img.width * scale), round(img.height * scale)), Image.BILINEAR).save(
+            out / f"{i:03d}.jpg", quality=92)
+    return out
+
+
+def timed(cmd: list[str], env: dict | None = None) -> float | str:
+    """Seconds ``cmd`` took, or its error's last line."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]
+    return time.perf_counter() - t0
+
+
+def modes(folder: Path, out: Path, cores: int) -> dict[str, list[str] | str]:
+    cli = [sys.executable, "-m", "alphacut", str(folder), "--overwrite"]
+    original = cache_dir() / "models" / f"{load_manifest('isnet')['assembled']['sha256']}.onnx"
+    found = {
+        "plain loop (--jobs 1)": cli + ["-o", str(out / "plain"), "--jobs", "1"],
+        f"parallel CLI (--jobs {cores})": cli + ["-o", str(out / "par"), "--jobs", str(cores)],
+        f"Ray Data, local (--ray --jobs {cores})": cli + ["-o", str(out / "ray"), "--ray", "--jobs", str(cores)],
+    }
+    if REMBG.is_file():
+        found["rembg 2.0.86 p, dis_custom, same weights (fp16 original)"] = [
+            str(REMBG), "p", "-m", "dis_custom", "-x", f'{{"model_path": "{original}"}}', str(folder),
+            str(out / "rembg")]
+    else:
+        found["rembg"] = f"skipped: {REMBG} missing (pip install 'rembg[cpu,cli]==2.0.86' into a venv there)"
+    return found
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--count", type=int, default=20)
+    ap.add_argument("--sizes", default="2,12", help="megapixels, comma-separated")
+    ap.add_argument("--write", type=Path)
+    args = ap.parse_args(argv)
+    cores = len(os.sched_getaffinity(0))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "py")}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mp in (float(s) for s in args.sizes.split(",")):
+            folder = make_photos(args.data, Path(tmp) / f"in-{mp:g}", args.count, mp)
+            for name, cmd in modes(folder, Path(tmp) / f"out-{mp:g}", cores).items():
+                took = cmd if isinstance(cmd, str) else timed(cmd, env)
+                rows.append((mp, name, took))
+                print(mp, name, took, flush=True)
+            shutil.rmtree(folder)
+    text = report(rows, args, cores)
+    print(text)
+    if args.write:
+        write_section(args.write, text, BEGIN, END, heading="## The CLI on a folder: images per second")
+    return 0
+
+
+def report(rows, args, cores: int) -> str:
+    lines = [f"Measured {datetime.date.today()} on {machine()}, CPython. Command: `python bench/batch_cli.py "
+             f"--count {args.count} --sizes {args.sizes}`. Another engineer's browser tests ran on the same machine "
+             f"at the same time, so the timings are noisy. Each run includes its start-up (pool, Ray, sessions).",
+             "", "| photos | mode | seconds | images/s | vs plain loop |", "|---|---|---|---|---|"]
+    plain = {mp: t for mp, name, t in rows if name.startswith("plain") and isinstance(t, float)}
+    for mp, name, took in rows:
+        if isinstance(took, float):
+            ratio = f"{plain[mp] / took:.2f}x" if mp in plain else "-"
+            lines.append(f"| {args.count} x {mp:g} MP | {name} | {took:.1f} | {args.count / took:.2f} | {ratio} |")
+        else:
+            lines.append(f"| {args.count} x {mp:g} MP | {name} | - | - | {took} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
