@@ -58,17 +58,22 @@ def timed(cmd: list[str], env: dict | None = None) -> float | str:
     return time.perf_counter() - t0
 
 
-def modes(folder: Path, out: Path, cores: int) -> dict[str, list[str] | str]:
+def modes(folder: Path, out: Path, cores: int, home: Path) -> dict[str, list[str] | str]:
+    """Each mode's command (or why it is skipped). ``home``: rembg's model folder (U2NET_HOME)."""
     cli = [sys.executable, "-m", "alphacut", str(folder), "--overwrite"]
-    original = cache_dir() / "models" / f"{load_manifest('isnet')['assembled']['sha256']}.onnx"
+    fp32 = cache_dir() / "models" / load_manifest("isnet")["variants"]["fp32"]["file"]
     found = {
         "plain loop (--jobs 1)": cli + ["-o", str(out / "plain"), "--jobs", "1"],
         f"parallel CLI (--jobs {cores})": cli + ["-o", str(out / "par"), "--jobs", str(cores)],
         f"Ray Data, local (--ray --jobs {cores})": cli + ["-o", str(out / "ray"), "--ray", "--jobs", str(cores)],
     }
     if REMBG.is_file():
-        found["rembg 2.0.86 p, dis_custom, same weights (fp16 original)"] = [
-            str(REMBG), "p", "-m", "dis_custom", "-x", f'{{"model_path": "{original}"}}', str(folder),
+        model = home / fp32.name  # rembg 2.0.86 only loads a custom model from inside its home folder
+        if not model.exists():
+            home.mkdir(parents=True, exist_ok=True)
+            shutil.copy(fp32, model)
+        found["rembg 2.0.86 p, dis_custom, the same fp32 graph"] = [
+            str(REMBG), "p", "-m", "dis_custom", "-x", f'{{"model_path": "{model}"}}', str(folder),
             str(out / "rembg")]
     else:
         found["rembg"] = f"skipped: {REMBG} missing (pip install 'rembg[cpu,cli]==2.0.86' into a venv there)"
@@ -83,12 +88,12 @@ def main(argv=None) -> int:
     ap.add_argument("--write", type=Path)
     args = ap.parse_args(argv)
     cores = len(os.sched_getaffinity(0))
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "py")}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "py"), "U2NET_HOME": str(Path(tmp) / "rembg-home")}
         for mp in (float(s) for s in args.sizes.split(",")):
             folder = make_photos(args.data, Path(tmp) / f"in-{mp:g}", args.count, mp)
-            for name, cmd in modes(folder, Path(tmp) / f"out-{mp:g}", cores).items():
+            for name, cmd in modes(folder, Path(tmp) / f"out-{mp:g}", cores, Path(tmp) / "rembg-home").items():
                 took = cmd if isinstance(cmd, str) else timed(cmd, env)
                 rows.append((mp, name, took))
                 print(mp, name, took, flush=True)

@@ -114,6 +114,8 @@ def _setup(args: argparse.Namespace, options: Options, workers: int):
     """The runner's :class:`~alphacut.runner.Setup`: model, providers, threads per process."""
     import onnxruntime as ort
 
+    if args.ray:
+        import ray  # noqa: F401  (here, so that a missing extra is a usage error, not a traceback)
     from .ort_backend import providers_for
     from .runner import Setup
 

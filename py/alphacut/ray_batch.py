@@ -42,10 +42,14 @@ class CutoutActor:
 
 def run_ray(jobs: list[Job], setup: Setup, workers: int) -> Iterator[Outcome]:
     """Yield one :class:`~alphacut.runner.Outcome` per job, from ``workers`` actors on Ray Data."""
+    import logging
+
     import ray
 
     if not ray.is_initialized():
         ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False  # the CLI has its own bar
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     by_path = {str(job.src.resolve()): job for job in jobs}
     # Reading is I/O: it asks for no CPU, so the actors may take them all without starving it.
     ds = ray.data.read_binary_files(list(by_path), include_paths=True, num_cpus=0)
