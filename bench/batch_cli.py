@@ -95,8 +95,8 @@ def main(argv=None) -> int:
             folder = make_photos(args.data, Path(tmp) / f"in-{mp:g}", args.count, mp)
             for name, cmd in modes(folder, Path(tmp) / f"out-{mp:g}", cores, Path(tmp) / "rembg-home").items():
                 took = cmd if isinstance(cmd, str) else timed(cmd, env)
-                rows.append((mp, name, took))
-                print(mp, name, took, flush=True)
+                rows.append((mp, name, took, os.getloadavg()[0]))
+                print(rows[-1], flush=True)
             shutil.rmtree(folder)
     text = report(rows, args, cores)
     print(text)
@@ -109,14 +109,17 @@ def report(rows, args, cores: int) -> str:
     lines = [f"Measured {datetime.date.today()} on {machine()}, CPython. Command: `python bench/batch_cli.py "
              f"--count {args.count} --sizes {args.sizes}`. Another engineer's browser tests ran on the same machine "
              f"at the same time, so the timings are noisy. Each run includes its start-up (pool, Ray, sessions).",
-             "", "| photos | mode | seconds | images/s | vs plain loop |", "|---|---|---|---|---|"]
-    plain = {mp: t for mp, name, t in rows if name.startswith("plain") and isinstance(t, float)}
-    for mp, name, took in rows:
+             f"The last column is the machine's 1-minute load average at the end of the run ({cores} cores: above "
+             f"{cores} means other work shared them).",
+             "", "| photos | mode | seconds | images/s | vs plain loop | load |", "|---|---|---|---|---|---|"]
+    plain = {mp: t for mp, name, t, _ in rows if name.startswith("plain") and isinstance(t, float)}
+    for mp, name, took, load in rows:
         if isinstance(took, float):
             ratio = f"{plain[mp] / took:.2f}x" if mp in plain else "-"
-            lines.append(f"| {args.count} x {mp:g} MP | {name} | {took:.1f} | {args.count / took:.2f} | {ratio} |")
+            lines.append(f"| {args.count} x {mp:g} MP | {name} | {took:.1f} | {args.count / took:.2f} | {ratio} "
+                         f"| {load:.1f} |")
         else:
-            lines.append(f"| {args.count} x {mp:g} MP | {name} | - | - | {took} |")
+            lines.append(f"| {args.count} x {mp:g} MP | {name} | - | - | {took} | |")
     return "\n".join(lines)
 
 
