@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import shutil
 import subprocess
@@ -86,8 +87,14 @@ def main(argv=None) -> int:
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--sizes", default="2,12", help="megapixels, comma-separated")
     ap.add_argument("--write", type=Path)
+    ap.add_argument("--json", type=Path, help="also write the raw measurements here")
+    ap.add_argument("--from-json", type=Path, help="only render the report from measurements saved by --json")
     args = ap.parse_args(argv)
     cores = len(os.sched_getaffinity(0))
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        args.count, args.sizes = saved["count"], saved["sizes"]
+        return _publish(report([tuple(r) for r in saved["rows"]], args, cores, saved["date"]), args)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "py"), "U2NET_HOME": str(Path(tmp) / "rembg-home")}
@@ -98,15 +105,38 @@ def main(argv=None) -> int:
                 rows.append((mp, name, took, os.getloadavg()[0]))
                 print(rows[-1], flush=True)
             shutil.rmtree(folder)
-    text = report(rows, args, cores)
+    if args.json:
+        args.json.write_text(json.dumps({"count": args.count, "sizes": args.sizes, "rows": rows,
+                                         "date": str(datetime.date.today())}))
+    return _publish(report(rows, args, cores, str(datetime.date.today())), args)
+
+
+def _publish(text: str, args) -> int:
     print(text)
     if args.write:
         write_section(args.write, text, BEGIN, END, heading="## The CLI on a folder: images per second")
     return 0
 
 
-def report(rows, args, cores: int) -> str:
-    lines = [f"Measured {datetime.date.today()} on {machine()}, CPython. Command: `python bench/batch_cli.py "
+def targets(rows) -> str:
+    """The issue's targets, met or not, on the largest size measured."""
+    ok = {mp: t for mp, name, t, _ in rows if isinstance(t, float)}
+    by = {(mp, name.split(" ")[0]): t for mp, name, t, _ in rows if isinstance(t, float)}
+    mp = max(ok)
+    parts = []
+    if (mp, "plain") in by and (mp, "parallel") in by:
+        r = by[mp, "plain"] / by[mp, "parallel"]
+        parts.append(f"parallel CLI / plain loop at {mp:g} MP ≥ 1.6: {r:.2f} ({'met' if r >= 1.6 else 'not met'})")
+    for size in sorted({m for m, _ in by}):
+        if (size, "rembg") in by and (size, "parallel") in by:
+            r = by[size, "rembg"] / by[size, "parallel"]
+            parts.append(f"parallel CLI ≥ rembg at {size:g} MP: {r:.2f}x rembg's images/s "
+                         f"({'met' if r >= 1 else 'not met'})")
+    return "Targets: " + "; ".join(parts) + "."
+
+
+def report(rows, args, cores: int, date: str) -> str:
+    lines = [f"Measured {date} on {machine()}, CPython. Command: `python bench/batch_cli.py "
              f"--count {args.count} --sizes {args.sizes}`. Another engineer's browser tests ran on the same machine "
              f"at the same time, so the timings are noisy. Each run includes its start-up (pool, Ray, sessions).",
              f"The last column is the machine's 1-minute load average at the end of the run ({cores} cores: above "
@@ -120,6 +150,12 @@ def report(rows, args, cores: int) -> str:
                          f"| {load:.1f} |")
         else:
             lines.append(f"| {args.count} x {mp:g} MP | {name} | - | - | {took} | |")
+    lines += ["", targets(rows), "",
+              "rembg runs the model and scales its mask to the photo; alphacut also refines the edges, "
+              "decontaminates their colours, checks the matte's quality and, where the check fails, runs a second, "
+              "letterboxed pass (`--escalate auto`): a likely reason rembg is ahead at 2 MP (not measured stage by "
+              "stage here). At 12 MP rembg's own single-process resizing and encoding weigh more, and the parallel "
+              "CLI's overlap of one photo's post-processing with another's inference pays."]
     return "\n".join(lines)
 
 
