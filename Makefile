@@ -9,7 +9,7 @@ DATA ?= ../shared/data/alphamatting27
 PORT ?= 8000
 
 .PHONY: all deps build serve test test-unit test-browser bench bench-quality bench-editmerge bench-colorkey \
-	bench-calibrate bench-batch bench-holes bench-tune bench-decode devsets screenshots clean
+	bench-calibrate bench-batch bench-batch-cli bench-holes bench-tune bench-decode devsets screenshots clean
 
 all: build
 
@@ -49,8 +49,9 @@ serve: build
 test: build
 	$(PY) -m pytest
 
+# Unit and doctests, without the browser and without the slow pip-install test (tests/install).
 test-unit: deps
-	$(PY) -m pytest --ignore=tests/e2e
+	$(PY) -m pytest --ignore=tests/e2e --ignore=tests/install
 
 test-browser: build
 	$(PY) -m pytest tests/e2e
@@ -97,6 +98,10 @@ bench-decode: deps
 # A batch of 50 photos in the browser: outcomes and tab memory.
 bench-batch: build
 	$(PY) bench/batch.py --count 50 --write BENCHMARKS.md
+
+# The CLI on a folder of photos (2 MP and 12 MP): plain loop, --jobs, --ray, and rembg on the same weights.
+bench-batch-cli: deps
+	$(PY) bench/batch_cli.py --data $(DATA) --write BENCHMARKS.md
 
 # The README's screenshots, taken by Playwright.
 screenshots: build

@@ -6,7 +6,9 @@ from alphacut.models import available_models, get_model, load_manifest
 def test_isnet_manifest_is_complete():
     m = load_manifest("isnet")
     assert m["source"] == {"registry": "npm", "package": "@imgly/background-removal-data", "version": "1.4.5",
-                           "resource": "/models/medium"}
+                           "integrity": "sha512-iRXZpPd7YirbJ4eOZ3SlvbdJkAc/LxVjzWLMHOezmRrVThPJPdPc+Y2kHEAVFEVvpDIu"
+                                        "vBDyOfTTFBSJT2QR5w==",  # package-lock.json's, for the CLI's first run
+                           "tarball_size": 136455985, "resource": "/models/medium"}
     assert sum(c["size"] for c in m["chunks"]) == m["assembled"]["size"]
     assert all(len(c["sha256"]) == 64 for c in m["chunks"])
     assert len(m["assembled"]["sha256"]) == 64

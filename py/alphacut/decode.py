@@ -226,6 +226,46 @@ def precheck(head: bytes, size: int, *, max_pixels: int = MAX_PIXELS, browser_av
     return ""
 
 
+def identify(head: bytes, size: int) -> str:
+    """Name the container of a file from its size and first bytes, or refuse it as not an image.
+
+    What :func:`decode` would refuse without parsing: :func:`precheck`'s refusals, and a file
+    with no signature of a readable container (text, or an unknown format). A batch uses it
+    to skip such files before reading them whole.
+
+    Parameters
+    ----------
+    head : bytes
+        The file's first bytes (:data:`PRECHECK_BYTES`, or all of a shorter file).
+    size : int
+        The file's size in bytes.
+
+    Returns
+    -------
+    str
+        The container's usual name, e.g. ``"PNG"`` (the file may still be damaged).
+
+    Raises
+    ------
+    DecodeError
+        With the message :func:`decode` gives for such a file.
+
+    Examples
+    --------
+    >>> identify(b"\\x89PNG\\r\\n\\x1a\\n", 1000)
+    'PNG'
+    >>> identify(b"shopping list", 13)
+    Traceback (most recent call last):
+    alphacut.decode.DecodeError: this is a text file, not an image format this app can read (PNG, JPEG, WebP, GIF, \
+BMP, TIFF, ICO)
+    """
+    precheck(head, size)
+    kind = next((name for name, matches in _SIGNATURES if matches(head[:_HEAD])), None)
+    if kind is None:
+        raise DecodeError(TEXT if _is_text(head[:1024]) else UNKNOWN)
+    return kind
+
+
 def _avif_size(head: bytes) -> tuple[int, int] | None:
     """``(cols, rows)`` from the first ``ispe`` (image spatial extents) box, if it is in ``head``."""
     at = head.find(b"ispe")

@@ -2,18 +2,57 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
+from .fetch import cache_dir, sha256_file
 from .models import get_model
 
+__all__ = ["DEVICES", "OrtInfer", "cache_dir", "default_model_path", "providers_for", "sha256_file"]
 
-def cache_dir() -> Path:
-    """Where verified downloads and prepared models live: ``$ALPHACUT_CACHE`` or ``~/.cache/alphacut``."""
-    return Path(os.environ.get("ALPHACUT_CACHE") or Path.home() / ".cache" / "alphacut")
+#: ``--device`` choices and the onnxruntime execution provider each one asks for.
+DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "coreml": "CoreMLExecutionProvider",
+           "directml": "DmlExecutionProvider"}
+
+
+def providers_for(device: str, available: list[str]) -> list[str]:
+    """The execution providers to ask onnxruntime for, CPU last as the fallback.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "coreml", "directml"}
+        ``auto`` takes the first GPU provider that ``available`` offers, else the CPU.
+    available : list of str
+        ``onnxruntime.get_available_providers()``.
+
+    Raises
+    ------
+    ValueError
+        ``device`` is unknown, or its provider is not in ``available`` (the message lists them).
+
+    Examples
+    --------
+    >>> providers_for("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    ['CUDAExecutionProvider', 'CPUExecutionProvider']
+    >>> providers_for("auto", ["CPUExecutionProvider"])
+    ['CPUExecutionProvider']
+    >>> providers_for("cuda", ["AzureExecutionProvider", "CPUExecutionProvider"])
+    Traceback (most recent call last):
+    ...
+    ValueError: --device cuda needs onnxruntime's CUDAExecutionProvider, which this onnxruntime does not offer (it offers: AzureExecutionProvider, CPUExecutionProvider); install onnxruntime-gpu for CUDA, or use --device cpu
+    """
+    if device == "auto":
+        gpus = [DEVICES[d] for d in ("cuda", "coreml", "directml") if DEVICES[d] in available]
+        return gpus[:1] + ["CPUExecutionProvider"]
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; known: auto, {', '.join(DEVICES)}")
+    if DEVICES[device] not in available:
+        hint = {"cuda": "install onnxruntime-gpu for CUDA", "directml": "install onnxruntime-directml",
+                "coreml": "CoreML needs onnxruntime on macOS"}.get(device, "reinstall onnxruntime")
+        raise ValueError(f"--device {device} needs onnxruntime's {DEVICES[device]}, which this onnxruntime does not "
+                         f"offer (it offers: {', '.join(available)}); {hint}, or use --device cpu")
+    return list(dict.fromkeys([DEVICES[device], "CPUExecutionProvider"]))
 
 
 def default_model_path(name: str = "isnet", variant: str = "fp32") -> Path:
@@ -22,15 +61,6 @@ def default_model_path(name: str = "isnet", variant: str = "fp32") -> Path:
     if variant not in variants:
         raise ValueError(f"model {name!r} has no variant {variant!r}; known: {', '.join(variants)}")
     return cache_dir() / "models" / variants[variant]["file"]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class OrtInfer:
@@ -44,9 +74,11 @@ class OrtInfer:
         Model manifest name, for the tensor names.
     threads : int, optional
         Intra-op threads; 0 lets onnxruntime choose.
+    providers : list of str, optional
+        Execution providers in order of preference (:func:`providers_for`); default the CPU.
     """
 
-    def __init__(self, path, *, name: str = "isnet", threads: int = 0):
+    def __init__(self, path, *, name: str = "isnet", threads: int = 0, providers: list[str] | None = None):
         import onnxruntime as ort
 
         self.spec = get_model(name)
@@ -54,7 +86,7 @@ class OrtInfer:
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.log_severity_level = 3
-        self._session = ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(path), sess_options=so, providers=providers or ["CPUExecutionProvider"])
 
     async def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.run(x)
