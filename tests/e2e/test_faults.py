@@ -305,3 +305,15 @@ def test_a_damaged_cached_runtime_file_is_detected_and_fetched_again(fresh, tmp_
     assert restored == size
     assert cut_out_small(fresh, tmp_path) == "done"
     fresh.assert_clean()
+
+
+def test_a_worker_that_stops_during_start_up_is_restarted_and_the_page_says_ready(fresh, tmp_path):
+    """The status follows the restarted worker: not "Could not start" once a restart succeeded."""
+    fresh.page.goto(fresh.url + "/")
+    fresh.page.wait_for_function("() => window.alphacut?.bridge.worker.alive === true", timeout=60_000)
+    assert fresh.page.get_attribute("#status", "class") != "ready"
+    fresh.page.evaluate("() => window.alphacut.bridge.worker.terminate()")
+    status = fresh.wait_ready()
+    assert status.startswith("Ready:"), status
+    assert cut_out_small(fresh, tmp_path) == "done"
+    fresh.assert_clean(expected_errors=["stopped unexpectedly"])

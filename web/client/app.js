@@ -393,7 +393,7 @@ async function main() {
   wireEditor();
   wireModes();
   try {
-    await bridge.ready;
+    await bridge.settled('ready');
   } catch (e) {
     const offline = offlineNote(e);
     setStatus(`Could not start: ${e.message}.${offline}`, 0, 'error');
@@ -402,7 +402,7 @@ async function main() {
   }
   setStatus('Loading the model… Photos on a plain studio background can already be cut out (colour key).', null);
   try {
-    const about = await bridge.modelReady;
+    const about = await bridge.settled('modelReady');
     const cacheNote = about.cache.startsWith('off') ? ' Model cache is off (storage unavailable): it downloads each visit.' : '';
     const threads = about.threads ? `, ${about.threads} thread${about.threads > 1 ? 's' : ''}${about.threadLimit ? ` (${about.threadLimit})` : ''}` : '';
     setStatus(`Ready: ${about.backend.toUpperCase()}${threads}. Drop photos to start.${cacheNote}`, 1, 'ready');

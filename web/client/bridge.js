@@ -71,19 +71,59 @@ export class Bridge {
     this.modelReady.catch(() => {});
   }
 
-  send(msg, onProgress, transfer = []) {
+  /** Post `msg`; resolves to the worker's result. With `replay`, a restart of the worker (a
+   * cancel, the watchdog, a crash) sends it again to the new one, once, instead of failing it. */
+  send(msg, onProgress, transfer = [], { replay = false } = {}) {
     if (this.stopped) return Promise.reject(this.stopped);
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
-      this.worker.postMessage({ ...msg, id }, transfer);
+      this.post({ resolve, reject, onProgress, msg: replay ? msg : null, replays: 0 }, msg, transfer);
     });
   }
 
-  /** A quick, unqueued call ('export', 'zip') once the worker is ready. */
+  post(entry, msg, transfer = []) {
+    const id = this.nextId++;
+    this.pending.set(id, entry);
+    this.worker.postMessage({ ...msg, id }, transfer);
+  }
+
+  /** A quick, unqueued call ('export', 'zip', 'merge', ...) once the worker is ready. A cancelled
+   * cut-out does not fail it: it is sent again to the restarted worker (unless its bytes were
+   * transferred, and so are gone). */
   async request(type, payload, transfer = []) {
-    await this.ready;
-    return this.send({ type, ...payload }, null, transfer);
+    await this.settled('ready');
+    return this.send({ type, ...payload }, null, transfer, { replay: transfer.length === 0 });
+  }
+
+  /** `this.ready` or `this.modelReady`, following restarts: a start that failed but was
+   * followed by a successful restart resolves. */
+  async settled(key) {
+    for (;;) {
+      const stage = this[key];
+      try {
+        return await stage;
+      } catch (e) {
+        if (this[key] === stage) throw e;
+      }
+    }
+  }
+
+  /** The worker is being replaced: fail what cannot be sent again with `err`; return the rest. */
+  takeReplays(err) {
+    const again = [];
+    for (const entry of this.pending.values()) {
+      if (entry.msg && entry.replays < 1) again.push(entry);
+      else entry.reject(err);
+    }
+    this.pending.clear();
+    return again;
+  }
+
+  /** Send `entries` (from takeReplays) to the new worker once it is ready. */
+  replay(entries) {
+    for (const entry of entries) {
+      entry.replays += 1;
+      this.settled('ready').then(() => this.post(entry, entry.msg), entry.reject);
+    }
   }
 
   receive(msg) {
@@ -128,9 +168,10 @@ export class Bridge {
       return;
     }
     this.onLog({ level: 'warn', message: `${reason}; restarting it` });
-    this.failAll(new Error(`${reason}; it was restarted, try again`));
+    const again = this.takeReplays(new Error(`${reason}; it was restarted, try again`));
     job?.reject(new Error(`${reason}; it was restarted, try again`));
     this.start();
+    this.replay(again);
     this.pump();
   }
 
@@ -141,8 +182,9 @@ export class Bridge {
 
   restart() {
     this.worker.terminate();
-    this.failAll(new Error('cancelled'));
+    const again = this.takeReplays(new Error('cancelled'));
     this.start();
+    this.replay(again);
   }
 
   /**
@@ -183,7 +225,7 @@ export class Bridge {
     this.current = job;
     let timer;
     try {
-      await this.ready;
+      await this.settled('ready');
       const msg = { type: 'cutout', bytes: job.bytes, options: job.options, ...job.extra };
       timer = setTimeout(() => this.overran(job), this.jobLimitMs);
       const r = await this.send(msg, job.onProgress, [job.bytes]);

@@ -104,7 +104,7 @@ export class Job {
   /** A colour-key preview stands until the model has loaded; then the photo is cut out again. */
   async finishPreview() {
     try {
-      await this.bridge.modelReady;
+      await this.bridge.settled('modelReady');
     } catch (e) {
       this.set('done', `${this.summary()} The model could not load (${e.message}), so this preview stays.`);
       return;
