@@ -95,9 +95,10 @@ bench-holes: deps
 bench-decode: deps
 	$(PY) bench/decode_bounds.py --write BENCHMARKS.md
 
-# A batch of 50 photos in the browser: outcomes and tab memory.
+# Batches of 50 photos in the browser (small, then 12 MP with Download all): outcomes and tab memory.
 bench-batch: build
 	$(PY) bench/batch.py --count 50 --write BENCHMARKS.md
+	$(PY) bench/batch.py --count 50 --megapixels 12 --write BENCHMARKS.md
 
 # The CLI on a folder of photos (2 MP and 12 MP): plain loop, --jobs, --ray, and rembg on the same weights.
 bench-batch-cli: deps
