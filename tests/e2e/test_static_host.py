@@ -66,6 +66,17 @@ def test_a_photo_chosen_before_the_first_visit_reload_is_cut_out_after_it(browse
                                 g.onsuccess = () => resolve(g.result); };
         })""")
         assert left == 0
+        # What the service worker serves carries the headers this host cannot send, the worker's
+        # script included.
+        headers = page.evaluate("""async () => { const r = await fetch('worker/worker.js');
+          return [r.headers.get('content-security-policy'), r.headers.get('cross-origin-embedder-policy')]; }""")
+        assert headers[0].startswith("default-src 'self'") and headers[1] == "require-corp", headers
+        # A hard reload skips the service worker, so the page arrives without the headers: it
+        # reloads itself once more, and is isolated again.
+        cdp = s.context.new_cdp_session(page)
+        cdp.send("Page.reload", {"ignoreCache": True})
+        page.wait_for_function("() => document.querySelector('#status')?.className === 'ready'", timeout=240_000)
+        assert page.evaluate("() => self.crossOriginIsolated && navigator.serviceWorker.controller !== null")
         s.assert_clean()
     finally:
         s.close()

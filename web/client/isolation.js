@@ -1,17 +1,24 @@
 // Cross-origin isolation (needed for ORT-web threads) and offline use come from the service
 // worker (../sw.js) on hosts that cannot send COOP/COEP headers themselves.
 
+/** Automatic reloads closer together than this are not repeated: a reload that did not isolate
+ * the page would otherwise loop. */
+const RELOAD_GAP_MS = 10_000;
+
 /**
  * Register the service worker. If the page is not cross-origin isolated yet, but the worker
- * now controls it, reload once so the isolation headers apply (after `beforeReload`, which
- * keeps what must survive it). Returns false when a reload is under way.
+ * controls it or is active (a first visit, or a hard reload, which skips the worker and so its
+ * headers), reload once so the isolation headers apply (after `beforeReload`, which keeps what
+ * must survive it). Returns false when a reload is under way.
  */
 export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
   if (!('serviceWorker' in navigator)) return true;
+  let reg;
   try {
-    const reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: './' });
+    reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: './' });
+    const firstInstall = !reg.active;
     await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
+    if (firstInstall && !navigator.serviceWorker.controller) {
       // First visit: the worker claims this page on activation; wait briefly for it.
       await new Promise((resolve) => {
         navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true });
@@ -23,8 +30,13 @@ export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
     console.warn(`service worker unavailable (${e.message}); offline use and threads on static hosts are off`);
     return true;
   }
-  if (!self.crossOriginIsolated && navigator.serviceWorker.controller && !sessionStorage.getItem('alphacut-reloaded')) {
-    sessionStorage.setItem('alphacut-reloaded', '1');
+  const last = Number(sessionStorage.getItem('alphacut-reloaded-at') || 0);
+  if (!self.crossOriginIsolated && navigator.serviceWorker.controller && Date.now() - last <= RELOAD_GAP_MS) {
+    sessionStorage.setItem('alphacut-isolation-failed', '1'); // the reload did not isolate: not again in this tab
+  }
+  if (!self.crossOriginIsolated && (navigator.serviceWorker.controller || reg.active)
+      && Date.now() - last > RELOAD_GAP_MS && !sessionStorage.getItem('alphacut-isolation-failed')) {
+    sessionStorage.setItem('alphacut-reloaded-at', String(Date.now()));
     await beforeReload();
     location.reload();
     return false;
