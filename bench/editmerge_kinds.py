@@ -354,6 +354,49 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
     return text + "."
 
 
+#: Candidate settings of :mod:`alphacut.editmerge`'s texture-change constants for ``--cv``.
+VARIANTS = {
+    "no texture": {"_TEXTURE_RATIO": 1e9},
+    "ratio 4, min 3": {"_TEXTURE_RATIO": 4.0, "_TEXTURE_MIN": 3.0, "_TEXTURE_REGION": 0.0},
+    "ratio 3, min 3": {"_TEXTURE_RATIO": 3.0, "_TEXTURE_MIN": 3.0, "_TEXTURE_REGION": 0.0},
+    "ratio 3, min 2.5, region 0.005": {"_TEXTURE_RATIO": 3.0, "_TEXTURE_MIN": 2.5, "_TEXTURE_REGION": 0.005},
+    "ratio 2.5, min 2.5, region 0.01": {"_TEXTURE_RATIO": 2.5, "_TEXTURE_MIN": 2.5, "_TEXTURE_REGION": 0.01},
+}
+
+
+def criterion(rows) -> tuple[float, float]:
+    """What a setting is chosen by: the share of pairs with IoU >= 0.90 averaged over the kinds
+    (every kind counts the same), then the mean IoU."""
+    stats = per_kind(rows)
+    kinds = [k for k in KINDS if k in stats]
+    return (statistics.mean(stats[k]["iou_ok"] for k in kinds), stats["all"]["iou_mean"])
+
+
+def cross_validate(pairs, merge, module) -> str:
+    """Two folds of the tune half: each variant scored on each fold; the best on one fold is
+    reported on the other. Returns a Markdown table and the two choices."""
+    scores = {}
+    for name, consts in VARIANTS.items():
+        saved = {k: getattr(module, k) for k in consts}
+        try:
+            for k, v in consts.items():
+                setattr(module, k, v)
+            rows = evaluate(pairs, merge)
+        finally:
+            for k, v in saved.items():
+                setattr(module, k, v)
+        scores[name] = {f: criterion([r for r in rows if r["fold"] == f]) for f in (0, 1)}
+        print(f"{name}: fold 0 {scores[name][0]}, fold 1 {scores[name][1]}", file=sys.stderr, flush=True)
+    lines = ["| variant | fold 0: kinds' mean share IoU ≥ 0.90, IoU mean | fold 1: same |", "|---|---|---|"]
+    for name, sc in scores.items():
+        lines.append(f"| {name} | {sc[0][0]:.0%}, {sc[0][1]:.3f} | {sc[1][0]:.0%}, {sc[1][1]:.3f} |")
+    for f in (0, 1):
+        best = max(scores, key=lambda n: scores[n][f])
+        lines.append(f"\nChosen on fold {f}: {best}; on fold {1 - f}: {scores[best][1 - f][0]:.0%}, "
+                     f"{scores[best][1 - f][1]:.3f}.")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
@@ -362,11 +405,16 @@ def main(argv=None):
     ap.add_argument("--json", type=Path, help="write the per-pair rows here")
     ap.add_argument("--compare", type=Path, help="per-pair rows of another method (from --json) to compare with")
     ap.add_argument("--code", type=Path, default=ROOT / "py", help="where the alphacut package is")
+    ap.add_argument("--cv", action="store_true", help="two-fold cross-validation of VARIANTS on the tune half")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.code))
+    from alphacut import editmerge
     from alphacut.editmerge import merge_edit
 
     sources = load_sources(args.data_root)
+    if args.cv:
+        print(cross_validate(make_pairs(sources, "tune", args.per_kind), merge_edit, editmerge))
+        return
     splits = ("tune", "report") if args.split == "both" else (args.split,)
     rows = [r for s in splits for r in evaluate(make_pairs(sources, s, args.per_kind), merge_edit)]
     columns = {s: [r for r in rows if r["split"] == s] for s in splits}

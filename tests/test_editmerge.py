@@ -547,7 +547,7 @@ def test_texture_change_is_quiet_where_only_compression_differs(cat_rgb):
 
     lab_o = srgb_to_lab(cat_rgb)
     planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(_jpeg(cat_rgb, 75)) - lab_o, 2, 0))
-    spread, ratio = texture_change(planes, np.ascontiguousarray(lab_o[:, :, 0]), sigma=2.0)
+    spread, ratio, _ = texture_change(planes, np.ascontiguousarray(lab_o[:, :, 0]), sigma=2.0)
     assert spread.shape == ratio.shape == cat_rgb.shape[:2]
     assert float(np.quantile(ratio, 0.99)) < 4.0  # below the default _TEXTURE_RATIO
 
@@ -557,7 +557,7 @@ def test_texture_change_ignores_a_smooth_change_of_the_mean():
 
     ramp = np.tile(np.linspace(0, 40, 80, dtype=np.float32), (60, 1))
     planes = np.stack([ramp, ramp * 0.5, np.zeros_like(ramp)])
-    spread, _ = texture_change(planes, np.full((60, 80), 50, np.float32), sigma=3.0)
+    spread, _, _ = texture_change(planes, np.full((60, 80), 50, np.float32), sigma=3.0)
     assert float(spread[10:-10, 10:-10].max()) < 0.05
 
 
