@@ -116,7 +116,9 @@ def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
     shape = _blocks(planes[0], k).shape
     energy = np.zeros(shape, np.float32)
     explained = np.zeros(shape, np.float32)
-    s2 = np.float32(sigma * sigma)
+    # A linear ramp with gradient g (per block) has variance sigma^2 |g|^2 across the window and
+    # |g|^2 (k^2 - 1) / (12 k^2) within each block.
+    s2 = np.float32(sigma * sigma + (k * k - 1) / (12 * k * k))
     for p in planes:
         energy += ndi.gaussian_filter(_blocks(np.square(p), k), sigma, mode="nearest", truncate=3.0)
         m = ndi.gaussian_filter(_blocks(p, k), sigma, mode="nearest", truncate=3.0)
