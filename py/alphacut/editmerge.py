@@ -314,7 +314,7 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     # Near a change of the mean colour the spread is that change's edge and inner structure, not a
     # texture change: the colour difference alone decides there.
     near = _TEXTURE_CLEAR * diag_a
-    texture[ndi.maximum_filter(diff > LOW_RATIO * level[1], size=2 * int(near) + 1)] = 0
+    texture[ndi.maximum_filter(diff > level[1], size=2 * int(near) + 1)] = 0
     np.maximum(diff, texture, out=diff)
     np.maximum(fine, texture, out=fine)
     clock.lap("difference")
