@@ -648,3 +648,20 @@ def test_e2e_merge_pair_still_gives_one_region(tmp_path):
     assert _iou(res.mask8 > 127, known) > 0.8
     outside = res.mask8 == 0
     assert np.array_equal(res.composite[outside], original[outside])
+
+
+def test_refine_boundary_places_each_side_at_its_own_half_height():
+    """A region changed strongly on its left half and faintly on its right: both edges land at
+    half of their own side's change (one global level would cut the faint side back to the core)."""
+    from alphacut.editmerge_regions import refine_boundary
+
+    true = np.zeros((140, 320), bool)
+    true[20:120, 20:300] = True
+    level = np.where(np.arange(320) < 160, 80.0, 12.0).astype(np.float32)
+    fine = ndi.gaussian_filter(true * level[np.newaxis, :], 2.0)
+    coarse = fine > 3.5
+    out = refine_boundary(coarse, fine, threshold=5.0, width=8)
+    assert _iou(out, true) > 0.97
+    assert out[70, 296:300].all() and not out[70, 302:].any()  # the faint right edge
+    assert out[20:24, 240].all() and not out[:18, 240].any()  # the faint top edge
+    assert out[70, 20:24].all() and not out[70, :18].any()  # the strong left edge

@@ -266,7 +266,7 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     sub, fine = mask[box], fine[box]
     inner = ndi.distance_transform_edt(sub)
     core = inner > width
-    level = max(float(threshold), 0.5 * float(np.median(fine[core] if core.any() else fine[sub])))
+    level = _half_height(fine, core if core.any() else sub, width, float(threshold))
     near = ndi.distance_transform_edt(~sub) <= width
     band = near & ~core
     out = core | (band & (fine > level))
@@ -280,6 +280,17 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     full = np.zeros_like(mask)
     full[box] = out
     return _fill_small_holes(full, MAX_HOLE * mask.size)
+
+
+def _half_height(fine: np.ndarray, core: np.ndarray, width: float, threshold: float) -> np.ndarray:
+    """Half the mean of ``fine`` over the ``core`` pixels near each pixel (Gaussian weights of
+    scale ``width``), at least ``threshold``; the core's median where no core is near."""
+    sigma = max(width, 1.0)
+    weight = ndi.gaussian_filter(core.astype(np.float32), sigma, mode="nearest", truncate=3.0)
+    total = ndi.gaussian_filter(np.where(core, fine, np.float32(0)), sigma, mode="nearest", truncate=3.0)
+    fallback = np.float32(np.median(fine[core]))
+    local = np.where(weight > 0.005, total / np.maximum(weight, np.float32(0.005)), fallback)
+    return np.maximum(np.float32(0.5) * local, np.float32(threshold))
 
 
 def _bbox(mask: np.ndarray, margin: float):
