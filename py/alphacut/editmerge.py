@@ -44,7 +44,7 @@ from .editmerge_align import _grey, _phase_correlate, _shift_subpixel
 from .editmerge_feather import TILE, _feather, _runs
 from .editmerge_lab import srgb_to_lab
 from .editmerge_regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
-from .editmerge_texture import noise_by_detail, texture_change
+from .editmerge_texture import texture_change
 from .options import from_plain_dict
 from .timing import Clock
 
@@ -72,10 +72,6 @@ _TEXTURE_RATIO = 4.0
 _TEXTURE_MIN = 3.0
 #: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
 _TEXTURE_CLEAR = 0.01
-#: In busy areas the threshold is this many times the local noise of the colour difference
-#: (:func:`alphacut.editmerge_texture.noise_by_detail`), up to this many times the global one.
-_BUSY_K = 5.0
-_BUSY_MAX = 2.0
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
@@ -311,10 +307,9 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     fine = _blurred_norm(planes, _FINE_BLUR * diag_a)
     diff = _blurred_norm(planes, _BLUR * diag_a)
     level = noise_threshold(diff, options.sensitivity)
-    texture, detail = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
-                                          level[1] * options.sensitivity)
+    texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
+                                  level[1] * options.sensitivity)
     del planes, lightness
-    _raise_in_busy_areas(diff, detail, level[1], options.sensitivity)
     # Near a change of the mean colour the spread is that change's edge and inner structure, not a
     # texture change: the colour difference alone decides there.
     near = _TEXTURE_CLEAR * diag_a
@@ -569,25 +564,12 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
 
 def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float) -> np.ndarray:
     """The texture change on the colour difference's scale: ``threshold`` where it just counts."""
-    spread, ratio, detail = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
+    spread, ratio, _ = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
     ratio *= np.float32(1 / _TEXTURE_RATIO)
     spread *= np.float32(1 / _TEXTURE_MIN)
     np.minimum(ratio, spread, out=ratio)
     ratio *= np.float32(threshold)
-    return ratio, detail
-
-
-def _raise_in_busy_areas(diff: np.ndarray, detail: np.ndarray, threshold: float, sensitivity: float) -> None:
-    """Scale ``diff`` in place so that ``threshold`` acts as a local threshold where the original is busy.
-
-    Where compression leaves a larger mean difference (fine patterns, hair), the threshold there is
-    ``_BUSY_K`` times the noise of pixels with as much detail, but at most ``_BUSY_MAX`` times
-    the global one: an edit stronger than that is found anywhere.
-    """
-    local = noise_by_detail(diff, detail)
-    local *= np.float32(_BUSY_K / (threshold * sensitivity))
-    np.clip(local, 1.0, _BUSY_MAX, out=local)
-    diff /= local
+    return ratio
 
 
 def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
