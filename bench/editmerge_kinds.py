@@ -129,6 +129,17 @@ def blob(rng, shape, *, area=(0.04, 0.2), centre=None, avoid=None):
     raise RuntimeError("could not place a blob")
 
 
+def _two_blobs(rng, shape, attempts=10):
+    """Two separate blobs; a new first one when the second finds no room beside it."""
+    for _ in range(attempts):
+        first = blob(rng, shape, area=(0.03, 0.1))
+        try:
+            return [first, blob(rng, shape, area=(0.03, 0.1), avoid=first)]
+        except RuntimeError:
+            continue
+    raise RuntimeError("could not place two separate blobs")
+
+
 def soften(rng, mask):
     """Soft weight of a boolean region: its edge blurred by 1-4 px."""
     return ndi.gaussian_filter(mask.astype(np.float32), rng.uniform(1.0, 4.0))
@@ -206,8 +217,7 @@ def make_pair(rng, kind, src, other) -> dict:
         cc = [rng.uniform(0.3, 0.7) * shape[1], rng.uniform(0.3, 0.7) * shape[1], 0.0, shape[1] - 1.0][side]
         masks = [blob(rng, shape, area=(0.04, 0.12), centre=(cr, cc))]
     elif kind in ("two_regions", "two_places"):
-        first = blob(rng, shape, area=(0.03, 0.1))
-        masks = [first, blob(rng, shape, area=(0.03, 0.1), avoid=first)]
+        masks = _two_blobs(rng, shape)
     else:
         masks = [blob(rng, shape)]
 

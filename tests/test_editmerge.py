@@ -650,18 +650,16 @@ def test_e2e_merge_pair_still_gives_one_region(tmp_path):
     assert np.array_equal(res.composite[outside], original[outside])
 
 
-def test_refine_boundary_places_each_side_at_its_own_half_height():
-    """A region changed strongly on its left half and faintly on its right: both edges land at
-    half of their own side's change (one global level would cut the faint side back to the core)."""
+def test_refine_boundary_trims_a_strong_change_s_fringe_inside_a_wide_band():
+    """A strong change with a soft fringe is detected well outside its half-height line; a band
+    that reaches that far inside (``width``) trims it, one of twice the blur does not."""
     from alphacut.editmerge_regions import refine_boundary
 
-    true = np.zeros((140, 320), bool)
-    true[20:120, 20:300] = True
-    level = np.where(np.arange(320) < 160, 80.0, 12.0).astype(np.float32)
-    fine = ndi.gaussian_filter(true * level[np.newaxis, :], 2.0)
-    coarse = fine > 3.5
-    out = refine_boundary(coarse, fine, threshold=5.0, width=8)
-    assert _iou(out, true) > 0.97
-    assert out[70, 296:300].all() and not out[70, 302:].any()  # the faint right edge
-    assert out[20:24, 240].all() and not out[:18, 240].any()  # the faint top edge
-    assert out[70, 20:24].all() and not out[70, :18].any()  # the strong left edge
+    true = np.zeros((120, 120), bool)
+    true[30:90, 30:90] = True
+    fine = ndi.gaussian_filter(true * np.float32(100), 3.0)
+    coarse = fine > 3.5  # the detection's reach: about 6 px beyond the true edge
+    assert _iou(coarse, true) < 0.8
+    wide = refine_boundary(coarse, fine, threshold=5.0, width=10, outer=2)
+    narrow = refine_boundary(coarse, fine, threshold=5.0, width=2)
+    assert _iou(wide, true) > 0.97 > _iou(narrow, true)

@@ -55,9 +55,9 @@ __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "mer
 _BLUR = 0.003
 #: Lighter blur of the Lab difference for placing the boundary.
 _FINE_BLUR = 0.0008
-#: The boundary is placed (at half height of the sharper map) within at least this fraction of
-#: the diagonal of the detected regions' edge: a strong change's soft fringe is detected well
-#: outside the half-height line.
+#: The boundary is placed (at half height of the sharper map) up to at least this fraction of
+#: the diagonal inside the detected regions' edge (a strong change's soft fringe is detected well
+#: outside the half-height line), and up to twice the detection blur outside it.
 _BAND = 0.01
 #: Guided-filter regularisation, in squared [0, 1] guide units: edges with a local contrast above
 #: about sqrt(eps) stop the feather.
@@ -324,7 +324,8 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
                            primary_only=options.primary_only, max_regions=options.max_regions,
                            exclude=protect_a, include=force_a, level=level,
                            include_ids=options.include_regions, exclude_ids=options.exclude_regions)
-    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=max(2 * _BLUR * diag_a + 1, _BAND * diag_a))
+    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=max(2 * _BLUR * diag_a + 1, _BAND * diag_a),
+                             outer=2 * _BLUR * diag_a + 1)
     if force_a is not None:
         binary = binary | force_a
     if protect_a is not None:

@@ -227,7 +227,8 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
     return Regions(mask, float(threshold), noise, kept, int(n - len(kept)), labels, candidates)
 
 
-def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, width: float) -> np.ndarray:
+def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, width: float,
+                    outer: float | None = None) -> np.ndarray:
     """Move the boundary of coarse regions to where a sharper difference map crosses half height.
 
     Detection runs on a blurred map, so its regions overshoot the edit by about the blur. In a
@@ -243,7 +244,9 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     threshold : float
         Lowest level that can count as changed.
     width : float
-        Half width of the band, pixels.
+        Width of the band inside the regions, pixels.
+    outer : float, optional
+        Width of the band outside them (default ``width``): how far the boundary may move out.
 
     Returns
     -------
@@ -266,8 +269,8 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     sub, fine = mask[box], fine[box]
     inner = ndi.distance_transform_edt(sub)
     core = inner > width
-    level = _half_height(fine, core if core.any() else sub, width, float(threshold))
-    near = ndi.distance_transform_edt(~sub) <= width
+    level = max(float(threshold), 0.5 * float(np.median(fine[core] if core.any() else fine[sub])))
+    near = ndi.distance_transform_edt(~sub) <= (width if outer is None else outer)
     band = near & ~core
     out = core | (band & (fine > level))
     # Keep only what touches the coarse regions' core, and refill the small holes.
@@ -280,17 +283,6 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     full = np.zeros_like(mask)
     full[box] = out
     return _fill_small_holes(full, MAX_HOLE * mask.size)
-
-
-def _half_height(fine: np.ndarray, core: np.ndarray, width: float, threshold: float) -> np.ndarray:
-    """Half the mean of ``fine`` over the ``core`` pixels near each pixel (Gaussian weights of
-    scale ``width``), at least ``threshold``; the core's median where no core is near."""
-    sigma = max(width, 1.0)
-    weight = ndi.gaussian_filter(core.astype(np.float32), sigma, mode="nearest", truncate=3.0)
-    total = ndi.gaussian_filter(np.where(core, fine, np.float32(0)), sigma, mode="nearest", truncate=3.0)
-    fallback = np.float32(np.median(fine[core]))
-    local = np.where(weight > 0.005, total / np.maximum(weight, np.float32(0.005)), fallback)
-    return np.maximum(np.float32(0.5) * local, np.float32(threshold))
 
 
 def _bbox(mask: np.ndarray, margin: float):

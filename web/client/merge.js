@@ -112,6 +112,7 @@ export class EditMerge {
   showRegions(report) {
     const box = this.$('#merge-regions');
     const list = this.$('#merge-region-list');
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.region : null;
     list.replaceChildren();
     const cands = report.region_candidates || [];
     box.hidden = cands.length === 0;
@@ -124,6 +125,7 @@ export class EditMerge {
       input.addEventListener('change', () => this.setRegion(r.id, input.checked));
       label.append(input, ` Region ${r.id} (${(r.area * 100).toFixed(1)}% of the photo)`);
       list.append(label);
+      if (focused === input.dataset.region) input.focus(); // the list is rebuilt: keep the keyboard's place
     }
   }
 
