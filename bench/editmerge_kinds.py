@@ -322,23 +322,18 @@ def per_kind(rows) -> dict:
 
 
 def kind_table(columns: dict) -> str:
-    """Markdown: one row per kind, for each named column set of rows, IoU mean / share >= 0.90 / PSNR share."""
+    """Markdown: one row per kind; per named set of rows, IoU mean / share >= 0.90 / PSNR share (pairs)."""
     stats = {name: per_kind(rows) for name, rows in columns.items()}
-    head = "| kind | pairs | " + " | ".join(f"{name}: IoU mean, IoU ≥ {IOU_TARGET:.2f}, PSNR ≥ {PSNR_TARGET:.0f} dB"
-                                            for name in columns) + " |"
-    lines = [head, "|---|---|" + "---|" * len(columns)]
+    head = "| kind | " + " | ".join(f"{name}: IoU mean, IoU ≥ {IOU_TARGET:.2f}, PSNR ≥ {PSNR_TARGET:.0f} dB (pairs)"
+                                    for name in columns) + " |"
+    lines = [head, "|---|" + "---|" * len(columns)]
     for kind in KINDS + ("all",):
         cells = []
-        n = None
         for name in columns:
             s = stats[name].get(kind)
-            if s is None:
-                cells.append("–")
-                continue
-            n = s["n"]
-            cells.append(f"{s['iou_mean']:.3f}, {s['iou_ok']:.0%}, {s['psnr_ok']:.0%}")
+            cells.append("–" if s is None else f"{s['iou_mean']:.3f}, {s['iou_ok']:.0%}, {s['psnr_ok']:.0%} ({s['n']})")
         label = f"**{kind}**" if kind == "all" else kind
-        lines.append(f"| {label} | {n} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
