@@ -14,8 +14,14 @@ Steps, all on numpy arrays, float32 throughout:
    and a global colour drift (a per-channel gain and offset fitted on the
    pixels that did not change).
 3. Difference in CIELAB (Delta E, :mod:`alphacut.editmerge_lab`) after a light
-   blur that hides compression noise.
-4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge_regions`).
+   blur that hides compression noise; and a texture change, the local spread of
+   the difference in units of the compression noise of equally detailed parts
+   of the photo (:mod:`alphacut.editmerge_texture`), for edits that change grain
+   or fine detail but not the mean colour. It counts only away from changes of
+   the mean colour, whose own edges and structure would read as texture.
+4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge_regions`). Every
+   candidate region gets an id (by decreasing mass) and the report says why it was
+   kept or dropped; ``include_regions`` / ``exclude_regions`` override the rule.
 5. Feather with a guided filter on the original, which also brings the mask to
    the output resolution along the original's edges
    (:mod:`alphacut.editmerge_feather`).
@@ -95,7 +101,10 @@ class MergeOptions:
     feather : float
         Width of the soft edge as a fraction of the image diagonal; 0 gives a hard edge.
     primary_only : bool
-        Keep only the main edited region(s), dropping changes much weaker than the strongest one.
+        Keep only the main edited region(s), dropping changes much weaker than the strongest one
+        (mass, change times area, below a fifth of its): an edit in two places, or two separate
+        edits of similar weight, keep both regions; the small unrelated changes an editing model
+        makes elsewhere are dropped.
     max_regions : int
         Keep at most this many separate edited regions, strongest first.
     close_gaps : float
