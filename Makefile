@@ -78,7 +78,7 @@ devsets: deps
 
 # Edit merge on synthetic pairs with a known answer.
 bench-editmerge: deps
-	$(PY) bench/editmerge.py --data $(DATA) --write BENCHMARKS.md
+	$(PY) bench/editmerge.py --data $(DATA) --write BENCHMARKS.md $(if $(PREVIOUS),--previous $(PREVIOUS))
 
 # Colour key against the model on studio composites; quality-check calibration (AUROC).
 bench-colorkey: deps

@@ -516,3 +516,150 @@ def test_close_matches_the_whole_image_closing():
             grown = ndi.distance_transform_edt(~padded) <= radius
             want = (ndi.distance_transform_edt(grown) > radius)[pad:-pad, pad:-pad] | mask
             np.testing.assert_array_equal(_close(mask, radius), want)
+
+
+# --- texture changes, region ids (issue 19) ------------------------------------------------
+
+
+def _grain_pair(cat_rgb):
+    """The cat with fine grain added on a smooth ellipse (mean colour unchanged), drift and JPEG."""
+    shape = cat_rgb.shape[:2]
+    mask = _ellipse(shape, (90, 330), (45, 60))
+    rng = np.random.default_rng(3)
+    edited = cat_rgb.astype(np.float32)
+    edited[mask] += rng.normal(0, 14, (int(mask.sum()), 1)).astype(np.float32)
+    edited = edited * np.float32(1.02) + 1
+    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 85)
+
+
+def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypatch):
+    import alphacut.editmerge as em
+
+    mask, edited = _grain_pair(cat_rgb)
+    res = merge_edit(cat_rgb, edited)
+    assert _iou(res.mask >= 0.5, mask) > 0.6
+    monkeypatch.setattr(em, "_TEXTURE_RATIO", 1e9)  # the colour difference alone
+    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
+
+
+def test_texture_change_is_quiet_where_only_compression_differs(cat_rgb):
+    from alphacut.editmerge_texture import texture_change
+
+    lab_o = srgb_to_lab(cat_rgb)
+    planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(_jpeg(cat_rgb, 75)) - lab_o, 2, 0))
+    spread, ratio, _ = texture_change(planes, np.ascontiguousarray(lab_o[:, :, 0]), sigma=2.0)
+    assert spread.shape == ratio.shape == cat_rgb.shape[:2]
+    assert float(np.quantile(ratio, 0.99)) < 4.0  # below the default _TEXTURE_RATIO
+
+
+def test_texture_change_ignores_a_smooth_change_of_the_mean():
+    from alphacut.editmerge_texture import texture_change
+
+    ramp = np.tile(np.linspace(0, 40, 80, dtype=np.float32), (60, 1))
+    planes = np.stack([ramp, ramp * 0.5, np.zeros_like(ramp)])
+    spread, _, _ = texture_change(planes, np.full((60, 80), 50, np.float32), sigma=3.0)
+    assert float(spread[10:-10, 10:-10].max()) < 0.05
+
+
+def test_texture_change_validates():
+    from alphacut.editmerge_texture import texture_change
+
+    with pytest.raises(ValueError, match="planes"):
+        texture_change(np.zeros((2, 8, 8), np.float32), np.zeros((8, 8), np.float32), sigma=1)
+    with pytest.raises(ValueError, match="sigma"):
+        texture_change(np.zeros((3, 8, 8), np.float32), np.zeros((8, 8), np.float32), sigma=0)
+
+
+def _two_blobs():
+    diff = np.zeros((200, 200), np.float32)
+    diff[40:140, 40:140] = 40.0
+    diff[170:180, 170:180] = 12.0
+    return diff
+
+
+def test_region_ids_follow_mass_and_label_every_candidate():
+    r = find_regions(_two_blobs(), sensitivity=1.0, close_gaps=0.01, primary_only=True, max_regions=8)
+    assert [c["id"] for c in r.candidates] == [1, 2]
+    assert [(c["kept"], c["why"]) for c in r.candidates] == [(True, "kept"), (False, "weak")]
+    assert r.labels[90, 90] == 1 and r.labels[175, 175] == 2 and r.labels[5, 5] == 0
+    assert [k["id"] for k in r.kept] == [1]
+
+
+def test_include_and_exclude_region_ids():
+    kw = dict(sensitivity=1.0, close_gaps=0.01, primary_only=True, max_regions=8)
+    both = find_regions(_two_blobs(), include_ids=[2], **kw)
+    assert both.mask[175, 175] and both.mask[90, 90] and both.candidates[1]["why"] == "included"
+    none = find_regions(_two_blobs(), include_ids=[2], exclude_ids=[1, 2, 99], **kw)
+    assert not none.mask.any() and {c["why"] for c in none.candidates} == {"excluded"}
+
+
+def test_noise_threshold_and_level_override():
+    from alphacut.editmerge_regions import noise_threshold
+
+    diff = _two_blobs()
+    assert noise_threshold(diff, 2.0) == (0.0, 2.5)
+    high = find_regions(diff, sensitivity=1.0, close_gaps=0.01, primary_only=False, max_regions=8, level=(0.0, 20.0))
+    assert high.threshold == 20.0 and high.mask[90, 90] and not high.mask[175, 175]
+
+
+def test_merge_reports_candidates_and_labels_and_takes_ids(pair):
+    original, edited, mask, _ = pair
+    res = merge_edit(original, edited, options=MergeOptions(primary_only=False))
+    cands = res.report["region_candidates"]
+    assert res.labels.dtype == np.uint8
+    assert res.labels.shape == (res.report["analysis_height"], res.report["analysis_width"])
+    assert set(np.unique(res.labels)) - {0} == {c["id"] for c in cands}
+    main = cands[0]
+    assert main["id"] == 1 and main["kept"] and res.labels[120, 190] == 1
+    out = merge_edit(original, edited, options=MergeOptions(exclude_regions=[1], primary_only=False))
+    assert not out.mask[120, 190] and out.report["region_candidates"][0]["why"] == "excluded"
+
+
+@pytest.mark.parametrize("bad", [{"include_regions": [0]}, {"exclude_regions": "1"}, {"include_regions": [1.5]},
+                                 {"exclude_regions": [True]}])
+def test_region_id_options_are_validated(bad):
+    with pytest.raises(ValueError, match="region ids"):
+        MergeOptions.from_dict(bad)
+
+
+def test_worker_merge_returns_labels(pair):
+    import json
+
+    from alphacut.worker_api import merge_edit as worker_merge
+
+    original, edited, _, _ = pair
+    composite, mask, labels, report = worker_merge(encode_png(original), encode_png(edited),
+                                                   json.dumps({"exclude_regions": [1]}))
+    report = json.loads(report)
+    lab = np.asarray(Image.open(io.BytesIO(labels)))
+    assert lab.shape == (report["analysis_height"], report["analysis_width"]) and lab[120, 190] == 1
+    assert report["regions"] == [] and not np.asarray(Image.open(io.BytesIO(mask))).any()
+
+
+def test_e2e_merge_pair_still_gives_one_region(tmp_path):
+    """The browser tests' pair (tests/browser.py): one region, IoU > 0.8, exact outside."""
+    from browser import merge_pair
+
+    orig_path, edit_path, known = merge_pair(tmp_path)
+    original = np.asarray(Image.open(orig_path).convert("RGB"))
+    edited = np.asarray(Image.open(edit_path).convert("RGB"))
+    res = merge_edit(original, edited, options=MergeOptions(preview_max_side=1024))
+    assert len(res.report["regions"]) == 1
+    assert _iou(res.mask8 > 127, known) > 0.8
+    outside = res.mask8 == 0
+    assert np.array_equal(res.composite[outside], original[outside])
+
+
+def test_refine_boundary_trims_a_strong_change_s_fringe_inside_a_wide_band():
+    """A strong change with a soft fringe is detected well outside its half-height line; a band
+    that reaches that far inside (``width``) trims it, one of twice the blur does not."""
+    from alphacut.editmerge_regions import refine_boundary
+
+    true = np.zeros((120, 120), bool)
+    true[30:90, 30:90] = True
+    fine = ndi.gaussian_filter(true * np.float32(100), 3.0)
+    coarse = fine > 3.5  # the detection's reach: about 6 px beyond the true edge
+    assert _iou(coarse, true) < 0.8
+    wide = refine_boundary(coarse, fine, threshold=5.0, width=10, outer=2)
+    narrow = refine_boundary(coarse, fine, threshold=5.0, width=2)
+    assert _iou(wide, true) > 0.97 > _iou(narrow, true)

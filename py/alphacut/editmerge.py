@@ -14,8 +14,14 @@ Steps, all on numpy arrays, float32 throughout:
    and a global colour drift (a per-channel gain and offset fitted on the
    pixels that did not change).
 3. Difference in CIELAB (Delta E, :mod:`alphacut.editmerge_lab`) after a light
-   blur that hides compression noise.
-4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge_regions`).
+   blur that hides compression noise; and a texture change, the local spread of
+   the difference in units of the compression noise of equally detailed parts
+   of the photo (:mod:`alphacut.editmerge_texture`), for edits that change grain
+   or fine detail but not the mean colour. It counts only away from changes of
+   the mean colour, whose own edges and structure would read as texture.
+4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge_regions`). Every
+   candidate region gets an id (by decreasing mass) and the report says why it was
+   kept or dropped; ``include_regions`` / ``exclude_regions`` override the rule.
 5. Feather with a guided filter on the original, which also brings the mask to
    the output resolution along the original's edges
    (:mod:`alphacut.editmerge_feather`).
@@ -43,20 +49,35 @@ from scipy import ndimage as ndi
 from .editmerge_align import _grey, _phase_correlate, _shift_subpixel
 from .editmerge_feather import TILE, _feather, _runs
 from .editmerge_lab import srgb_to_lab
-from .editmerge_regions import find_regions, refine_boundary
+from .editmerge_regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
+from .editmerge_texture import texture_change
 from .options import from_plain_dict
 from .timing import Clock
 
-__all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes"]
+__all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
 
 #: Blur of the Lab difference for detection, sigma as a fraction of the diagonal: it hides JPEG
 #: blocks, resampling and the edges that a slight blur or misregistration makes differ.
 _BLUR = 0.003
 #: Lighter blur of the Lab difference for placing the boundary.
 _FINE_BLUR = 0.0008
+#: The boundary is placed (at half height of the sharper map) up to at least this fraction of
+#: the diagonal inside the detected regions' edge (a strong change's soft fringe is detected well
+#: outside the half-height line), and up to twice the detection blur outside it.
+_BAND = 0.01
 #: Guided-filter regularisation, in squared [0, 1] guide units: edges with a local contrast above
 #: about sqrt(eps) stop the feather.
 _FEATHER_EPS = 1e-3
+#: Texture change (:mod:`alphacut.editmerge_texture`): its local statistics run at this scale
+#: (sigma, fraction of the diagonal), and it counts as much as a colour change at the threshold
+#: where its spread is both ``_TEXTURE_RATIO`` times the noise at that level of detail and at
+#: least ``_TEXTURE_MIN`` Delta E.
+_TEXTURE_BLUR = 0.004
+_TEXTURE_REGION = 0.0
+_TEXTURE_RATIO = 4.0
+_TEXTURE_MIN = 3.0
+#: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
+_TEXTURE_CLEAR = 0.01
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
@@ -80,7 +101,10 @@ class MergeOptions:
     feather : float
         Width of the soft edge as a fraction of the image diagonal; 0 gives a hard edge.
     primary_only : bool
-        Keep only the main edited region(s), dropping changes much weaker than the strongest one.
+        Keep only the main edited region(s), dropping changes much weaker than the strongest one
+        (mass, change times area, below a fifth of its): an edit in two places, or two separate
+        edits of similar weight, keep both regions; the small unrelated changes an editing model
+        makes elsewhere are dropped.
     max_regions : int
         Keep at most this many separate edited regions, strongest first.
     close_gaps : float
@@ -97,6 +121,12 @@ class MergeOptions:
         same mask); 0 means full resolution.
     compress_level : int
         PNG zlib level, 0-9, for :func:`merge_edit_bytes`.
+    include_regions : tuple of int
+        Ids of candidate regions (the report's ``region_candidates``, from a run with the same
+        inputs, sensitivity and brushes) to take even though the rule dropped them.
+    exclude_regions : tuple of int
+        Ids of candidate regions to leave out even though the rule kept them; wins over
+        ``include_regions``.
     """
 
     sensitivity: float = 1.0
@@ -109,6 +139,8 @@ class MergeOptions:
     analysis_max_side: int = 1024
     preview_max_side: int = 0
     compress_level: int = 1
+    include_regions: tuple = ()
+    exclude_regions: tuple = ()
 
     def __post_init__(self):
         _check_number(self, "sensitivity", lo=0.05, hi=20.0)
@@ -122,6 +154,8 @@ class MergeOptions:
         _check_int(self, "analysis_max_side", lo=64, hi=8192)
         _check_int(self, "preview_max_side", lo=0, hi=65536)
         _check_int(self, "compress_level", lo=0, hi=9)
+        for name in ("include_regions", "exclude_regions"):
+            _check_ids(self, name)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "MergeOptions":
@@ -144,6 +178,14 @@ def _check_number(opts, name, *, lo, hi):
     object.__setattr__(opts, name, float(v))
 
 
+def _check_ids(opts, name):
+    v = getattr(opts, name)
+    if not isinstance(v, (list, tuple)) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 1 for i in v):
+        raise ValueError(f"{name} must be a list of region ids (integers >= 1), got {v!r}")
+    object.__setattr__(opts, name, tuple(v))
+
+
 def _check_int(opts, name, *, lo, hi):
     v = getattr(opts, name)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
@@ -164,14 +206,20 @@ class MergeResult:
     mask8 : (P, Q) ndarray of uint8
         ``mask`` scaled to 0-255 and rounded.
     report : dict
-        Sizes, the detected shift and colour drift, the threshold, the kept regions,
-        ``warnings`` (list of str) and ``timings_ms`` per stage.
+        Sizes, the detected shift and colour drift, the threshold, the kept ``regions``, every
+        ``region_candidates`` (with ``id``, ``kept``, ``why`` and ``bbox`` as fractions [top,
+        left, bottom, right]), ``warnings`` (list of str) and ``timings_ms`` per stage.
+    labels : (A, B) ndarray of uint8
+        The candidate regions by id (0: none) at the analysis size (the report's
+        ``analysis_height`` and ``analysis_width``), for a page that lets a person click a region
+        in or out; ids above 255 are left out.
     """
 
     composite: np.ndarray
     mask: np.ndarray
     mask8: np.ndarray
     report: dict
+    labels: np.ndarray = None
 
 
 def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOptions = MergeOptions(),
@@ -263,18 +311,30 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     lab_e = srgb_to_lab(np.clip(edit_a, 0, 1, out=edit_a))
     lab_e -= lab_o
     planes = np.ascontiguousarray(np.moveaxis(lab_e, 2, 0))  # (3, M, N): filters run along rows
+    lightness = np.ascontiguousarray(lab_o[:, :, 0])
     del lab_o, lab_e
     fine = _blurred_norm(planes, _FINE_BLUR * diag_a)
     diff = _blurred_norm(planes, _BLUR * diag_a)
-    del planes
+    level = noise_threshold(diff, options.sensitivity)
+    texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
+                                  level[1] * options.sensitivity)
+    del planes, lightness
+    # Near a change of the mean colour the spread is that change's edge and inner structure, not a
+    # texture change: the colour difference alone decides there.
+    near = _TEXTURE_CLEAR * diag_a
+    texture[ndi.maximum_filter(diff > level[1], size=2 * int(near) + 1)] = 0
+    np.maximum(diff, texture, out=diff)
+    np.maximum(fine, texture, out=fine)
     clock.lap("difference")
 
     protect_a = _resize_brush(protect, a_shape)
     force_a = _resize_brush(force, a_shape)
     regions = find_regions(diff, sensitivity=options.sensitivity, close_gaps=options.close_gaps,
                            primary_only=options.primary_only, max_regions=options.max_regions,
-                           exclude=protect_a, include=force_a)
-    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=2 * _BLUR * diag_a + 1)
+                           exclude=protect_a, include=force_a, level=level,
+                           include_ids=options.include_regions, exclude_ids=options.exclude_regions)
+    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=max(2 * _BLUR * diag_a + 1, _BAND * diag_a),
+                             outer=2 * _BLUR * diag_a + 1)
     if force_a is not None:
         binary = binary | force_a
     if protect_a is not None:
@@ -315,11 +375,13 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
         "noise_delta_e": round(regions.noise, 2),
         "regions": regions.kept,
         "dropped_regions": regions.dropped,
+        "region_candidates": regions.candidates,
         "mask_fraction": round(float(mask.mean(dtype=np.float64)), 5),
         "warnings": warnings,
         "timings_ms": clock.ms,
     }
-    return MergeResult(composite=composite, mask=mask, mask8=mask8, report=report)
+    labels = np.where(regions.labels <= 255, regions.labels, 0).astype(np.uint8)
+    return MergeResult(composite=composite, mask=mask, mask8=mask8, report=report, labels=labels)
 
 
 def merge_edit_bytes(original: bytes, edited: bytes, options: dict | None = None,
@@ -345,6 +407,10 @@ def merge_edit_bytes(original: bytes, edited: bytes, options: dict | None = None
     report : dict
         As :attr:`MergeResult.report`; its ``timings_ms`` also has ``decode`` and ``encode``.
 
+    See Also
+    --------
+    merge_edit_labels_bytes : the same, plus the candidate regions' label map.
+
     Examples
     --------
     >>> from alphacut.encode import encode_png
@@ -352,6 +418,33 @@ def merge_edit_bytes(original: bytes, edited: bytes, options: dict | None = None
     >>> png, mask_png, report = merge_edit_bytes(encode_png(img), encode_png(img), {"feather": 0})
     >>> png[:8] == b'\\x89PNG\\r\\n\\x1a\\n', report["width"], report["mask_fraction"]
     (True, 60, 0.0)
+    """
+    composite_png, mask_png, _, report = merge_edit_labels_bytes(original, edited, options, protect, force)
+    return composite_png, mask_png, report
+
+
+def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None = None,
+                            protect: bytes | None = None,
+                            force: bytes | None = None) -> tuple[bytes, bytes, bytes, dict]:
+    """:func:`merge_edit_bytes` plus the label map of the candidate regions.
+
+    Returns
+    -------
+    composite_png, mask_png : bytes
+        As :func:`merge_edit_bytes`.
+    labels_png : bytes
+        Greyscale PNG at the analysis size: each candidate region's ``id`` (see the report's
+        ``region_candidates``), 0 elsewhere.
+    report : dict
+
+    Examples
+    --------
+    >>> from alphacut.encode import encode_png
+    >>> img = np.full((40, 60, 3), 120, np.uint8)
+    >>> edit = img.copy(); edit[10:30, 10:30] = (200, 40, 40)
+    >>> _, _, labels_png, report = merge_edit_labels_bytes(encode_png(img), encode_png(edit))
+    >>> labels_png[:8] == b'\\x89PNG\\r\\n\\x1a\\n', [c["id"] for c in report["region_candidates"]]
+    (True, [1])
     """
     from .decode import decode
     from .encode import encode_png
@@ -379,8 +472,9 @@ def merge_edit_bytes(original: bytes, edited: bytes, options: dict | None = None
     res = _merge(orig, edit, opts, brushes[0], brushes[1], warnings, clock)
     composite_png = encode_png(res.composite, compress_level=opts.compress_level)
     mask_png = encode_png(res.mask8, compress_level=opts.compress_level)
+    labels_png = encode_png(res.labels, compress_level=opts.compress_level)
     clock.lap("encode")
-    return composite_png, mask_png, res.report
+    return composite_png, mask_png, labels_png, res.report
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -476,6 +570,16 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
     norm += np.square(planes[1])
     norm += np.square(planes[2])
     return np.sqrt(norm, out=norm)
+
+
+def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float) -> np.ndarray:
+    """The texture change on the colour difference's scale: ``threshold`` where it just counts."""
+    spread, ratio, _ = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
+    ratio *= np.float32(1 / _TEXTURE_RATIO)
+    spread *= np.float32(1 / _TEXTURE_MIN)
+    np.minimum(ratio, spread, out=ratio)
+    ratio *= np.float32(threshold)
+    return ratio
 
 
 def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ up to resampling.
 1. Threshold: a robust noise floor, ``k`` times the lower quartile of the
    difference (unlike the median, it stays a noise statistic for edits that
    cover up to three quarters of the image), never below two
-   just-noticeable differences, divided by the user's sensitivity. Hysteresis grows the regions into connected pixels
-   that change by at least half as much.
+   just-noticeable differences, divided by the user's sensitivity. Hysteresis grows the regions
+   into connected pixels that change by at least ``LOW_RATIO`` as much.
 2. Speckles smaller than a minimum area are dropped; the rest are closed
    (dilation then erosion by a disc, via distance transforms) so that the
    parts of one edited object join, and their small holes are filled.
@@ -59,10 +59,17 @@ class Regions:
     noise : float
         The noise level, a low quantile of the difference map.
     kept : list of dict
-        Per kept region: ``area`` (fraction of the image), ``bbox`` ([top, left, bottom, right]
-        as fractions), ``mean_delta_e``.
+        Per kept region: ``id``, ``area`` (fraction of the image), ``bbox`` ([top, left, bottom,
+        right] as fractions), ``mean_delta_e``.
     dropped : int
         Candidate regions dropped as drift or artefacts.
+    labels : (M, N) ndarray of int32
+        Every candidate region (kept or not) by its ``id``, 0 elsewhere. Ids are 1, 2, ... in
+        order of decreasing mass, so they depend only on the difference map and the brushes.
+    candidates : list of dict
+        Per candidate region, in id order: as in ``kept``, plus ``kept`` (bool) and ``why``
+        (``"kept"``, ``"included"``, ``"excluded"``, ``"small"``, ``"thin"``, ``"weak"`` or
+        ``"max_regions"``).
     """
 
     mask: np.ndarray
@@ -70,11 +77,39 @@ class Regions:
     noise: float
     kept: list
     dropped: int
+    labels: np.ndarray = None
+    candidates: list = ()
+
+
+def noise_threshold(diff: np.ndarray, sensitivity: float) -> tuple[float, float]:
+    """The noise level of a difference map and the threshold it gives (see the module's step 1).
+
+    Parameters
+    ----------
+    diff : (M, N) ndarray of float32
+        Colour difference (Delta E).
+    sensitivity : float
+        > 0; the threshold is divided by it.
+
+    Returns
+    -------
+    noise, threshold : float
+
+    Examples
+    --------
+    >>> noise_threshold(np.full((8, 8), 2.0, np.float32), 1.0)
+    (2.0, 10.0)
+    """
+    rows, cols = diff.shape
+    sample = diff[:: max(1, rows // 512), :: max(1, cols // 512)]
+    noise = float(np.quantile(sample, NOISE_QUANTILE))
+    return noise, max(NOISE_K * noise, MIN_DELTA_E) / float(sensitivity)
 
 
 def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, primary_only: bool,
                  max_regions: int, exclude: np.ndarray | None = None,
-                 include: np.ndarray | None = None) -> Regions:
+                 include: np.ndarray | None = None, level: tuple[float, float] | None = None,
+                 include_ids=(), exclude_ids=()) -> Regions:
     """Find the edited region(s) in a difference map.
 
     Parameters
@@ -91,6 +126,12 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
         Keep at most this many regions, heaviest first.
     exclude, include : (M, N) ndarray of bool, optional
         Pixels never part of a region / always part of one.
+    level : (float, float), optional
+        ``(noise, threshold)`` to use instead of :func:`noise_threshold` of ``diff`` (when
+        ``diff`` combines maps whose noise was measured separately).
+    include_ids, exclude_ids : sequence of int, optional
+        Candidate ids (see :attr:`Regions.labels`) to keep whatever their score / to drop. Ids
+        that no candidate has are ignored; ``exclude_ids`` wins.
 
     Returns
     -------
@@ -115,9 +156,7 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
         diff = np.where(exclude, np.float32(0), diff)
 
     # 1. Threshold from the statistics of the map.
-    sample = diff[:: max(1, rows // 512), :: max(1, cols // 512)]
-    noise = float(np.quantile(sample, NOISE_QUANTILE))
-    threshold = max(NOISE_K * noise, MIN_DELTA_E) / float(sensitivity)
+    noise, threshold = noise_threshold(diff, sensitivity) if level is None else level
     strong = diff > threshold
     weak = diff > LOW_RATIO * threshold
     labels, n = ndi.label(weak, structure=_EIGHT)
@@ -140,39 +179,56 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
     # 3. Score the regions and keep the primary ones.
     labels, n = ndi.label(closed, structure=_EIGHT)
     if n == 0:
-        return Regions(np.zeros_like(closed), threshold, noise, [], 0)
+        return Regions(np.zeros_like(closed), threshold, noise, [], 0, labels, [])
     flat = labels.ravel()
     sizes = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
     mass = np.bincount(flat, weights=np.where(detected, diff, np.float32(0)).ravel(), minlength=n + 1)[1:]
+    # Ids by decreasing mass: relabel so that label i + 1 is the i-th heaviest.
+    order = np.argsort(-mass, kind="stable")
+    rank = np.empty(n + 1, np.int32)
+    rank[0] = 0
+    rank[order + 1] = np.arange(1, n + 1, dtype=np.int32)
+    labels = rank[labels]
+    sizes, mass = sizes[order], mass[order]
     thick = _inner_distance(detected) >= np.float32(MIN_THICKNESS * diag)
     thick = np.bincount(labels[thick], minlength=n + 1)[1:] > 0
     forced = (np.bincount(labels[include], minlength=n + 1)[1:] > 0) if include is not None else np.zeros(n, bool)
-    ok = (sizes >= MIN_AREA * area) & thick
-    ok |= forced
+    ids = np.arange(1, n + 1)
+    forced |= np.isin(ids, np.asarray(include_ids, dtype=np.int64))
+    excluded = np.isin(ids, np.asarray(exclude_ids, dtype=np.int64))
+    why = np.where(sizes < MIN_AREA * area, "small", np.where(~thick, "thin", "kept")).astype(object)
+    ok = why == "kept"
     if primary_only and ok.any():
-        ok &= (mass >= PRIMARY_RATIO * mass[ok].max()) | forced
-    order = np.argsort(-mass)
-    keep = np.zeros(n + 1, bool)
-    kept = []
-    for i in order:
-        if ok[i] and len(kept) < max_regions:
-            keep[i + 1] = True
-            kept.append(i)
+        weak = mass < PRIMARY_RATIO * mass[ok].max()
+        why[ok & weak] = "weak"
+        ok &= ~weak
+    why[ok & (np.cumsum(ok) > max_regions)] = "max_regions"
+    ok &= np.cumsum(ok) <= max_regions
+    why[forced & ~ok] = "included"
+    ok |= forced
+    why[excluded] = "excluded"
+    ok &= ~excluded
+    keep = np.concatenate([[False], ok])
     mask = keep[labels]
     slices = ndi.find_objects(labels)
-    info = []
-    for i in kept:
+    candidates = []
+    for i in range(n):
         sl = slices[i]
-        info.append({
+        candidates.append({
+            "id": i + 1,
+            "kept": bool(ok[i]),
+            "why": str(why[i]),
             "area": round(float(sizes[i]) / area, 5),
             "bbox": [round(sl[0].start / rows, 4), round(sl[1].start / cols, 4),
                      round(sl[0].stop / rows, 4), round(sl[1].stop / cols, 4)],
             "mean_delta_e": round(float(mass[i] / max(sizes[i], 1)), 2),
         })
-    return Regions(mask, float(threshold), noise, info, int(n - len(kept)))
+    kept = [{k: c[k] for k in ("id", "area", "bbox", "mean_delta_e")} for c in candidates if c["kept"]]
+    return Regions(mask, float(threshold), noise, kept, int(n - len(kept)), labels, candidates)
 
 
-def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, width: float) -> np.ndarray:
+def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, width: float,
+                    outer: float | None = None) -> np.ndarray:
     """Move the boundary of coarse regions to where a sharper difference map crosses half height.
 
     Detection runs on a blurred map, so its regions overshoot the edit by about the blur. In a
@@ -188,7 +244,9 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     threshold : float
         Lowest level that can count as changed.
     width : float
-        Half width of the band, pixels.
+        Width of the band inside the regions, pixels.
+    outer : float, optional
+        Width of the band outside them (default ``width``): how far the boundary may move out.
 
     Returns
     -------
@@ -212,7 +270,7 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     inner = ndi.distance_transform_edt(sub)
     core = inner > width
     level = max(float(threshold), 0.5 * float(np.median(fine[core] if core.any() else fine[sub])))
-    near = ndi.distance_transform_edt(~sub) <= width
+    near = ndi.distance_transform_edt(~sub) <= (width if outer is None else outer)
     band = near & ~core
     out = core | (band & (fine > level))
     # Keep only what touches the coarse regions' core, and refill the small holes.

@@ -252,7 +252,7 @@ def zip_files(names_json: str, *blobs) -> bytes:
     return buf.getvalue()
 
 
-def merge_edit(original, edited, options_json: str = "{}", protect=None, force=None) -> tuple[bytes, bytes, str]:
+def merge_edit(original, edited, options_json: str = "{}", protect=None, force=None) -> tuple[bytes, bytes, bytes, str]:
     """Edit merge (see :mod:`alphacut.editmerge`): keep an AI edit only where it landed.
 
     Parameters
@@ -260,18 +260,21 @@ def merge_edit(original, edited, options_json: str = "{}", protect=None, force=N
     original, edited : Uint8Array or bytes
         Encoded images.
     options_json : str
-        :class:`alphacut.editmerge.MergeOptions` fields.
+        :class:`alphacut.editmerge.MergeOptions` fields (``include_regions`` and
+        ``exclude_regions`` take ids from the report's ``region_candidates``).
     protect, force : Uint8Array or bytes, optional
         Brushes as encoded PNGs, painted where their alpha is above half.
 
     Returns
     -------
     composite_png, mask_png : bytes
+    labels_png : bytes
+        The candidate regions by id at the analysis size (0: none), for clicking a region in or out.
     report_json : str
     """
-    from .editmerge import merge_edit_bytes
+    from .editmerge import merge_edit_labels_bytes
 
-    composite, mask, report = merge_edit_bytes(
+    composite, mask, labels, report = merge_edit_labels_bytes(
         _bytes_of(original), _bytes_of(edited), json.loads(options_json or "{}"),
         None if protect is None else _bytes_of(protect), None if force is None else _bytes_of(force))
-    return composite, mask, json.dumps(report)
+    return composite, mask, labels, json.dumps(report)

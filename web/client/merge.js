@@ -17,6 +17,8 @@ export class EditMerge {
     this.busy = false;
     this.dirty = false;
     this.tool = 'none';
+    this.regionChoice = {}; // region id -> true (take it) or false (leave it), as the person chose
+    this.labels = null; // { width, height, data } of the candidate regions' ids
     this.wire();
   }
 
@@ -30,16 +32,21 @@ export class EditMerge {
         if (this.urls[which]) URL.revokeObjectURL(this.urls[which]);
         this.urls[which] = this.files[which] ? URL.createObjectURL(this.files[which]) : null;
         this.resetBrush();
+        this.regionChoice = {};
         this.run();
       });
     }
     for (const id of ['#merge-sensitivity', '#merge-feather', '#merge-primary']) {
-      this.$(id).addEventListener(id === '#merge-primary' ? 'change' : 'input', () => { this.showValues(); this.schedule(); });
+      this.$(id).addEventListener(id === '#merge-primary' ? 'change' : 'input', () => {
+        if (id !== '#merge-feather') this.regionChoice = {}; // region ids are those of one detection
+        this.showValues();
+        this.schedule();
+      });
     }
     for (const r of this.root.querySelectorAll('input[name=mview]')) r.addEventListener('change', () => this.show());
     this.$('#merge-compare').addEventListener('input', () => this.applyCompare());
     for (const r of this.root.querySelectorAll('input[name=mtool]')) r.addEventListener('change', () => { this.tool = r.value; });
-    this.$('#merge-clear').onclick = () => { this.resetBrush(); this.schedule(); };
+    this.$('#merge-clear').onclick = () => { this.resetBrush(); this.regionChoice = {}; this.schedule(); };
     this.$('#merge-download').onclick = () => this.save('result');
     this.$('#merge-download-mask').onclick = () => this.save('mask');
     const canvas = this.$('#merge-brush');
@@ -49,7 +56,8 @@ export class EditMerge {
       return { x: ((e.clientX - r.left) / r.width) * canvas.width, y: ((e.clientY - r.top) / r.height) * canvas.height };
     };
     canvas.addEventListener('pointerdown', (e) => {
-      if (this.tool === 'none' || !this.preview) return;
+      if (!this.preview) return;
+      if (this.tool === 'none') { this.toggleAt(point(e)); return; }
       canvas.setPointerCapture(e.pointerId);
       last = point(e);
       this.paint(last, last);
@@ -60,7 +68,7 @@ export class EditMerge {
       this.paint(last, p);
       last = p;
     });
-    const end = () => { if (last) { last = null; this.schedule(); } };
+    const end = () => { if (last) { last = null; this.regionChoice = {}; this.schedule(); } };
     canvas.addEventListener('pointerup', end);
     canvas.addEventListener('pointercancel', end);
     this.showValues();
@@ -77,7 +85,67 @@ export class EditMerge {
       feather: Number(this.$('#merge-feather').value),
       primary_only: this.$('#merge-primary').checked,
       preview_max_side: previewSide,
+      include_regions: Object.keys(this.regionChoice).filter((id) => this.regionChoice[id]).map(Number),
+      exclude_regions: Object.keys(this.regionChoice).filter((id) => !this.regionChoice[id]).map(Number),
     };
+  }
+
+  /** Add or remove the region under a point of the preview (canvas pixels), if there is one. */
+  toggleAt(p) {
+    const L = this.labels;
+    const c = this.$('#merge-brush');
+    if (!L) return;
+    const col = Math.min(L.width - 1, Math.floor((p.x / c.width) * L.width));
+    const row = Math.min(L.height - 1, Math.floor((p.y / c.height) * L.height));
+    const id = L.data[(row * L.width + col) * 4];
+    if (!id) return;
+    const cand = this.preview.report.region_candidates.find((r) => r.id === id);
+    if (cand) this.setRegion(id, !cand.kept);
+  }
+
+  setRegion(id, take) {
+    this.regionChoice[id] = take;
+    this.schedule();
+  }
+
+  /** The candidate regions as checkboxes: the same toggles as clicking on the photo. */
+  showRegions(report) {
+    const box = this.$('#merge-regions');
+    const list = this.$('#merge-region-list');
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.region : null;
+    list.replaceChildren();
+    const cands = report.region_candidates || [];
+    box.hidden = cands.length === 0;
+    for (const r of cands.slice(0, 50)) {
+      const label = document.createElement('label');
+      const input = document.createElement('input');
+      input.type = 'checkbox';
+      input.checked = r.kept;
+      input.dataset.region = String(r.id);
+      input.addEventListener('change', () => this.setRegion(r.id, input.checked));
+      label.append(input, ` Region ${r.id} (${(r.area * 100).toFixed(1)}% of the photo)`);
+      list.append(label);
+      if (focused === input.dataset.region) input.focus(); // the list is rebuilt: keep the keyboard's place
+    }
+  }
+
+  /** Decode the label map (greyscale PNG of region ids) into pixels for hit testing. */
+  async loadLabels(buffer) {
+    this.labels = null;
+    if (!buffer) return;
+    const url = URL.createObjectURL(new Blob([buffer], { type: 'image/png' }));
+    try {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      const c = offscreen(img.naturalWidth, img.naturalHeight);
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const { data } = ctx.getImageData(0, 0, c.width, c.height);
+      this.labels = { width: c.width, height: c.height, data };
+    } finally {
+      URL.revokeObjectURL(url);
+    }
   }
 
   resetBrush() {
@@ -130,6 +198,8 @@ export class EditMerge {
     try {
       const r = await this.call(PREVIEW_SIDE);
       this.setPreview(r);
+      this.showRegions(r.report);
+      await this.loadLabels(r.labels);
       const rep = r.report;
       const warn = rep.warnings?.length ? ` Note: ${rep.warnings.join('; ')}.` : '';
       this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions.length} region(s).${warn}`);

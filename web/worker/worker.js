@@ -177,11 +177,11 @@ async function merge(id, msg) {
   const { api } = await ready;
   post({ id, type: 'progress', key: 'compute:merge', current: 0, total: 1 });
   const opt = (b) => (b ? new Uint8Array(b) : null);
-  const [composite, mask, reportJson] = await callTuple(api.merge_edit, [
+  const [composite, mask, labels, reportJson] = await callTuple(api.merge_edit, [
     new Uint8Array(msg.original), new Uint8Array(msg.edited), JSON.stringify(msg.options || {}),
     opt(msg.protect), opt(msg.force),
-  ], [takeBytes, takeBytes, (s) => s]);
-  return { composite: composite.buffer, mask: mask.buffer, report: JSON.parse(reportJson) };
+  ], [takeBytes, takeBytes, takeBytes, (s) => s]);
+  return { composite: composite.buffer, mask: mask.buffer, labels: labels.buffer, report: JSON.parse(reportJson) };
 }
 
 async function problems(msg) {

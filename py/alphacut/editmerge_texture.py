@@ -1,0 +1,168 @@
+"""Texture change: where an edit changed the fine detail but not the local mean colour.
+
+A blurred colour difference sees recolours and content swaps, but an edit that adds grain,
+smooths skin or changes a fine pattern leaves the local mean almost unchanged: its difference is
+zero-mean and the blur cancels it. Its local spread does not cancel: in a window of scale
+``sigma`` the difference ``d`` (Lab, per channel) has energy ``E = G * |d|^2`` and mean
+``m = G * d``, and ``E - |m|^2`` is the variance of the difference around its local mean. A
+smooth change (the soft edge of a recolour) has a variance too: a difference that varies
+linearly in the window has ``sigma^2 |grad m|^2``. So the spread is
+``T = sqrt(max(E - |m|^2 - sigma^2 |grad m|^2, 0))``: what the mean and its slope do not explain.
+
+Compression and resampling also leave a zero-mean difference, larger where the original is
+busy (JPEG errors grow with the local detail). So ``T`` is compared with what the image's own
+untouched pixels show at the same level of detail: the pixels are binned by the local spread of
+the original's finest detail (``A``: its lightness minus a 1-pixel blur), and in each bin a low quantile of ``T`` is the noise there
+(an edit covering less than about three quarters of a bin does not move it). The result is
+``T`` in units of that noise.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+__all__ = ["texture_change", "noise_by_detail"]
+
+#: Number of bins of the original's local detail, each with its own noise level.
+_BINS = 6
+#: The noise level of a bin is this quantile of ``T`` in it.
+_NOISE_QUANTILE = 0.25
+#: The noise level is at least this, in Delta E (a perfect copy has no noise at all).
+_MIN_NOISE = 0.25
+
+
+def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
+                   region_sigma: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local spread of a colour difference, raw and in units of its noise at that level of detail.
+
+    Parameters
+    ----------
+    planes : (3, M, N) ndarray of float32
+        Lab difference, edited minus original, channel first.
+    lightness : (M, N) ndarray of float32
+        The original's L*.
+    sigma : float
+        Gaussian scale of the local statistics, in pixels, > 0.
+    region_sigma : float, optional
+        If > 0, both outputs are then averaged at this larger scale (pixels): a region whose
+        spread is steadily a little above the noise stands out of the pixels that are sometimes
+        far above it (edges, compression blocks).
+
+    Returns
+    -------
+    spread : (M, N) ndarray of float32
+        ``T``, Delta E.
+    ratio : (M, N) ndarray of float32
+        ``T`` divided by the noise level of pixels with as much detail in the original.
+    detail : (M, N) ndarray of float32
+        That level of detail, ``A`` (for :func:`noise_by_detail`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> planes = rng.normal(0, 0.5, (3, 64, 64)).astype(np.float32)
+    >>> planes[0, 20:44, 20:44] += rng.normal(0, 8, (24, 24)).astype(np.float32)
+    >>> spread, ratio, detail = texture_change(planes, np.full((64, 64), 50, np.float32), sigma=2)
+    >>> bool(ratio[32, 32] > 8 > 2 > ratio[5, 5])
+    True
+    """
+    planes = np.asarray(planes, dtype=np.float32)
+    lightness = np.asarray(lightness, dtype=np.float32)
+    if planes.ndim != 3 or planes.shape[0] != 3 or planes.shape[1:] != lightness.shape:
+        raise ValueError(f"planes must be (3, M, N) and lightness (M, N), got {planes.shape} and {lightness.shape}")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    # The statistics are smooth at this scale: compute them on 2 x 2 blocks (their sums of d and
+    # of d^2, so no variance is lost) and bring them back up.
+    k = 2 if sigma >= 2 and min(lightness.shape) >= 8 else 1
+    spread = _local_spread(planes, sigma, k)
+    # Compression errors follow the finest detail (what JPEG quantises), so the detail measure is
+    # the local spread of the lightness minus a 1-pixel blur of it.
+    fine = lightness - ndi.gaussian_filter(lightness, 1.0, mode="nearest", truncate=3.0)
+    activity = _local_spread(fine[np.newaxis], sigma, k)
+    ratio = spread / noise_by_detail(spread, activity)
+    if region_sigma > 0:
+        spread = ndi.gaussian_filter(spread, region_sigma / k, mode="nearest", truncate=3.0)
+        ratio = ndi.gaussian_filter(ratio, region_sigma / k, mode="nearest", truncate=3.0)
+    return tuple(_upsample(a, k, lightness.shape) for a in (spread, ratio, activity))
+
+
+def _blocks(image: np.ndarray, k: int) -> np.ndarray:
+    """Mean over k x k blocks of the last two axes (edges repeated to a multiple of k)."""
+    if k == 1:
+        return image
+    rows, cols = image.shape[-2:]
+    pad = [(0, 0)] * (image.ndim - 2) + [(0, -rows % k), (0, -cols % k)]
+    image = np.pad(image, pad, mode="edge")
+    shape = image.shape[:-2] + (image.shape[-2] // k, k, image.shape[-1] // k, k)
+    return image.reshape(shape).mean(axis=(-3, -1), dtype=np.float32)
+
+
+def _upsample(image: np.ndarray, k: int, shape) -> np.ndarray:
+    """Back from :func:`_blocks` to ``shape``: bilinear, block centres aligned."""
+    if k == 1:
+        return image
+    scale = np.array(image.shape, np.float64) / np.array(shape, np.float64)
+    return ndi.affine_transform(image, scale, offset=0.5 * scale - 0.5, output_shape=tuple(shape), order=1,
+                                mode="nearest", output=np.float32)
+
+
+def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
+    """sqrt(G * |p|^2 - |G * p|^2 - sigma^2 |grad G * p|^2) over the channels of (C, M, N) ``planes``.
+
+    Computed on k x k blocks: the result is (ceil(M / k), ceil(N / k)).
+    """
+    sigma = sigma / k
+    shape = _blocks(planes[0], k).shape
+    energy = np.zeros(shape, np.float32)
+    explained = np.zeros(shape, np.float32)
+    # A linear ramp with gradient g (per block) has variance sigma^2 |g|^2 across the window and
+    # |g|^2 (k^2 - 1) / (12 k^2) within each block.
+    s2 = np.float32(sigma * sigma + (k * k - 1) / (12 * k * k))
+    for p in planes:
+        energy += ndi.gaussian_filter(_blocks(np.square(p), k), sigma, mode="nearest", truncate=3.0)
+        m = ndi.gaussian_filter(_blocks(p, k), sigma, mode="nearest", truncate=3.0)
+        explained += np.square(m)
+        for g in np.gradient(m):
+            g *= g
+            g *= s2
+            explained += g
+    energy -= explained
+    return np.sqrt(np.maximum(energy, 0, out=energy), out=energy)
+
+
+def noise_by_detail(values: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    """Per pixel, a low quantile of ``values`` among the pixels with a similar level of ``detail``.
+
+    Parameters
+    ----------
+    values, detail : (M, N) ndarray of float32
+        A difference statistic, and the original's level of detail (see :func:`texture_change`).
+
+    Returns
+    -------
+    (M, N) ndarray of float32
+        The noise level, non-decreasing in ``detail`` and at least ``_MIN_NOISE``.
+
+    Examples
+    --------
+    >>> detail = np.tile(np.arange(60, dtype=np.float32), (10, 1))
+    >>> values = np.where(detail < 30, 1, 3).astype(np.float32)
+    >>> noise = noise_by_detail(values, detail)
+    >>> float(noise[0, 0]), float(noise[0, 59])
+    (1.0, 3.0)
+    """
+    spread, activity = values, detail
+    step = max(1, int(np.sqrt(spread.size / 250_000)))
+    s, a = spread[::step, ::step].ravel(), activity[::step, ::step].ravel()
+    edges = np.quantile(a, np.linspace(0, 1, _BINS + 1))
+    which = np.clip(np.searchsorted(edges, a, side="right") - 1, 0, _BINS - 1)
+    centres, levels = [], []
+    for b in range(_BINS):
+        sel = which == b
+        if sel.any():
+            centres.append(float(np.median(a[sel])))
+            levels.append(float(np.quantile(s[sel], _NOISE_QUANTILE)))
+    # More detail never means less noise: a monotone model, interpolated between the bins.
+    levels = np.maximum(np.maximum.accumulate(levels), _MIN_NOISE)
+    return np.interp(activity, centres, levels).astype(np.float32)
