@@ -370,6 +370,22 @@ def test_edit_merge_keeps_the_edit_only_where_it_landed(session, tmp_path):
     assert slider.input_value() == "1" and "original on the left 1%" in slider.get_attribute("aria-valuetext")
     page.check("input[name=mview][value=composite]")
     assert not page.is_visible("#merge-before") and not slider.is_visible()
+
+    # Regions: the list adds one the rule left out; a click on the photo (no brush) removes the edit.
+    def regions(n):
+        page.wait_for_function(f"() => /{n} region\\(s\\)/.test(document.querySelector('#merge-status').textContent)",
+                               timeout=60_000)
+    assert page.is_checked("#merge-region-list input[data-region='1']")
+    page.check("#merge-region-list input[data-region='2']")
+    regions(2)
+    page.uncheck("#merge-region-list input[data-region='2']")
+    regions(1)
+    box = page.locator("#merge-brush").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 400 / 512, box["y"] + box["height"] * 360 / 512)  # the edit's centre
+    regions(0)
+    assert not page.is_checked("#merge-region-list input[data-region='1']")
+    page.check("#merge-region-list input[data-region='1']")
+    regions(1)
     page.click("#tab-cutout")
     session.assert_clean()
 
