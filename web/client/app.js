@@ -1,6 +1,7 @@
 // The page: inputs (picker, drag-and-drop of files and folders, paste), the queue, the result
 // view with refine tools, outputs, and storage controls. Heavy work goes through the bridge.
 import { Bridge } from './bridge.js';
+import { offscreen, pngBlob } from './canvas.js';
 import { download } from './download.js';
 import { stash, take } from './handoff.js';
 import { ensureIsolation, watchUpdates } from './isolation.js';
@@ -52,6 +53,20 @@ function el(tag, props = {}, children = []) {
 
 // ---- queue ----------------------------------------------------------------------------
 
+/** A small preview of `file` (96 px high), or null where the browser cannot decode it (TIFF, ICO).
+ * Not the file itself: an <img> of a 12 MP photo keeps 48 MB decoded for each queued photo. */
+async function thumbnail(file) {
+  try {
+    const bitmap = await createImageBitmap(file, { resizeHeight: 96, resizeQuality: 'medium' });
+    const canvas = offscreen(bitmap.width, bitmap.height);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0);
+    bitmap.close();
+    return URL.createObjectURL(await pngBlob(canvas));
+  } catch {
+    return null;
+  }
+}
+
 /** Tell screen readers that a job changed state (queued, running, done, failed), not each stage. */
 function announce(text) {
   $('#announce').textContent = text;
@@ -60,7 +75,8 @@ function announce(text) {
 function renderJob(job) {
   let item = job.item;
   if (!item) {
-    const thumb = el('img', { className: 'thumb', src: job.sourceUrl, alt: '' });
+    const thumb = el('img', { className: 'thumb', alt: '' });
+    thumbnail(job.file).then((url) => { if (url) thumb.src = url; });
     const name = el('span', { className: 'job-name', textContent: job.name });
     const state = el('span', { className: 'job-state' });
     const badge = el('span', { className: 'badge', hidden: true });
