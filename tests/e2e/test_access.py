@@ -86,6 +86,10 @@ def test_the_keyboard_alone_chooses_a_photo_opens_it_changes_the_background_and_
                                                                                            cat_rgb):
     page = audited.page
     Image.fromarray(cat_rgb).save(tmp_path / "cat.png")
+    # Playwright intercepts file choosers only once a listener exists, and turns that on
+    # asynchronously: a chooser opened at once could slip past `expect_file_chooser`.
+    page.on("filechooser", lambda _: None)
+    page.evaluate("() => new Promise((r) => setTimeout(r, 200))")
     page.locator("body").focus()
     tab_to(page, "drop")
     with page.expect_file_chooser() as chooser:

@@ -1,15 +1,10 @@
 // Cross-origin isolation (needed for ORT-web threads) and offline use come from the service
 // worker (../sw.js) on hosts that cannot send COOP/COEP headers themselves.
 
-/** Automatic reloads closer together than this are not repeated: a reload that did not isolate
- * the page would otherwise loop. */
-const RELOAD_GAP_MS = 10_000;
-
 /**
  * Register the service worker. If the page is not cross-origin isolated yet, but the worker
- * controls it or is active (a first visit, or a hard reload, which skips the worker and so its
- * headers), reload once so the isolation headers apply (after `beforeReload`, which keeps what
- * must survive it). Returns false when a reload is under way.
+ * controls it (a first visit), reload once so the isolation headers apply (after `beforeReload`,
+ * which keeps what must survive it). Returns false when a reload is under way.
  */
 export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
   if (!('serviceWorker' in navigator)) return true;
@@ -30,13 +25,17 @@ export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
     console.warn(`service worker unavailable (${e.message}); offline use and threads on static hosts are off`);
     return true;
   }
-  const last = Number(sessionStorage.getItem('alphacut-reloaded-at') || 0);
-  if (!self.crossOriginIsolated && navigator.serviceWorker.controller && Date.now() - last <= RELOAD_GAP_MS) {
-    sessionStorage.setItem('alphacut-isolation-failed', '1'); // the reload did not isolate: not again in this tab
+  // One automatic reload at a time: the flag is cleared once a page loads isolated; a reload that
+  // did not isolate the page is not repeated (no loop).
+  if (self.crossOriginIsolated) {
+    sessionStorage.removeItem('alphacut-reloaded');
+    return true;
   }
-  if (!self.crossOriginIsolated && (navigator.serviceWorker.controller || reg.active)
-      && Date.now() - last > RELOAD_GAP_MS && !sessionStorage.getItem('alphacut-isolation-failed')) {
-    sessionStorage.setItem('alphacut-reloaded-at', String(Date.now()));
+  // A hard reload skips the worker, so the page arrives without its headers, and Chromium reloads
+  // it past the worker again: it then runs without isolation (one thread, and the status line
+  // says why) until the next plain reload or visit.
+  if (navigator.serviceWorker.controller && !sessionStorage.getItem('alphacut-reloaded')) {
+    sessionStorage.setItem('alphacut-reloaded', '1');
     await beforeReload();
     location.reload();
     return false;
