@@ -31,7 +31,18 @@ try {
   page.on('pageerror', (e) => out.errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') out.errors.push(m.text()); });
   const step = (name, ...args) => page.evaluate(call(name, ...args));
-  const until = (name, ...args) => page.waitForFunction(call(name, ...args), WAIT).then((h) => h.jsonValue());
+  // Polled by hand, each call bounded: a call made while a reload replaces the page can hang in
+  // BiDi (seen in CI right after the offline reload); it is dropped and made again.
+  const until = async (name, ...args) => {
+    const deadline = Date.now() + WAIT.timeout;
+    while (Date.now() < deadline) {
+      const value = await Promise.race([step(name, ...args).catch(() => null),
+        new Promise((r) => setTimeout(() => r(null), 10_000))]);
+      if (value) return value;
+      await new Promise((r) => setTimeout(r, WAIT.polling));
+    }
+    throw new Error(`timed out waiting for ${name}`);
+  };
   const upload = async (selector, path) => (await page.$(selector)).uploadFile(path);
 
   await page.goto(`${url}/`);
