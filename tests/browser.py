@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -205,8 +206,18 @@ def check_merge(mask_png: bytes, result_png: bytes, folder: Path, known: np.ndar
     assert np.abs(result[inside] - edited[inside]).mean() < 3  # Pyodide's libjpeg differs by a few levels
 
 
+def site_gone(url: str) -> bool:
+    """Whether nothing answers at ``url`` any more (its server was stopped)."""
+    try:
+        urllib.request.urlopen(f"{url}/build-info.json", timeout=5).close()
+    except OSError:
+        return True
+    return False
+
+
 def check_engine_offline(run: dict) -> None:
-    """After its server stopped, the page reloaded from the service worker and cut a photo out."""
+    """After its server stopped, the site opened again from the service worker and cut a photo out."""
+    assert run["serverGone"] is True, "the site's server still answered: the offline step was not offline"
     assert run["offlineStatus"].startswith("Ready: WASM"), run["offlineStatus"]
     assert run["offlineJob"]["state"] == "done", run["offlineJob"]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import check_engine_cutouts, check_engine_merge, check_engine_offline, engine_photos, serve_site
+from browser import check_engine_cutouts, check_engine_merge, check_engine_offline, engine_photos, serve_site, site_gone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engines"))
 from webdriver import WebDriver  # noqa: E402
@@ -72,8 +72,10 @@ def smoke(wd: WebDriver, url: str, files: dict, server: subprocess.Popen) -> dic
     out["files"]["result"] = step("download", "#merge-download")
     step("click", "#tab-cutout")
     out["resources"] = step("resources")
+    out["controlledBeforeOffline"] = step("controlled")
     server.kill()  # the site is gone: what follows comes from the service worker
     server.wait(10)
+    out["serverGone"] = site_gone(url)
     wd.get(url + "/")
     out["offlineStatus"] = until("ready")
     wd.send_file("#file-input", files["cat"])

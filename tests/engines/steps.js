@@ -73,4 +73,8 @@ const STEPS = {
   isolated() {
     return { isolated: self.crossOriginIsolated, sab: typeof SharedArrayBuffer };
   },
+  /** Whether the service worker controls the page (what an offline reload depends on). */
+  controlled() {
+    return Boolean(navigator.serviceWorker?.controller);
+  },
 };

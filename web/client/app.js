@@ -434,7 +434,9 @@ async function main() {
     });
   } catch (e) {
     const offline = offlineNote(e);
-    setStatus(`Could not load the model: ${e.message}.${offline} Photos on a plain studio background can still be cut out (colour key).`, 0, 'error');
+    // A stopped bridge has no worker left, so not even the colour key works until a reload.
+    const keyed = bridge.stopped ? '' : ' Photos on a plain studio background can still be cut out (colour key).';
+    setStatus(`Could not load the model: ${e.message}.${offline}${keyed}`, 0, 'error');
   }
   wireStorage();
 }

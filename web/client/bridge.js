@@ -13,6 +13,10 @@ export const JOB_LIMIT_MS = 5 * 60 * 1000;
 /** A worker that stops on its own is restarted at most this many times within CRASH_WINDOW_MS. */
 export const MAX_RESTARTS = 3;
 export const CRASH_WINDOW_MS = 60 * 1000;
+/** Start-up that reports no progress for this long has stalled (ms). Seen in Firefox ESR 153 on
+ * a loaded 2-core machine: ONNX Runtime's threaded session creation never returned, about one
+ * start in ten. A stalled start is restarted once on one thread, then given up with a reason. */
+export const START_STALL_MS = 120 * 1000;
 
 export class Bridge {
   /**
@@ -37,6 +41,8 @@ export class Bridge {
     // A 24 MP photo takes about 16 s on a desktop; five minutes leaves room for a slow phone.
     this.jobLimitMs = JOB_LIMIT_MS;
     this.crashWindowMs = CRASH_WINDOW_MS;
+    this.startStallMs = START_STALL_MS;
+    this.threads = null; // {max, why} once a threaded start has stalled
     this.start();
   }
 
@@ -62,13 +68,42 @@ export class Bridge {
     // from here) and `modelReady` (the verified model and its session, loaded alongside
     // Python; it resolves after both, to the about dict).
     this.ready = this.send({ type: 'init' }, this.onProgress);
-    this.modelReady = this.send({ type: 'model', backend: this.backend, variant: this.variant }, this.onProgress)
-      .then((r) => {
-        this.about = r.about;
-        return r.about;
-      });
+    const model = { type: 'model', backend: this.backend, variant: this.variant, threads: this.threads };
+    const modelReady = this.send(model, this.onProgress).then((r) => {
+      this.about = r.about;
+      return r.about;
+    });
+    this.modelReady = modelReady;
     this.ready.catch(() => {});
-    this.modelReady.catch(() => {});
+    // The start-up watchdog: every progress message re-arms it, until the model is ready.
+    this.armStall();
+    const settle = () => { if (this.modelReady === modelReady) this.disarmStall(); };
+    modelReady.then(settle, settle);
+  }
+
+  armStall() {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => this.stalled(), this.startStallMs);
+  }
+
+  disarmStall() {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+  }
+
+  /** Start-up made no progress for startStallMs: restart once on one thread, then give up. */
+  stalled() {
+    this.stallTimer = null;
+    const where = this.lastProgress?.key || 'its first step';
+    const reason = `start-up stalled at ${where} (no progress for ${Math.round(this.startStallMs / 1000)} s)`;
+    if (this.threads) {
+      this.worker.terminate();
+      this.stop(new Error(`${reason}, on one thread too: reload the page`));
+      return;
+    }
+    this.threads = { max: 1, why: 'a start on several threads stalled' };
+    this.onLog({ level: 'warn', message: `${reason}; restarting it on one thread` });
+    this.restart();
   }
 
   /** Post `msg`; resolves to the worker's result. With `replay`, a restart of the worker (a
@@ -130,7 +165,12 @@ export class Bridge {
     if (msg.type === 'log') { this.onLog(msg); return; }
     const p = this.pending.get(msg.id);
     if (!p) return;
-    if (msg.type === 'progress') { p.onProgress?.(msg.key, msg.current, msg.total); return; }
+    if (msg.type === 'progress') {
+      if (this.stallTimer) this.armStall();
+      this.lastProgress = { key: msg.key, current: msg.current, total: msg.total, at: Math.round(performance.now()) };
+      p.onProgress?.(msg.key, msg.current, msg.total);
+      return;
+    }
     this.pending.delete(msg.id);
     if (msg.type === 'result') p.resolve(msg);
     else p.reject(new Error(msg.message));
@@ -159,12 +199,8 @@ export class Bridge {
     const now = Date.now();
     this.crashes = (this.crashes || []).filter((t) => now - t < this.crashWindowMs).concat(now);
     if (this.crashes.length > MAX_RESTARTS) { // it keeps stopping: restarting would loop
-      this.stopped = new Error(`${reason}; it stopped ${this.crashes.length} times within `
-        + `${Math.round(this.crashWindowMs / 1000)} s, so it was not restarted: reload the page`);
-      this.onLog({ level: 'warn', message: this.stopped.message });
-      job?.reject(this.stopped);
-      this.failAll(this.stopped);
-      for (const queued of this.queue.splice(0)) queued.reject(this.stopped);
+      job?.reject(this.stop(new Error(`${reason}; it stopped ${this.crashes.length} times within `
+        + `${Math.round(this.crashWindowMs / 1000)} s, so it was not restarted: reload the page`)));
       return;
     }
     this.onLog({ level: 'warn', message: `${reason}; restarting it` });
@@ -173,6 +209,19 @@ export class Bridge {
     this.start();
     this.replay(again);
     this.pump();
+  }
+
+  /** Give up on the worker: fail everything pending and queued with `err`, and refuse new work. */
+  stop(err) {
+    this.disarmStall();
+    this.stopped = err;
+    this.onLog({ level: 'warn', message: err.message });
+    const job = this.current;
+    this.current = null;
+    job?.reject(err);
+    this.failAll(err);
+    for (const queued of this.queue.splice(0)) queued.reject(err);
+    return err;
   }
 
   failAll(err) {

@@ -26,10 +26,10 @@ export function threadLimit() {
   return '';
 }
 
-async function loadOrt(webgpu) {
+async function loadOrt(webgpu, maxThreads) {
   const ort = await import(webgpu ? '../vendor/ort/ort.webgpu.min.mjs' : '../vendor/ort/ort.wasm.min.mjs');
   ort.env.wasm.wasmPaths = ORT_DIR;
-  ort.env.wasm.numThreads = threadLimit() ? 1 : Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+  ort.env.wasm.numThreads = threadLimit() ? 1 : Math.max(1, Math.min(maxThreads, navigator.hardwareConcurrency || 1));
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
   return ort;
@@ -61,10 +61,11 @@ export function variantFor(manifest, ep, choice = 'auto') {
  * @param {object} manifest  model manifest ({input, output, variants})
  * @param {'auto'|'wasm'|'webgpu'} backend
  * @param {(variant: string) => Promise<ArrayBuffer>} load  verified bytes of a variant's graph
- * @param {'auto'|string} choice  a manifest variant to use on every backend, or 'auto' 
+ * @param {'auto'|string} choice  a manifest variant to use on every backend, or 'auto'
+ * @param {number} maxThreads  at most this many WASM threads (1 after a threaded start stalled)
  * @returns {{infer, backend: string, variant: string, threads: number, note: string, sessionMs: number}}
  */
-export async function createInference(manifest, backend, load, choice = 'auto') {
+export async function createInference(manifest, backend, load, choice = 'auto', maxThreads = 4) {
   const inputName = manifest.input.name;
   const outputName = manifest.output.name;
   const shape = manifest.input.shape;
@@ -86,7 +87,7 @@ export async function createInference(manifest, backend, load, choice = 'auto') 
     const { adapter, fallback, why } = await realAdapter();
     if (adapter && (backend === 'webgpu' || !fallback)) {
       try {
-        ort = await loadOrt(true);
+        ort = await loadOrt(true, maxThreads);
         variant = variantFor(manifest, 'webgpu', choice);
         session = await timedSession(await load(variant), 'webgpu');
         ep = 'webgpu';
@@ -100,7 +101,7 @@ export async function createInference(manifest, backend, load, choice = 'auto') 
     }
   }
   async function useWasm() {
-    ort = await loadOrt(false);
+    ort = await loadOrt(false, maxThreads);
     variant = variantFor(manifest, 'wasm', choice);
     session = await timedSession(await load(variant), 'wasm');
     ep = 'wasm';

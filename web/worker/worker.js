@@ -58,9 +58,10 @@ async function siteInfo() {
 
 /**
  * Stage 2: the verified model and its inference session. It needs no Python, so it runs
- * alongside stage 1; it resolves once both are done, with both stages' timings.
+ * alongside stage 1; it resolves once both are done, with both stages' timings. `threads`
+ * ({max, why}, optional) caps the WASM threads, and says why (the bridge's stall restart).
  */
-async function initModel(id, backend, variantChoice) {
+async function initModel(id, backend, variantChoice, threads) {
   const t0 = performance.now();
   const { info, manifest } = await site;
   const progress = (key, current, total) => post({ id, type: 'progress', key, current, total });
@@ -78,7 +79,7 @@ async function initModel(id, backend, variantChoice) {
     progress('compute:session', 0, 1);
     return model.bytes;
   };
-  const inference = await createInference(manifest, backend, load, variantChoice);
+  const inference = await createInference(manifest, backend, load, variantChoice, threads?.max ?? 4);
   ms.session = inference.sessionMs;
   ms.modelWall = Math.round(performance.now() - t0);
   const python = await ready;
@@ -96,7 +97,7 @@ async function initModel(id, backend, variantChoice) {
       variantWhy: variantChoice === 'auto' ? variant.why : `asked for (?variant=${variantChoice})`,
       backend: inference.backend,
       threads: inference.threads,
-      threadLimit: inference.backend === 'wasm' ? threadLimit() : '',
+      threadLimit: inference.backend === 'wasm' ? threadLimit() || threads?.why || '' : '',
       crossOriginIsolated: self.crossOriginIsolated,
       note: inference.note,
       cache: caches.join(', then '),
@@ -217,7 +218,7 @@ self.onmessage = async (event) => {
       post({ id: msg.id, type: 'result', initMs: ms });
     } else if (msg.type === 'model') {
       if (!ready) throw new Error('worker asked for the model before init');
-      modelReady = modelReady || initModel(msg.id, msg.backend || 'auto', msg.variant || 'auto');
+      modelReady = modelReady || initModel(msg.id, msg.backend || 'auto', msg.variant || 'auto', msg.threads);
       const { about } = await modelReady;
       post({ id: msg.id, type: 'result', about });
     } else if (HANDLERS[msg.type]) {
