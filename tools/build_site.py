@@ -3,7 +3,9 @@
 Layout of build/site:
 
 - the app shell from web/ (HTML, CSS, JS modules, service worker, web manifest, icons);
-- vendor/pyodide/: Pyodide 0.27.7's core files and the four verified wheels;
+- vendor/pyodide/: Pyodide 0.27.7's core files and the verified wheels of numpy, Pillow and
+  OpenBLAS, with SciPy cut down to the subpackages the pipeline imports (:func:`scipy_subset`)
+  and pyodide-lock.json naming that wheel;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
 - wheels/<sha256[:16]>/: the alphacut py3-none-any wheel, in a folder named by its content;
 - models/: the model manifest and the prepared graph variants (hard-linked from the cache;
@@ -20,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,6 +33,19 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_std
 ORT_FILES = ("ort.wasm.min.mjs", "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
              "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
 MODEL = "isnet"
+# SciPy's subpackages that the pipeline imports in Pyodide: scipy.ndimage and scipy.fft, and what
+# they import in SciPy 1.14.1 (ndimage imports special, special imports linalg, linalg imports
+# sparse). Traced in Pyodide under Node with every pipeline path run (cut-out, colour key, edit
+# merge, export): 179 SciPy modules. Pyodide 0.27 instantiates every shared library of a package
+# when it loads it, so SciPy's other libraries (optimize, stats, spatial, interpolate, signal,
+# io, ...: 15 MB of 33) cost start-up time and memory for nothing. Importing one of them fails
+# with a plain ModuleNotFoundError; tests/e2e runs every pipeline path in Pyodide.
+SCIPY_KEEP = ("scipy/_lib/", "scipy/fft/", "scipy/linalg/", "scipy/ndimage/", "scipy/sparse/", "scipy/special/")
+# Inside those, never imported by the pipeline: tests, SciPy's Cython API to its special
+# functions, and linalg.interpolative's library.
+SCIPY_DROP = ("/tests/", "scipy/special/cython_special", "scipy/linalg/_decomp_interpolative",
+              "scipy/special/_test_internal", "scipy/_lib/_test_", "scipy/ndimage/_ctest", "scipy/ndimage/_cytest")
+SCIPY_SUBSET_TAG = "0alphacut"  # a wheel build tag: the subset has its own file name and sha256
 
 
 def place(src: Path, dst: Path) -> None:
@@ -51,6 +67,45 @@ def build_wheel(out: Path) -> Path:
                     "-w", str(out), str(ROOT)], check=True)
     (wheel,) = out.glob("alphacut-*-py3-none-any.whl")
     return wheel
+
+
+def scipy_subset(src: Path, out_dir: Path) -> Path:
+    """Write SciPy's wheel ``src`` cut down to :data:`SCIPY_KEEP` into ``out_dir``; return it.
+
+    Top-level modules and the dist-info are kept; RECORD lists only what is kept. The zip is
+    written with fixed timestamps, so the same input gives the same bytes (and build id).
+    """
+    name, version, *rest = src.name.split("-")
+    dst = out_dir / "-".join([name, version, SCIPY_SUBSET_TAG, *rest[-3:]])
+
+    def keep(path: str) -> bool:
+        if path.endswith("/") or any(d in path for d in SCIPY_DROP):
+            return False
+        top_level = path.startswith("scipy/") and path.count("/") == 1 and path.endswith(".py")
+        return top_level or ".dist-info/" in path or path.startswith(SCIPY_KEEP)
+
+    with zipfile.ZipFile(src) as z:
+        kept = [i for i in z.infolist() if keep(i.filename)]
+        (record,) = (i for i in kept if i.filename.endswith(".dist-info/RECORD"))
+        names = {i.filename for i in kept}
+        lines = z.read(record).decode().splitlines()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as w:
+            for info in kept:
+                data = z.read(info)
+                if info is record:
+                    data = ("\n".join(ln for ln in lines if ln.split(",")[0] in names) + "\n").encode()
+                entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                entry.external_attr = info.external_attr
+                w.writestr(entry, data, zipfile.ZIP_DEFLATED)
+    return dst
+
+
+def subset_lock(lock_src: Path, lock_dst: Path, package: str, wheel: Path) -> None:
+    """Copy pyodide-lock.json with ``package`` pointing at ``wheel`` (its name and sha256)."""
+    lock = json.loads(lock_src.read_text())
+    lock["packages"][package].update(file_name=wheel.name, sha256=sha256_file(wheel))
+    _write(lock_dst, json.dumps(lock, separators=(",", ":")))
 
 
 def make_icons(folder: Path) -> None:
@@ -133,12 +188,18 @@ def main() -> int:
     shutil.copytree(ROOT / "web", SITE)
     make_icons(SITE / "icons")
     lock = pyodide_lock()
+    pyodide_dir = SITE / "vendor" / "pyodide"
     for name in PYODIDE_CORE:
-        place(NODE / "pyodide" / name, SITE / "vendor" / "pyodide" / name)
+        if name != "pyodide-lock.json":
+            place(NODE / "pyodide" / name, pyodide_dir / name)
     for pkg in PYODIDE_PACKAGES:
         file_name = lock[pkg]["file_name"]
         src = verify_file(CACHE / "pyodide" / file_name, lock[pkg]["sha256"], file_name)
-        place(src, SITE / "vendor" / "pyodide" / file_name)
+        if pkg == "scipy":
+            subset_lock(NODE / "pyodide" / "pyodide-lock.json", pyodide_dir / "pyodide-lock.json", pkg,
+                        scipy_subset(src, pyodide_dir))
+        else:
+            place(src, pyodide_dir / file_name)
     for name in ORT_FILES:
         place(NODE / "onnxruntime-web" / "dist" / name, SITE / "vendor" / "ort" / name)
     wheel = build_wheel(ROOT / "build" / "wheel")

@@ -103,7 +103,8 @@ def _upsample(image: np.ndarray, k: int, shape) -> np.ndarray:
     if k == 1:
         return image
     scale = np.array(image.shape, np.float64) / np.array(shape, np.float64)
-    return ndi.affine_transform(image, scale, offset=0.5 * scale - 0.5, output_shape=tuple(shape), order=1,
+    # The diagonal as a matrix: SciPy 1.14 (Pyodide's) warns on a 1-D one, for the same result.
+    return ndi.affine_transform(image, np.diag(scale), offset=0.5 * scale - 0.5, output_shape=tuple(shape), order=1,
                                 mode="nearest", output=np.float32)
 
 

@@ -1,0 +1,57 @@
+"""The build's SciPy subset (tools/build_site.py): what it keeps, that it is reproducible, and the
+lock file that names it. That Pyodide runs every pipeline path on it is tested in tests/e2e."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import build_site  # noqa: E402
+from deps import CACHE, NODE, pyodide_lock  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def scipy_wheel() -> Path:
+    entry = pyodide_lock()["scipy"]
+    path = CACHE / "pyodide" / entry["file_name"]
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make deps`")
+    return path
+
+
+def test_the_subset_keeps_what_the_pipeline_imports_and_drops_the_rest(scipy_wheel, tmp_path):
+    out = build_site.scipy_subset(scipy_wheel, tmp_path)
+    assert out.name == "scipy-1.14.1-0alphacut-cp312-cp312-pyodide_2024_0_wasm32.whl"
+    names = zipfile.ZipFile(out).namelist()
+    for needed in ("scipy/__init__.py", "scipy/ndimage/_filters.py", "scipy/fft/_basic.py",
+                   "scipy/special/_orthogonal.py", "scipy/linalg/_basic.py", "scipy/sparse/_csr.py",
+                   "scipy/_lib/_util.py", "scipy-1.14.1.dist-info/METADATA"):
+        assert needed in names, needed
+    assert any(n.startswith("scipy/ndimage/_nd_image") and n.endswith(".so") for n in names)
+    for gone in ("scipy/optimize/", "scipy/stats/", "scipy/spatial/", "scipy/ndimage/tests/",
+                 "scipy/special/cython_special"):
+        assert not any(n.startswith(gone) for n in names), gone
+    assert out.stat().st_size < scipy_wheel.stat().st_size / 2
+    record = zipfile.ZipFile(out).read("scipy-1.14.1.dist-info/RECORD").decode().splitlines()
+    assert {line.split(",")[0] for line in record} == set(names)
+
+
+def test_the_subset_is_reproducible(scipy_wheel, tmp_path):
+    a = build_site.scipy_subset(scipy_wheel, tmp_path / "a")
+    b = build_site.scipy_subset(scipy_wheel, tmp_path / "b")
+    assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+
+
+def test_the_lock_file_names_the_subset_with_its_sha256(scipy_wheel, tmp_path):
+    wheel = build_site.scipy_subset(scipy_wheel, tmp_path)
+    build_site.subset_lock(NODE / "pyodide" / "pyodide-lock.json", tmp_path / "lock.json", "scipy", wheel)
+    lock = json.loads((tmp_path / "lock.json").read_text())["packages"]
+    assert lock["scipy"]["file_name"] == wheel.name
+    assert lock["scipy"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert lock["numpy"] == pyodide_lock()["numpy"]
