@@ -38,8 +38,9 @@ MODEL = "isnet"
 # sparse). Traced in Pyodide under Node with every pipeline path run (cut-out, colour key, edit
 # merge, export): 179 SciPy modules. Pyodide 0.27 instantiates every shared library of a package
 # when it loads it, so SciPy's other libraries (optimize, stats, spatial, interpolate, signal,
-# io, ...: 15 MB of 33) cost start-up time and memory for nothing. Importing one of them fails
-# with a plain ModuleNotFoundError; tests/e2e runs every pipeline path in Pyodide.
+# io, ...: 17 MB of 33) cost memory for nothing: dropping them saves 8.5 MB of download and about
+# 90 MB of tab memory (BENCHMARKS.md; start-up time did not change measurably). Importing one of
+# them fails with a plain ModuleNotFoundError; tests/e2e runs every pipeline path in Pyodide.
 SCIPY_KEEP = ("scipy/_lib/", "scipy/fft/", "scipy/linalg/", "scipy/ndimage/", "scipy/sparse/", "scipy/special/")
 # Inside those, never imported by the pipeline: tests, SciPy's Cython API to its special
 # functions, and linalg.interpolative's library.

@@ -319,10 +319,11 @@ def test_a_worker_that_stops_during_start_up_is_restarted_and_the_page_says_read
     fresh.assert_clean(expected_errors=["stopped unexpectedly"])
 
 
-def test_a_start_up_that_stalls_is_restarted_once_on_one_thread(fresh, tmp_path):
-    """Start-up that reports no progress for ``startStallMs`` (in Firefox, a threaded ONNX
-    Runtime session that never returned) restarts the worker on one thread, and says so. Here
-    the first model download is held unanswered; the restarted worker's goes through."""
+def test_a_session_that_stalls_is_restarted_once_on_one_thread(fresh, tmp_path):
+    """Creating the model's session that is not done after ``sessionLimitMs`` (in Firefox, a
+    threaded ONNX Runtime session that never returned) restarts the worker on one thread, and
+    says so. Here ONNX Runtime's wasm, which session creation fetches, is held unanswered the
+    first time; the restarted worker's request goes through."""
     held = []
 
     def hold_first(route):
@@ -331,30 +332,30 @@ def test_a_start_up_that_stalls_is_restarted_once_on_one_thread(fresh, tmp_path)
         else:
             held.append(route)  # never answered
 
-    fresh.context.route("**/models/*.onnx", hold_first)
+    fresh.context.route("**/vendor/ort/ort-wasm-simd-threaded.wasm", hold_first)
     fresh.page.goto(fresh.url + "/")
     fresh.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
-    fresh.page.evaluate("() => { window.alphacut.bridge.startStallMs = 15_000; }")  # re-armed by progress
+    fresh.page.evaluate("() => { window.alphacut.bridge.sessionLimitMs = 15_000; }")
     status = fresh.wait_ready()
     assert len(held) == 1
     assert "1 thread (a start on several threads stalled)" in status, status
-    assert any("start-up stalled" in line and "restarting it on one thread" in line for line in fresh.console)
+    assert any("session stalled" in line and "restarting it on one thread" in line for line in fresh.console)
     assert cut_out_small(fresh, tmp_path) == "done"
     fresh.assert_clean()
 
 
-def test_a_start_up_that_stalls_twice_gives_up_with_a_reason(fresh, tmp_path):
-    """On one thread too: the page says where it stalled and to reload (the worker is gone, so it
+def test_a_session_that_stalls_twice_gives_up_with_a_reason(fresh, tmp_path):
+    """On one thread too: the page says what stalled and to reload (the worker is gone, so it
     does not offer the colour key), and a photo dropped then fails with that reason, not a hang."""
-    fresh.context.route("**/models/*.onnx", lambda route: None)  # never answered
+    fresh.context.route("**/vendor/ort/ort-wasm-simd-threaded.wasm", lambda route: None)  # never answered
     fresh.page.goto(fresh.url + "/")
     fresh.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
-    fresh.page.evaluate("() => { window.alphacut.bridge.startStallMs = 15_000; }")
+    fresh.page.evaluate("() => { window.alphacut.bridge.sessionLimitMs = 15_000; }")
     fresh.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
                                  timeout=240_000)
     text = fresh.page.inner_text("#status-text")
     assert fresh.page.get_attribute("#status", "class") == "error", text
-    assert "start-up stalled at" in text and "on one thread too: reload the page" in text, text
+    assert "session stalled (not done after 15 s), on one thread too: reload the page" in text, text
     assert "colour key" not in text, text
     fresh.page.set_input_files("#file-input", str(studio_photo(tmp_path / "product.png")))
     [(state, job)] = fresh.wait_jobs(1, timeout_s=30)

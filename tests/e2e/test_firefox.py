@@ -52,7 +52,7 @@ def test_firefox_says_ready_isolated_with_threads(firefox_run):
     assert status.startswith("Ready: WASM"), status
     assert firefox_run["isolated"] is True
     # About one start in ten on a loaded 2-core machine, ONNX Runtime's threaded session creation
-    # never returns in Firefox; the bridge's start-up watchdog then restarts on one thread and the
+    # never returns in Firefox; the bridge's session watchdog then restarts on one thread and the
     # status says so. Either way the page must end up Ready and say how many threads it has.
     if "1 thread (a start on several threads stalled)" in status:
         warnings.warn(f"Firefox: the threaded start stalled and was restarted on one thread: {status}")

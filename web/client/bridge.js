@@ -13,10 +13,12 @@ export const JOB_LIMIT_MS = 5 * 60 * 1000;
 /** A worker that stops on its own is restarted at most this many times within CRASH_WINDOW_MS. */
 export const MAX_RESTARTS = 3;
 export const CRASH_WINDOW_MS = 60 * 1000;
-/** Start-up that reports no progress for this long has stalled (ms). Seen in Firefox ESR 153 on
- * a loaded 2-core machine: ONNX Runtime's threaded session creation never returned, about one
- * start in ten. A stalled start is restarted once on one thread, then given up with a reason. */
-export const START_STALL_MS = 120 * 1000;
+/** Creating the model's session (pure computation, no network: 2-5 s on a desktop) that takes
+ * longer than this has stalled (ms). Seen in Firefox ESR 153 on a loaded 2-core machine: ONNX
+ * Runtime's threaded session creation never returned, about one start in ten. A stalled start is
+ * restarted once on one thread, then given up with a reason. Only this stage is timed: downloads
+ * on a slow network may take minutes, and Pyodide reports no progress while it loads packages. */
+export const SESSION_LIMIT_MS = 60 * 1000;
 
 export class Bridge {
   /**
@@ -41,7 +43,7 @@ export class Bridge {
     // A 24 MP photo takes about 16 s on a desktop; five minutes leaves room for a slow phone.
     this.jobLimitMs = JOB_LIMIT_MS;
     this.crashWindowMs = CRASH_WINDOW_MS;
-    this.startStallMs = START_STALL_MS;
+    this.sessionLimitMs = SESSION_LIMIT_MS;
     this.threads = null; // {max, why} once a threaded start has stalled
     this.start();
   }
@@ -75,15 +77,15 @@ export class Bridge {
     });
     this.modelReady = modelReady;
     this.ready.catch(() => {});
-    // The start-up watchdog: every progress message re-arms it, until the model is ready.
-    this.armStall();
+    // The session watchdog: armed when the worker starts creating the session (receive), and
+    // disarmed once the model is ready or has failed.
     const settle = () => { if (this.modelReady === modelReady) this.disarmStall(); };
     modelReady.then(settle, settle);
   }
 
   armStall() {
     clearTimeout(this.stallTimer);
-    this.stallTimer = setTimeout(() => this.stalled(), this.startStallMs);
+    this.stallTimer = setTimeout(() => this.stalled(), this.sessionLimitMs);
   }
 
   disarmStall() {
@@ -91,11 +93,10 @@ export class Bridge {
     this.stallTimer = null;
   }
 
-  /** Start-up made no progress for startStallMs: restart once on one thread, then give up. */
+  /** Creating the session took longer than sessionLimitMs: restart once on one thread, then give up. */
   stalled() {
     this.stallTimer = null;
-    const where = this.lastProgress?.key || 'its first step';
-    const reason = `start-up stalled at ${where} (no progress for ${Math.round(this.startStallMs / 1000)} s)`;
+    const reason = `creating the model's session stalled (not done after ${Math.round(this.sessionLimitMs / 1000)} s)`;
     if (this.threads) {
       this.worker.terminate();
       this.stop(new Error(`${reason}, on one thread too: reload the page`));
@@ -166,7 +167,7 @@ export class Bridge {
     const p = this.pending.get(msg.id);
     if (!p) return;
     if (msg.type === 'progress') {
-      if (this.stallTimer) this.armStall();
+      if (msg.key === 'compute:session') this.armStall();
       this.lastProgress = { key: msg.key, current: msg.current, total: msg.total, at: Math.round(performance.now()) };
       p.onProgress?.(msg.key, msg.current, msg.total);
       return;
