@@ -57,10 +57,12 @@ test-browser: build
 	$(PY) -m pytest tests/e2e
 
 # Speed: inference alone per setting (ORT-web against native), then side by side with the peer
-# in one Chromium run; writes those two sections of BENCHMARKS.md.
+# in one Chromium run, then the first visit (bytes by file, time) beside the peer; writes those
+# three sections of BENCHMARKS.md.
 bench: build bench/peer/node_modules/.package-lock.json
 	$(PY) bench/infer.py --write BENCHMARKS.md
 	$(PY) bench/speed.py --write BENCHMARKS.md
+	$(PY) bench/first_visit.py --write BENCHMARKS.md
 
 # Matting quality (CPython): each stage on alphamatting27, then the default pipeline on every dev
 # set photo by photo, fp32 and int8, with the post-processing time per stage at 12 MP.
