@@ -50,6 +50,7 @@ export class Bridge {
 
   /** Start (or restart) the worker. */
   start() {
+    this.disarmStall(); // the watchdog of a worker being replaced (a crash, a cancel) goes with it
     const worker = new Worker(this.workerUrl, { type: 'module' });
     this.worker = worker;
     this.life?.abort();
