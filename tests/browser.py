@@ -218,7 +218,9 @@ def site_gone(url: str) -> bool:
 def check_engine_offline(run: dict) -> None:
     """After its server stopped, the site opened again from the service worker and cut a photo out."""
     assert run["serverGone"] is True, "the site's server still answered: the offline step was not offline"
-    assert run["offlineStatus"].startswith("Ready: WASM"), run["offlineStatus"]
+    # Whether the service worker controlled the page before going offline: what to look at first
+    # when the offline start fails.
+    assert run["offlineStatus"].startswith("Ready: WASM"), (run["offlineStatus"], run["controlledBeforeOffline"])
     assert run["offlineJob"]["state"] == "done", run["offlineJob"]
 
 

@@ -2,8 +2,9 @@
 // through the user-level steps of tests/engines/steps.js: open the site and wait until it is
 // ready; cut out a photo with the model and a studio photo, and download each; cut the studio
 // photo out again by colour key; merge an edit; then stop the site's server (kill SERVER_PID),
-// open the site in a new tab and cut a photo out offline. Prints one JSON line with what happened (files as base64);
-// tests/e2e/test_firefox.py asserts on it with the Chromium suite's checks.
+// open the site in a new tab and cut a photo out offline. Prints one JSON line with what
+// happened (files as base64); tests/e2e/test_firefox.py asserts on it with the Chromium suite's
+// checks.
 //
 // Usage: node tests/engines/firefox_smoke.mjs CONFIG_JSON
 //   CONFIG_JSON: { url, firefox, cat, studio, original, edited, serverPid }

@@ -79,7 +79,7 @@ async function initModel(id, backend, variantChoice, threads) {
     progress('compute:session', 0, 1);
     return model.bytes;
   };
-  const inference = await createInference(manifest, backend, load, variantChoice, threads?.max ?? 4);
+  const inference = await createInference(manifest, backend, load, variantChoice, threads?.max);
   ms.session = inference.sessionMs;
   ms.modelWall = Math.round(performance.now() - t0);
   const python = await ready;
