@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT / "py"))
 
 from alphacut import quality  # noqa: E402
 from alphacut.quality import QualityThresholds, assess, judge  # noqa: E402
-from alphacut.resize import resize_alpha  # noqa: E402
+from alphacut.matte.resize import resize_alpha  # noqa: E402
 
 BEGIN, END = "<!-- calibration:begin -->", "<!-- calibration:end -->"
 TITLE = "## Quality checks: calibration"
@@ -107,8 +107,8 @@ class Model:
         if file.is_file():
             return np.load(file)
         from alphacut.models import get_model
-        from alphacut.ort_backend import OrtInfer, default_model_path
-        from alphacut.prepare import to_model_input
+        from alphacut.runtime.ort_backend import OrtInfer, default_model_path
+        from alphacut.matte.prepare import to_model_input
 
         if self._infer is None:
             self._infer = OrtInfer(self.path or default_model_path())

@@ -12,10 +12,10 @@ number), then Gaussian noise (sigma 2 code values) and JPEG quality 90.
 Compared, against the ground truth (SAD = sum |p - g| / 1000; Grad = sum (|grad G p| - |grad G g|)^2
 / 1000 with scipy's Gaussian gradient magnitude, sigma 1.4):
 
-- colour key: ``alphacut.colorkey.colour_key`` with its defaults;
+- colour key: ``alphacut.matte.colorkey.colour_key`` with its defaults;
 - the model: IS-Net fp32 at 1024 x 1024, output bilinear to the photo's size (the baseline);
 - the pipeline: ``alphacut.pipeline.find_matte`` at its defaults (the model decides; the colour
-  key refines the model's band only where the two agree, ``alphacut.anchor.agrees``; escalation
+  key refines the model's band only where the two agree, ``alphacut.matte.anchor.agrees``; escalation
   to the letterboxed pass as in the app). Its target: SAD at most 0.6x the model's.
 
 Also: colour key and should_colour_key timed on a 12 MP composite, and should_colour_key on the
@@ -49,8 +49,8 @@ from calibrate import DEFAULT_CACHE, DEFAULT_DATA, Model, load, sad, write_secti
 
 from devsets import model_output  # noqa: E402
 
-from alphacut.colorkey import colour_key, should_colour_key  # noqa: E402
-from alphacut.ort_backend import OrtInfer, default_model_path  # noqa: E402
+from alphacut.matte.colorkey import colour_key, should_colour_key  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
 from alphacut.pipeline import find_matte  # noqa: E402
 
 BEGIN, END = "<!-- colorkey:begin -->", "<!-- colorkey:end -->"

@@ -1,7 +1,7 @@
 """Memory and time of every refused file of the bad-input corpus, each decoded in a fresh process.
 
 For each corpus case that must fail (tests/corpus/generate.py), the file is written to a
-temporary folder and ``alphacut.decode.decode`` is run on it in a subprocess, which reports its
+temporary folder and ``alphacut.io.decode.decode`` is run on it in a subprocess, which reports its
 wall time for the decode and its peak resident memory (``ru_maxrss``; the interpreter with numpy
 and Pillow imported is part of it, and is measured alone as the first row). Targets (issue 16):
 under 200 MB and 2 s for each refused file.
@@ -26,7 +26,7 @@ from corpus.generate import CASES, Fails  # noqa: E402
 BEGIN, END = "<!-- decode-bounds:begin -->", "<!-- decode-bounds:end -->"
 CHILD = """
 import json, resource, sys, time
-from alphacut.decode import DecodeError, decode
+from alphacut.io.decode import DecodeError, decode
 data = open(sys.argv[1], 'rb').read() if len(sys.argv) > 1 else None
 t = time.perf_counter()
 outcome = 'no file'

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from devsets import DATA_ROOT, DEFAULT_SETS, FOLDS, load_set, metrics, model_output, peer_baseline  # noqa: E402
 
-from alphacut.ort_backend import OrtInfer, default_model_path  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
 from alphacut.pipeline import find_matte  # noqa: E402
 
 BEGIN, END = "<!-- devquality:begin -->", "<!-- devquality:end -->"
@@ -54,7 +54,7 @@ def stage_times(photo, infer, repeat: int = 3) -> list[str]:
     ``repeat``), on the default path and with escalation forced; inference is served from the cache."""
     from PIL import Image
 
-    from alphacut.encode import encode_png
+    from alphacut.io.encode import encode_png
     from alphacut.pipeline import Options, cutout
 
     rgb, _ = photo.load()
@@ -89,7 +89,7 @@ def changed_outside_band(alpha: np.ndarray, raw: np.ndarray) -> float:
     """Share of the photo's pixels that the pipeline moved by more than 0.02 from the model's own
     matte where the model is sure (outside its band): the no-harm check, which needs no ground
     truth. Settling the haze (anchor.settle) moves them by less than 0.02."""
-    from alphacut import anchor
+    from alphacut.matte import anchor
 
     base, inside = anchor.bounds(raw, alpha.shape)
     return float(((np.abs(alpha - base) > 0.02) & ~inside).mean())

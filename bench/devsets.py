@@ -29,9 +29,9 @@ from scipy import ndimage
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "py"))
 from alphacut.models import get_model  # noqa: E402
-from alphacut.ort_backend import OrtInfer, cache_dir  # noqa: E402
-from alphacut.prepare import to_model_input  # noqa: E402
-from alphacut.refine import letterbox  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, cache_dir  # noqa: E402
+from alphacut.matte.prepare import to_model_input  # noqa: E402
+from alphacut.matte.refine import letterbox  # noqa: E402
 
 DATA_ROOT = ROOT.parent / "shared" / "data"
 #: The dev sets ``make bench-quality`` reads by default, by folder name under ``DATA_ROOT``.

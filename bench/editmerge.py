@@ -55,9 +55,10 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "py"))
 
 import editmerge_kinds  # noqa: E402
-from alphacut import editmerge, editmerge_regions  # noqa: E402
+from alphacut.editmerge import merge as editmerge  # noqa: E402
+from alphacut.editmerge import regions as editmerge_regions  # noqa: E402
 from alphacut.editmerge import MergeOptions, merge_edit  # noqa: E402
-from alphacut.editmerge_lab import delta_e, srgb_to_lab  # noqa: E402
+from alphacut._shared.colour import delta_e, srgb_to_lab  # noqa: E402
 
 BEGIN, END = "<!-- editmerge:begin -->", "<!-- editmerge:end -->"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "alphamatting27"
@@ -333,7 +334,7 @@ def timing_12mp(repeat=REPEAT):
     """Seconds per 12 MP merge (median of ``repeat`` runs), stages of the fastest run, and mask IoU."""
     from skimage import data
 
-    from alphacut.encode import encode_png
+    from alphacut.io.encode import encode_png
 
     rng = np.random.default_rng(12)
     rows, cols = 3000, 4000

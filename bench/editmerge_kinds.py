@@ -413,7 +413,7 @@ def main(argv=None):
     ap.add_argument("--cv", action="store_true", help="two-fold cross-validation of VARIANTS on the tune half")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.code))
-    from alphacut import editmerge
+    from alphacut.editmerge import merge as editmerge
     from alphacut.editmerge import merge_edit
 
     sources = load_sources(args.data_root)

@@ -1,4 +1,4 @@
-"""Small gaps (enclosed holes): alphacut.holes.open_holes on constructed cases with a known answer
+"""Small gaps (enclosed holes): alphacut.matte.holes.open_holes on constructed cases with a known answer
 and on the dev set.
 
 Constructed cases (800 x 600, drawn at 4x and box-reduced, so edges are antialiased): a thick
@@ -10,7 +10,7 @@ positives: a solid blob, a figure whose shirt has the backdrop's colour (+3 ΔE;
 meets the backdrop along the outline), a dark bottle with an enclosed label about 7 ΔE off the
 backdrop, and a dark shape with enclosed dots about 7 ΔE off the backdrop.
 
-Two mattes per case, each refined as the app does (``alphacut.refine.refine_alpha``):
+Two mattes per case, each refined as the app does (``alphacut.matte.refine.refine_alpha``):
 
 - *filled*: the model's habit simulated - the true matte with its holes and narrow gaps filled
   (``binary_fill_holes`` of a ``binary_closing`` with a disc of radius 6 px), box-reduced to
@@ -52,10 +52,10 @@ from scipy import ndimage as ndi
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "py"), str(HERE)]  # the package from this checkout; bench/ helpers
-from alphacut.editmerge_lab import delta_e, srgb_to_lab  # noqa: E402
-from alphacut.holes import open_holes  # noqa: E402
-from alphacut.refine import refine_alpha  # noqa: E402
-from alphacut.resize import resize_alpha  # noqa: E402
+from alphacut._shared.colour import delta_e, srgb_to_lab  # noqa: E402
+from alphacut.matte.holes import open_holes  # noqa: E402
+from alphacut.matte.refine import refine_alpha  # noqa: E402
+from alphacut.matte.resize import resize_alpha  # noqa: E402
 from quality import model_output  # noqa: E402
 from speed import machine, write_section  # noqa: E402
 
@@ -355,7 +355,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     infer = None
     if not args.no_model:
-        from alphacut.ort_backend import OrtInfer, default_model_path
+        from alphacut.runtime.ort_backend import OrtInfer, default_model_path
 
         infer = OrtInfer(args.model or default_model_path())
     rows = constructed(infer)

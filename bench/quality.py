@@ -32,13 +32,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "py"))
 sys.path.insert(0, str(HERE))
-from alphacut.decontaminate import estimate_foreground  # noqa: E402
+from alphacut.matte.decontaminate import estimate_foreground  # noqa: E402
 from alphacut.models import get_model  # noqa: E402
 from alphacut.pipeline import find_matte  # noqa: E402
-from alphacut.ort_backend import OrtInfer, cache_dir, default_model_path  # noqa: E402
-from alphacut.prepare import to_model_input  # noqa: E402
-from alphacut.refine import hedging, letterbox, letterbox_box, refine_alpha  # noqa: E402
-from alphacut.resize import resize_alpha  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, cache_dir, default_model_path  # noqa: E402
+from alphacut.matte.prepare import to_model_input  # noqa: E402
+from alphacut.matte.refine import hedging, letterbox, letterbox_box, refine_alpha  # noqa: E402
+from alphacut.matte.resize import resize_alpha  # noqa: E402
 from speed import machine, write_section  # noqa: E402
 from devsets import metrics, model_output, peer_baseline  # noqa: E402,F401
 
@@ -48,7 +48,7 @@ BACKGROUNDS = {"blue": (0, 0, 255), "green": (0, 255, 0), "red": (255, 0, 0), "w
 
 
 def less_hedged(rgb, sq, lb):
-    """(geometry, matte) of the inference that hedges less (alphacut.refine.hedging)."""
+    """(geometry, matte) of the inference that hedges less (alphacut.matte.refine.hedging)."""
     if hedging(lb, rgb.shape, geometry="letterbox") < hedging(sq, rgb.shape, geometry="squash"):
         return "letterbox", lb
     return "squash", sq

@@ -15,7 +15,7 @@ both see the same machine state. Reported, per photo size:
   model already cached (alphacut: IndexedDB; the peer has no persistent cache of its own, so it
   fetches the model again over loopback), median of ``--repeat``; target alphacut / peer <= 0.8;
 - in-browser inference (alphacut's ``infer`` stage) against native onnxruntime on the same
-  prepared graph, 2 threads, 1024² input (``alphacut.ort_backend.OrtInfer``), run between the
+  prepared graph, 2 threads, 1024² input (``alphacut.runtime.ort_backend.OrtInfer``), run between the
   browser rounds while the browsers are idle; target browser / native <= 2.5.
 
 Usage: python bench/speed.py [--repeat N] [--sizes 0.2,2,12,24] [--write BENCHMARKS.md] [--json RAW.json]
@@ -236,7 +236,7 @@ def machine() -> str:
 
 def native_infer():
     """(OrtInfer on the graph the site runs on WASM, 2 threads; a (1, 3, 1024, 1024) input)."""
-    from alphacut.ort_backend import OrtInfer
+    from alphacut.runtime.ort_backend import OrtInfer
 
     manifest = json.loads((ROOT / "models" / "isnet.json").read_text())
     wasm = next(v for v in manifest["variants"].values() if "wasm" in v.get("backends", ()))
@@ -341,7 +341,7 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
         "",
         f"**Inference, browser against native** (1024² input, 2 threads, the graph the site runs on WASM, `{model}`). "
         f"Browser: alphacut's `infer` stage over all warm runs ({len(infer)}); native: onnxruntime "
-        f"(`alphacut.ort_backend.OrtInfer`, threads=2) in this script between the browser rounds ({len(native)} "
+        f"(`alphacut.runtime.ort_backend.OrtInfer`, threads=2) in this script between the browser rounds ({len(native)} "
         "runs). Target browser / native ≤ 2.5.",
         "",
         "| browser median (s) | native median (s) | browser / native |",

@@ -1,4 +1,4 @@
-"""Cross-validated choice of the anchor's settings (alphacut.anchor) on every dev set.
+"""Cross-validated choice of the anchor's settings (alphacut.matte.anchor) on every dev set.
 
 For each photo of each set (devsets.py: folds tune-a, tune-b and final by a hash of the id), the
 pieces are computed once: the model's squashed and letterboxed mattes (cached), the refined matte,
@@ -27,13 +27,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from devsets import DATA_ROOT, DEFAULT_SETS, load_set, metrics, model_output, peer_baseline  # noqa: E402
 
-from alphacut import anchor as A  # noqa: E402
-from alphacut.colorkey import colour_key, should_colour_key  # noqa: E402
-from alphacut.holes import open_holes  # noqa: E402
-from alphacut.ort_backend import OrtInfer, default_model_path  # noqa: E402
-from alphacut.refine import hedging, letterbox_box, refine_alpha  # noqa: E402
+from alphacut.matte import anchor as A  # noqa: E402
+from alphacut.matte.colorkey import colour_key, should_colour_key  # noqa: E402
+from alphacut.matte.holes import open_holes  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
+from alphacut.matte.refine import hedging, letterbox_box, refine_alpha  # noqa: E402
 from scipy import ndimage  # noqa: E402
-from alphacut.resize import resize_alpha  # noqa: E402
+from alphacut.matte.resize import resize_alpha  # noqa: E402
 
 KEYS = ("pass", "soft", "delta", "ck", "holes", "sharpen")
 #: Stage 1: which inference(s) and how much refinement (delta 0.5, no colour key, no holes);

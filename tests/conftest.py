@@ -26,7 +26,7 @@ def cat_jpeg(cat_rgb) -> bytes:
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The prepared graph that `make build` verified into the cache."""
-    from alphacut.ort_backend import default_model_path
+    from alphacut.runtime.ort_backend import default_model_path
 
     path = default_model_path()
     if not path.is_file():
@@ -36,7 +36,7 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def ort_infer(model_path):
-    from alphacut.ort_backend import OrtInfer
+    from alphacut.runtime.ort_backend import OrtInfer
 
     return OrtInfer(model_path)
 

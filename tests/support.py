@@ -20,6 +20,21 @@ def png_bytes(arr: np.ndarray, **kw) -> bytes:
     return buf.getvalue()
 
 
+def studio(tmp_path, name, colour, size=(48, 64)):
+    """A small studio-style photo (a square on a flat backdrop), written as PNG."""
+    rgb = np.full((*size, 3), 235, np.uint8)
+    rgb[12:36, 20:44] = colour
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_bytes(rgb))
+    return path
+
+
+def write(path, data):
+    path.write_bytes(data)
+    return path
+
+
 class DiscInfer:
     """Fake inference: an opaque disc in the middle of the model frame, records its inputs."""
 

@@ -54,7 +54,7 @@ def _integrity(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
     """A fake manifest, its tarball's bytes and its chunks, with the prepared fp32 graph's real sha256."""
-    from alphacut.prepare_graph import prepare
+    from alphacut.runtime.prepare_graph import prepare
 
     graph = _tiny_graph()
     half = len(graph) // 2

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from alphacut.editmerge import merge_edit_labels_bytes
-from alphacut.encode import encode_jpeg, encode_png
+from alphacut.io.encode import encode_jpeg, encode_png
 from alphacut.pipeline import Options, cutout
 from support import png_bytes
 

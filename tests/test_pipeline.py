@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alphacut.decode import DecodeError
+from alphacut.io.decode import DecodeError
 from alphacut.pipeline import Options, cutout
 from support import CAT_BACKGROUND, CAT_SUBJECT, DiscInfer, png_bytes
 
@@ -262,7 +262,7 @@ def test_a_hedged_first_result_escalates_to_the_letterboxed_input_where_it_was_u
 
 def test_a_second_pass_that_lowers_what_the_first_hedged_on_is_not_admitted():
     """The letterboxed pass gives the photo fewer pixels; where it fades what the squashed one
-    hedged on, the first result stands (alphacut.anchor.lift)."""
+    hedged on, the first result stands (alphacut.matte.anchor.lift)."""
     class Fading(TwoPasses):
         async def __call__(self, x):
             out = await super().__call__(x)

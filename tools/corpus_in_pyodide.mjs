@@ -24,7 +24,7 @@ py.FS.mkdir('/corpus');
 for (const f of fs.readdirSync(corpus)) py.FS.writeFile(`/corpus/${f}`, fs.readFileSync(path.join(corpus, f)));
 console.log(py.runPython(`
 import os, time, PIL
-from alphacut.decode import decode, DecodeError
+from alphacut.io.decode import decode, DecodeError
 out = ["Pillow " + PIL.__version__]
 for f in sorted(os.listdir('/corpus')):
     t = time.perf_counter()

@@ -8,7 +8,7 @@
    official wheels out of it, and checks each against the sha256 in pyodide-lock.json;
 3. assembles the model from its chunks, each checked against models/<name>.json, and the
    whole file against the manifest's sha256;
-4. prepares the shipped graph variants, fp32 then int8 from it (``alphacut.prepare_graph``, what
+4. prepares the shipped graph variants, fp32 then int8 from it (``alphacut.runtime.prepare_graph``, what
    tools/prepare_model.py runs), and checks their sha256 against the manifest.
 
 Steps 3 and 4 are the package's own (``alphacut.fetch``): the CLI's first run does the same

@@ -1,11 +1,11 @@
 """Prepare the IS-Net graphs that the app ships, from the verified original (command line).
 
-The steps live in the package, ``alphacut.prepare_graph`` (the CLI's first run prepares the
+The steps live in the package, ``alphacut.runtime.prepare_graph`` (the CLI's first run prepares the
 same graph); this tool adds ``--calibrate``, which needs scikit-image's sample photos.
 
 Variant ``fp32`` (for WebGPU and CPython) converts fp16 to fp32, keeps the ``output`` head,
 sets ``ceil_mode=0`` on the MaxPools and folds constants; ``int8`` (for WASM) quantises the
-fp32 graph with the committed activation ranges, ``py/alphacut/calibration/isnet-int8.json``.
+fp32 graph with the committed activation ranges, ``py/alphacut/runtime/calibration/isnet-int8.json``.
 Both are checked against the original (the package module's docstring has the details).
 ``--calibrate`` regenerates the ranges: MinMax over five of scikit-image's sample photos
 (astronaut, coffee, chelsea, rocket, motorcycle_left), none of them in the evaluation set.
@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "py"))
 
-from alphacut.prepare_graph import prepare  # noqa: E402
+from alphacut.runtime.prepare_graph import prepare  # noqa: E402
 
 
 def calibration_photos() -> list[np.ndarray]:

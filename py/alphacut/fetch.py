@@ -228,7 +228,7 @@ def assemble_model(manifest: dict, read_chunk: Callable[[str], bytes], folder: P
 
 def prepare_variant(manifest: dict, original: Path, variant: str, folder: Path, fp32: Path | None = None) -> Path:
     """Prepare ``variant`` from the assembled ``original`` into ``folder``, verified against the manifest."""
-    from .prepare_graph import prepare
+    from .runtime.prepare_graph import prepare
 
     entry = manifest["variants"][variant]
     out = folder / entry["file"]

@@ -3,7 +3,7 @@
 Inference is injected: ``infer`` is an async callable that takes the model input
 ``(1, 3, R, C) float32`` and returns the model's alpha (any shape with ``R * C``
 elements, values in [0, 1]). In the browser it wraps ONNX Runtime Web; in CPython,
-:class:`alphacut.ort_backend.OrtInfer`.
+:class:`alphacut.runtime.ort_backend.OrtInfer`.
 """
 from __future__ import annotations
 
@@ -13,21 +13,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import anchor
-from .adjust import apply_strokes, feather, shift_edge
-from .colorkey import colour_key, should_colour_key
-from .composite import to_rgba
-from .decontaminate import estimate_foreground
-from .decode import MAX_PIXELS, decode
-from .encode import encode_png
-from .holes import open_holes
+from ._shared.timing import Clock
+from .io.composite import to_rgba
+from .io.decode import MAX_PIXELS, decode
+from .io.encode import encode_png
+from .matte import anchor
+from .matte.adjust import apply_strokes, feather, shift_edge
+from .matte.colorkey import colour_key, should_colour_key
+from .matte.decontaminate import estimate_foreground
+from .matte.holes import open_holes
+from .matte.prepare import to_model_input
+from .matte.refine import hedging, letterbox, letterbox_box, refine_alpha
+from .matte.resize import resize_alpha
 from .models import ModelSpec, get_model
-from .prepare import to_model_input
-from .quality import QualityReport, assess
-from .refine import hedging, letterbox, letterbox_box, refine_alpha
-from .resize import resize_alpha
 from .options import from_plain_dict
-from .timing import Clock
+from .quality import QualityReport, assess
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
 METHODS = ("auto", "model", "colorkey")
@@ -44,9 +44,9 @@ class Options:
         Name of the model manifest to use.
     method : {'auto', 'model', 'colorkey'}
         ``auto`` runs the model, and when the photo's border is uniform
-        (:func:`alphacut.colorkey.should_colour_key`) also the colour key, as a second opinion:
+        (:func:`alphacut.matte.colorkey.should_colour_key`) also the colour key, as a second opinion:
         its edges are used only where the model is unsure, and where it contradicts the model the
-        quality check says so (:mod:`alphacut.anchor`). Before the model has loaded, the colour key
+        quality check says so (:mod:`alphacut.matte.anchor`). Before the model has loaded, the colour key
         alone gives a preview (``Result.report['preview']``). ``colorkey`` is the colour key
         alone; ``model`` the model alone.
     max_pixels : int
@@ -55,11 +55,11 @@ class Options:
         PNG zlib level, 0-9 (1 is fast, 6 is Pillow's default).
     refine : bool
         When the quality check of the model's matte is not good, snap the matte to the photo's
-        edges at full resolution (:mod:`alphacut.refine`) where the model hedges over an area
-        (:func:`alphacut.anchor.softness`); crisp edges keep the model's. False never refines.
+        edges at full resolution (:mod:`alphacut.matte.refine`) where the model hedges over an area
+        (:func:`alphacut.matte.anchor.softness`); crisp edges keep the model's. False never refines.
     holes : bool
         Open enclosed holes the matte filled where they show the plain background
-        (:func:`alphacut.holes.open_holes`; it does nothing on busy backgrounds), inside the
+        (:func:`alphacut.matte.holes.open_holes`; it does nothing on busy backgrounds), inside the
         model's band only. Off by default: held to the band it changed no dev photo for the
         better and opened the white tablecloth seen through a dessert glass (SAD 1.96x the
         baseline; bench/devquality.py), while a hole the model fills, it fills with certainty.
@@ -72,7 +72,7 @@ class Options:
     escalate : {'auto', 'off', 'force'}
         The higher-quality path: a second inference of the photo letterboxed (aspect kept)
         instead of squashed, admitted where the first is unsure
-        (:func:`alphacut.anchor.second_pass`). ``auto`` takes it when the quality check of the
+        (:func:`alphacut.matte.anchor.second_pass`). ``auto`` takes it when the quality check of the
         first result is not good, ``force`` always, ``off`` never.
     """
 
@@ -191,18 +191,18 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     coarse : (R, C) ndarray of float32 in [0, 1]
     options : Options, optional
     strokes : (m, n) ndarray of uint8, optional
-        Keep (1) and remove (2) brush strokes, see :mod:`alphacut.adjust`.
+        Keep (1) and remove (2) brush strokes, see :mod:`alphacut.matte.adjust`.
     keyed : (M, N) ndarray of float32, optional
         A colour key's matte of the photo: used only where the model is unsure
-        (:mod:`alphacut.anchor`).
+        (:mod:`alphacut.matte.anchor`).
     refine : bool, optional
         Refine the edges where the model hedges over an area; defaults to ``options.refine``.
         :func:`find_matte` asks for it only when the quality check of the model's own matte is
         not good (on the real-photo dev sets refinement everywhere made crisp edges worse).
 
     Each step (refinement, the colour key, holes) may move the model's matte only inside its
-    band of uncertainty and only by :data:`alphacut.anchor.DELTA`; refinement is weighted by
-    :func:`alphacut.anchor.softness`. Strokes, shift and feather are the user's and are not held.
+    band of uncertainty and only by :data:`alphacut.matte.anchor.DELTA`; refinement is weighted by
+    :func:`alphacut.matte.anchor.softness`. Strokes, shift and feather are the user's and are not held.
 
     Returns
     -------
@@ -222,7 +222,7 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     base, inside = anchor.bounds(coarse, rgb.shape[:2])
     if refine:
         # Where the model hedges over an area (hair, fur): the refined matte; where its edge is
-        # crisp: its own edge, with the blur of upsampling taken out (alphacut.anchor).
+        # crisp: its own edge, with the blur of upsampling taken out (alphacut.matte.anchor).
         w = resize_alpha(anchor.softness(coarse), rgb.shape[:2])
         alpha = refine_alpha(rgb, coarse)
         crisp = anchor.sharpen(base.copy(), coarse.shape, factor=anchor.SHARPEN) if anchor.SHARPEN else base
@@ -236,7 +236,7 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     clock.lap("refine" if refine else "upsample")
     if keyed is not None:
         # The colour key's edges and gaps, where the model is unsure (find_matte passes it only
-        # when it agrees with the model where the model is sure: alphacut.anchor.agrees).
+        # when it agrees with the model where the model is sure: alphacut.matte.anchor.agrees).
         alpha = anchor.clamp(np.asarray(keyed, np.float32).copy(), base, inside, delta=anchor.KEY_DELTA)
         clock.lap("colour key")
     if options.holes:
@@ -271,7 +271,7 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
         The raw matte of an earlier run on the same ``data`` (:attr:`Result.coarse`): the
         model is skipped and only the post-processing runs again.
     strokes : (m, n) ndarray of uint8, optional
-        Keep (1) and remove (2) brush strokes, see :mod:`alphacut.adjust`.
+        Keep (1) and remove (2) brush strokes, see :mod:`alphacut.matte.adjust`.
 
     Returns
     -------
@@ -283,7 +283,7 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     Examples
     --------
     >>> import asyncio
-    >>> from alphacut.encode import encode_png
+    >>> from alphacut.io.encode import encode_png
     >>> async def everything(x):
     ...     return np.ones((1024, 1024), np.float32)
     >>> res = asyncio.run(cutout(encode_png(np.zeros((3, 5, 3), np.uint8)), everything))
@@ -346,7 +346,7 @@ class Matte:
         again once it is.
     opinions : dict
         JSON-able: how much each second opinion (the colour key, the letterboxed pass)
-        contradicts the model where it is sure (:func:`alphacut.anchor.disagreement`).
+        contradicts the model where it is sure (:func:`alphacut.matte.anchor.disagreement`).
     """
 
     alpha: np.ndarray
@@ -415,7 +415,7 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
             opinion = {"letterboxed pass": {k: agreement[k] for k in ("added", "removed", "pieces")}, **opinion}
             # The letterboxed pass is admitted where the first is unsure, and only if it hedges
             # less over the photo and raises the first's band on average (on the dev sets, a
-            # pass that hedged more, or lowered the band, was the worse one: alphacut.anchor.lift).
+            # pass that hedged more, or lowered the band, was the worse one: alphacut.matte.anchor.lift).
             hedges_less = hedging(second.coarse, rgb.shape) < hedging(first.coarse, rgb.shape)
             lift = anchor.lift(first.coarse, second.coarse)
             admitted = hedges_less and lift >= 0

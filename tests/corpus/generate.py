@@ -1,9 +1,9 @@
-"""The bad-input corpus: every file ``alphacut.decode`` is tested against, and what must come out.
+"""The bad-input corpus: every file ``alphacut.io.decode`` is tested against, and what must come out.
 
 The files are built by code, deterministically, so the repository holds no binaries. ``CASES`` is
 the one table: each entry names a file, builds its bytes, and states the expected outcome, either
 a decode whose properties are checked or a `DecodeError` with a specific message.
-``tests/test_corpus.py`` runs it and TESTING.md shows it.
+``tests/io/test_corpus.py`` runs it and TESTING.md shows it.
 
 Usage::
 
@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 #: The decoder's default pixel limit, restated so this table reads on its own; the corpus test
-#: checks that it matches ``alphacut.decode.MAX_PIXELS``.
+#: checks that it matches ``alphacut.io.decode.MAX_PIXELS``.
 LIMIT_MP = 50
 
 
@@ -68,7 +68,7 @@ class Decodes:
         return ", ".join(words)
 
     def problems(self, decoded) -> list[str]:
-        """What is wrong with ``decoded`` (an ``alphacut.decode.Decoded``); empty when all is well."""
+        """What is wrong with ``decoded`` (an ``alphacut.io.decode.Decoded``); empty when all is well."""
         rgb, alpha = decoded.rgb, decoded.alpha
         found = [f"{name} is {got!r}, expected {want!r}" for name, got, want in (
             ("rgb dtype", rgb.dtype, np.dtype(np.uint8)), ("rgb shape", rgb.shape, (*self.shape, 3)),

@@ -16,12 +16,12 @@ export const OUTPUT_NAMES = {
   webp: (n) => `${baseName(n)}_on_bg.webp`,
 };
 
-/** How many leading bytes the worker's precheck reads (alphacut.decode.PRECHECK_BYTES). */
+/** How many leading bytes the worker's precheck reads (alphacut.io.decode.PRECHECK_BYTES). */
 const PRECHECK_BYTES = 65536;
 
 /**
  * A Blob Python can decode. The file's size and first bytes are checked first, by the worker
- * (alphacut.decode.precheck), so a 2 GB video or a PDF is refused before it is read whole, and
+ * (alphacut.io.decode.precheck), so a 2 GB video or a PDF is refused before it is read whole, and
  * an AVIF over the pixel limit before the browser decodes it. Pillow in Pyodide has no AVIF
  * decoder, so AVIF goes through the browser's own decoder (losslessly to PNG); everything else is
  * the file itself. A Blob, not its bytes: the page keeps one per photo, and Blobs live outside

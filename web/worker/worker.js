@@ -45,7 +45,7 @@ async function initPython(id) {
   const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
   pyodide.unpackArchive(await wheel, 'wheel', { extractDir: sitePackages });
   pyodide.runPython('import importlib; importlib.invalidate_caches()');
-  const api = pyodide.pyimport('alphacut.worker_api');
+  const api = pyodide.pyimport('alphacut.runtime.worker_api');
   const pythonPackage = `alphacut ${pyodide.runPython('import alphacut; alphacut.__version__')}`;
   lap('wheel');
   return { api, ms, pythonPackage };

@@ -1,0 +1,1 @@
+"""Private helpers that more than one subpackage uses: colour spaces, timing."""

@@ -1,0 +1,248 @@
+"""Feather a binary mask along the original's edges, full-size work only in the boundary band.
+
+The guided filter (He, Sun and Tang, 2013; :mod:`alphacut.matte.guided_filter`) fits, in every
+window of the analysis-size original ``I``, a linear model ``q = a . I + b`` to the binary
+mask, and averages the coefficients of the windows that cover a pixel. Its fast variant (He and
+Sun, 2015) resizes ``a`` and ``b`` bilinearly and applies them to the output-size original, so
+the soft edge follows the original's own edges at full resolution.
+
+The output at a pixel depends only on the mask within ``2 * radius`` analysis pixels: the
+window of the fit plus the window that averages the coefficients. Where the mask is constant
+that far around, ``a`` is zero and ``b`` is that constant, up to rounding, so the output is
+exactly 0 or 1 once snapped. The output-size work is therefore done only in the square tiles
+that this boundary band reaches (about the edit's perimeter times the band's width) and every
+other tile is filled with its constant. The result equals the fast guided filter applied to
+the whole image, clipped and snapped.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+
+__all__ = ["feather_mask"]
+
+#: Side, in output pixels, of the square tiles that are either filled or computed.
+TILE = 64
+
+
+def feather_mask(binary: np.ndarray, guide: np.ndarray, output_guide: np.ndarray | None = None, *,
+                 radius: int, eps: float, snap: float = 0.0) -> np.ndarray:
+    """Feather a binary mask with the guided filter, and bring it to the output size.
+
+    Parameters
+    ----------
+    binary : (M, N) ndarray of bool
+        The hard mask, at the analysis size.
+    guide : (M, N, 3) ndarray of uint8
+        The original at the analysis size.
+    output_guide : (P, Q, 3) ndarray of uint8, optional
+        The original at the output size (the same scene); defaults to ``guide``.
+    radius : int
+        Guided-filter window radius, in analysis pixels, >= 1.
+    eps : float
+        Guided-filter regularisation in squared [0, 1] guide units, > 0: edges with a local
+        contrast well above ``sqrt(eps)`` stop the feather.
+    snap : float, optional
+        Values within ``snap`` of 0 or 1 are set to 0 or 1; in [0, 0.5).
+
+    Returns
+    -------
+    mask : (P, Q) ndarray of float32 in [0, 1]
+
+    Examples
+    --------
+    >>> guide = np.zeros((40, 40, 3), np.uint8)
+    >>> guide[:, 20:] = 200
+    >>> binary = np.zeros((40, 40), bool)
+    >>> binary[:, 18:] = True
+    >>> big = np.zeros((80, 80, 3), np.uint8)
+    >>> big[:, 40:] = 200
+    >>> m = feather_mask(binary, guide, big, radius=3, eps=1e-3, snap=1 / 510)
+    >>> m.shape, m.dtype, float(m[:, :20].max()), float(m[:, 41:].min())
+    ((80, 80), dtype('float32'), 0.0, 1.0)
+
+    The soft edge stops at the output guide's own edge, between columns 39 and 40:
+
+    >>> np.round(m[0, 36:42], 2)
+    array([0.44, 0.51, 0.57, 0.62, 0.97, 1.  ], dtype=float32)
+    """
+    binary = np.asarray(binary)
+    if binary.dtype != bool or binary.ndim != 2:
+        raise ValueError(f"binary must be an (M, N) boolean mask, got {binary.dtype} {binary.shape}")
+    guide = _check_guide(guide, "guide")
+    output_guide = guide if output_guide is None else _check_guide(output_guide, "output_guide")
+    if guide.shape[:2] != binary.shape:
+        raise ValueError(f"guide {guide.shape[:2]} and binary {binary.shape} differ in size")
+    if isinstance(radius, bool) or int(radius) != radius or radius < 1:
+        raise ValueError(f"radius must be an integer >= 1, got {radius!r}")
+    if not float(eps) > 0:
+        raise ValueError(f"eps must be > 0, got {eps!r}")
+    if not 0.0 <= float(snap) < 0.5:
+        raise ValueError(f"snap must be in [0, 0.5), got {snap!r}")
+    return _feather(binary, guide, output_guide, int(radius), float(eps), float(snap))[0]
+
+
+def _check_guide(guide, name):
+    guide = np.asarray(guide)
+    if guide.dtype != np.uint8 or guide.ndim != 3 or guide.shape[2] != 3:
+        raise ValueError(f"{name} must be (M, N, 3) uint8, got {guide.dtype} {guide.shape}")
+    return guide
+
+
+def _feather(binary, guide, output_guide, radius, eps, snap):
+    """Kernel of :func:`feather_mask` on checked inputs.
+
+    Returns
+    -------
+    mask : (P, Q) ndarray of float32
+    tiles : (ceil(P / TILE), ceil(Q / TILE)) ndarray of uint8
+        Per tile of ``mask``: 0 where it is all 0, 1 where it is all 1, 2 where it was computed.
+    """
+    rows_a, cols_a = binary.shape
+    rows, cols = output_guide.shape[:2]
+    # Analysis pixels whose output may be neither 0 nor 1: the mask is not constant within
+    # 2 * radius of them, plus one pixel for the bilinear taps.
+    size = 4 * radius + 3
+    band = ndi.maximum_filter(binary, size=size, mode="nearest") & ~ndi.minimum_filter(binary, size=size,
+                                                                                      mode="nearest")
+    # Each output tile reads the analysis rows r0[first] .. r1[last] and likewise for columns.
+    r0, r1, wr = _linear_taps(rows_a, rows)
+    c0, c1, wc = _linear_taps(cols_a, cols)
+    row_lo, row_hi = r0[::TILE], r1[np.minimum(np.arange(TILE - 1, rows + TILE - 1, TILE), rows - 1)]
+    col_lo, col_hi = c0[::TILE], c1[np.minimum(np.arange(TILE - 1, cols + TILE - 1, TILE), cols - 1)]
+    # Band pixels in each tile's rectangle, from a summed-area table.
+    sat = np.zeros((rows_a + 1, cols_a + 1), np.int32)
+    sat[1:, 1:] = band.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
+    lo_r, hi_r = row_lo[:, None], row_hi[:, None] + 1
+    lo_c, hi_c = col_lo[None, :], col_hi[None, :] + 1
+    need = (sat[hi_r, hi_c] - sat[lo_r, hi_c] - sat[hi_r, lo_c] + sat[lo_r, lo_c]) > 0
+    # Elsewhere a tile's rectangle holds one constant value.
+    tiles = np.where(need, np.uint8(2), binary[np.ix_(row_lo, col_lo)].astype(np.uint8))
+    const = np.where(tiles == 1, np.float32(1), np.float32(0))
+    mask = np.repeat(np.repeat(const, _counts(rows), axis=0), _counts(cols), axis=1)
+    if not need.any():
+        return mask, tiles
+
+    # The coefficients, fitted only on the band's bounding box grown by the filter's reach: outside
+    # it they are not read, and inside it every window is the same as on the whole image.
+    reach = 2 * radius + 2
+    (top, bottom), (left, right) = [(max(0, int(i[0]) - reach), int(i[-1]) + reach + 1) for i in
+                                    (np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0)))]
+    # Planes (a0, a1, a2, b), the a planes in uint8 guide units, in analysis coordinates; outside
+    # the box the mask is flat (a = 0, b = the mask).
+    coef = np.zeros((4, rows_a, cols_a), np.float32)
+    coef[3] = binary
+    coef[:, top:bottom, left:right] = _fit(guide[top:bottom, left:right], binary[top:bottom, left:right],
+                                           radius, eps)
+    for ti in np.flatnonzero(need.any(axis=1)):
+        rs = slice(ti * TILE, min(rows, (ti + 1) * TILE))
+        lo, hi = row_lo[ti], row_hi[ti] + 1
+        rows_w = _interp_matrix(r0[rs] - lo, r1[rs] - lo, wr[rs], hi - lo)
+        for tj0, tj1 in _runs(need[ti]):
+            cs = slice(tj0 * TILE, min(cols, tj1 * TILE))
+            clo, chi = col_lo[tj0], col_hi[tj1 - 1] + 1
+            strip = rows_w @ coef[:, lo:hi, clo:chi]
+            w = wc[cs]
+            strip = strip[:, :, c0[cs] - clo] * (1 - w) + strip[:, :, c1[cs] - clo] * w
+            q = strip[3]
+            for c in range(3):
+                plane = output_guide[rs, cs, c].astype(np.float32)
+                plane *= strip[c]
+                q += plane
+            np.clip(q, 0.0, 1.0, out=q)
+            q[q < snap] = 0.0
+            q[q > 1.0 - snap] = 1.0
+            mask[rs, cs] = q
+    return mask, tiles
+
+
+def _counts(n):
+    """Lengths of the tiles along an axis of ``n`` pixels."""
+    counts = np.full(-(-n // TILE), TILE, np.intp)
+    counts[-1] = n - TILE * (len(counts) - 1)
+    return counts
+
+
+def _runs(flags):
+    """``(start, stop)`` of each run of True in a 1-D boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8)))
+    return zip(edges[0::2], edges[1::2])
+
+
+def _interp_matrix(i0, i1, w, n):
+    """(len(i0), n) matrix of linear interpolation: row k has 1 - w[k] at i0[k] and w[k] at i1[k]."""
+    m = np.zeros((len(i0), n), np.float32)
+    k = np.arange(len(i0))
+    m[k, i0] = 1 - w
+    m[k, i1] += w
+    return m
+
+
+def _fit(guide, binary, radius, eps):
+    """The guided filter's window-averaged model ``binary ~ a . guide + b``.
+
+    Parameters
+    ----------
+    guide : (M, N, 3) ndarray of uint8
+    binary : (M, N) ndarray of bool
+    radius : int
+    eps : float
+        In squared [0, 1] guide units.
+
+    Returns
+    -------
+    (4, M, N) ndarray of float32
+        ``a`` per channel (per uint8 guide unit), then ``b``.
+    """
+    # Planes in [0, 1] units, centred so that the covariances (differences of means) lose little
+    # to float32 rounding.
+    g = np.moveaxis(guide, 2, 0).astype(np.float32)
+    g *= np.float32(1 / 255)
+    centre = g.reshape(3, -1).mean(axis=1, dtype=np.float64).astype(np.float32)[:, None, None]
+    g -= centre
+    p = binary.astype(np.float32)
+    upper = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
+    means = _window_mean(np.concatenate([g, p[None], g * p, np.stack([g[i] * g[j] for i, j in upper])]), radius)
+    mean_g, mean_p, cov = means[0:3], means[3], means[4:7]
+    cov -= mean_g * mean_p
+    var = {}
+    for k, (i, j) in enumerate(upper):
+        var[i, j] = var[j, i] = means[7 + k]
+        var[i, j] -= mean_g[i] * mean_g[j]
+        if i == j:
+            var[i, j] += np.float32(eps)
+    # (Sigma + eps I) a = cov, by the cofactors of the symmetric 3 x 3 matrix.
+    cof = {(i, j): var[(i + 1) % 3, (j + 1) % 3] * var[(i + 2) % 3, (j + 2) % 3]
+           - var[(i + 1) % 3, (j + 2) % 3] * var[(i + 2) % 3, (j + 1) % 3] for i in range(3) for j in range(3)}
+    det = var[0, 0] * cof[0, 0] + var[0, 1] * cof[0, 1] + var[0, 2] * cof[0, 2]
+    ab = np.empty((4,) + p.shape, np.float32)
+    for i in range(3):
+        ab[i] = (cof[i, 0] * cov[0] + cof[i, 1] * cov[1] + cof[i, 2] * cov[2]) / det
+    ab[3] = mean_p - (ab[:3] * mean_g).sum(axis=0)
+    ab = _window_mean(ab, radius)
+    # Undo the centring (q = a . (I - centre) + b) and express a per uint8 unit.
+    ab[3] -= (ab[:3] * centre).sum(axis=0)
+    ab[:3] *= np.float32(1 / 255)
+    return ab
+
+
+def _window_mean(stack, radius):
+    """Mean of each (K, M, N) plane over the (2r+1)^2 window clipped to the plane."""
+    size = 2 * radius + 1
+    out = ndi.uniform_filter(stack, size=(1, size, size), mode="constant")
+    rows, cols = stack.shape[1:]
+    out *= np.float32(size * size) / np.outer(_window_counts(rows, radius), _window_counts(cols, radius))
+    return out
+
+
+def _window_counts(n, radius):
+    i = np.arange(n)
+    return (np.minimum(i + radius, n - 1) - np.maximum(i - radius, 0) + 1).astype(np.float32)
+
+
+def _linear_taps(n_in, n_out):
+    """Indices and weights of pixel-centre-aligned linear interpolation from n_in to n_out samples."""
+    pos = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
+    i0 = np.floor(pos).astype(np.intp)
+    return i0, np.minimum(i0 + 1, n_in - 1), (pos - i0).astype(np.float32)

@@ -1,0 +1,687 @@
+"""Edit merge: keep an AI edit only where it was meant to land.
+
+An image-editing model asked to change one thing also changes a little of
+everything else: a global shift, a colour drift, small props, compression
+blocks. :func:`merge_edit` finds the region(s) the edit was about and pastes
+only those onto the original, with a soft edge that follows the original's
+own edges.
+
+Steps, all on numpy arrays, float32 throughout:
+
+1. Bring the edit to the original's size (the report warns when it had to),
+   then downscale both to an analysis size.
+2. Undo a small global shift (phase correlation, :mod:`alphacut.editmerge.align`)
+   and a global colour drift (a per-channel gain and offset fitted on the
+   pixels that did not change).
+3. Difference in CIELAB (Delta E, :mod:`alphacut._shared.colour`) after a light
+   blur that hides compression noise; and a texture change, the local spread of
+   the difference in units of the compression noise of equally detailed parts
+   of the photo (:mod:`alphacut.editmerge.texture`), for edits that change grain
+   or fine detail but not the mean colour. It counts only away from changes of
+   the mean colour, whose own edges and structure would read as texture.
+4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge.regions`). Every
+   candidate region gets an id (by decreasing mass) and the report says why it was
+   kept or dropped; ``include_regions`` / ``exclude_regions`` override the rule.
+5. Feather with a guided filter on the original, which also brings the mask to
+   the output resolution along the original's edges
+   (:mod:`alphacut.editmerge.feather`).
+6. Apply the user's protect and force brushes exactly, then composite
+   ``original * (1 - m) + edited * m``.
+
+Every length is a fraction of the image diagonal and every level a statistic
+of the image, and the regions are decided at the analysis size whatever the
+output size; so a preview (``preview_max_side``) shows the same mask as the
+full-resolution merge, up to resampling. A preview touches the full-size
+inputs only to downscale them.
+
+Full-size work is confined to where the edit lands: the feather computes only
+the tiles that the mask's soft edge reaches, and the composite (with the
+edit's shift and colour correction) only the tiles where the mask is not 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from .._shared.colour import srgb_to_lab
+from .._shared.timing import Clock
+from ..options import from_plain_dict
+from .align import _grey, _phase_correlate, _shift_subpixel
+from .feather import TILE, _feather, _runs
+from .regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
+from .texture import texture_change
+
+__all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
+
+#: Blur of the Lab difference for detection, sigma as a fraction of the diagonal: it hides JPEG
+#: blocks, resampling and the edges that a slight blur or misregistration makes differ.
+_BLUR = 0.003
+#: Lighter blur of the Lab difference for placing the boundary.
+_FINE_BLUR = 0.0008
+#: The boundary is placed (at half height of the sharper map) up to at least this fraction of
+#: the diagonal inside the detected regions' edge (a strong change's soft fringe is detected well
+#: outside the half-height line), and up to twice the detection blur outside it.
+_BAND = 0.01
+#: Guided-filter regularisation, in squared [0, 1] guide units: edges with a local contrast above
+#: about sqrt(eps) stop the feather.
+_FEATHER_EPS = 1e-3
+#: Texture change (:mod:`alphacut.editmerge.texture`): its local statistics run at this scale
+#: (sigma, fraction of the diagonal), and it counts as much as a colour change at the threshold
+#: where its spread is both ``_TEXTURE_RATIO`` times the noise at that level of detail and at
+#: least ``_TEXTURE_MIN`` Delta E.
+_TEXTURE_BLUR = 0.004
+_TEXTURE_REGION = 0.0
+_TEXTURE_RATIO = 4.0
+_TEXTURE_MIN = 3.0
+#: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
+_TEXTURE_CLEAR = 0.01
+#: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
+_SNAP = 1.0 / 510.0
+#: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
+_GAIN_RANGE = (0.85, 1.15)
+_MAX_OFFSET = 20.0
+#: Colour-drift fit: fraction of the best-fitting pixels each refit uses.
+_DRIFT_KEEP = 0.4
+#: Colour-drift fit: a regular subsample of at least this many pixels (up to 4 times as many), or
+#: all of them.
+_DRIFT_SAMPLES = 40000
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    """Options of :func:`merge_edit`; each field has one default.
+
+    Attributes
+    ----------
+    sensitivity : float
+        How readily a change counts as the edit: 2 finds fainter changes, 0.5 only strong ones.
+    feather : float
+        Width of the soft edge as a fraction of the image diagonal; 0 gives a hard edge.
+    primary_only : bool
+        Keep only the main edited region(s), dropping changes much weaker than the strongest one
+        (mass, change times area, below a fifth of its): an edit in two places, or two separate
+        edits of similar weight, keep both regions; the small unrelated changes an editing model
+        makes elsewhere are dropped.
+    max_regions : int
+        Keep at most this many separate edited regions, strongest first.
+    close_gaps : float
+        Join parts of one edited region that are closer than this fraction of the diagonal.
+    align_shift : float
+        Largest global shift to detect and undo, as a fraction of the longer side; 0 turns it off.
+    match_colour : bool
+        Undo the edit's global colour and exposure drift before comparing and compositing.
+    analysis_max_side : int
+        Longer side, in pixels, at which the regions are decided; the mask is then refined to the
+        output size along the original's edges.
+    preview_max_side : int
+        If above 0, the outputs are scaled down to at most this longer side (a quick preview of the
+        same mask); 0 means full resolution.
+    compress_level : int
+        PNG zlib level, 0-9, for :func:`merge_edit_bytes`.
+    include_regions : tuple of int
+        Ids of candidate regions (the report's ``region_candidates``, from a run with the same
+        inputs, sensitivity and brushes) to take even though the rule dropped them.
+    exclude_regions : tuple of int
+        Ids of candidate regions to leave out even though the rule kept them; wins over
+        ``include_regions``.
+    """
+
+    sensitivity: float = 1.0
+    feather: float = 0.003
+    primary_only: bool = True
+    max_regions: int = 8
+    close_gaps: float = 0.01
+    align_shift: float = 0.02
+    match_colour: bool = True
+    analysis_max_side: int = 1024
+    preview_max_side: int = 0
+    compress_level: int = 1
+    include_regions: tuple = ()
+    exclude_regions: tuple = ()
+
+    def __post_init__(self):
+        _check_number(self, "sensitivity", lo=0.05, hi=20.0)
+        _check_number(self, "feather", lo=0.0, hi=0.05)
+        _check_number(self, "close_gaps", lo=0.0, hi=0.1)
+        _check_number(self, "align_shift", lo=0.0, hi=0.1)
+        for name in ("primary_only", "match_colour"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        _check_int(self, "max_regions", lo=1, hi=1000)
+        _check_int(self, "analysis_max_side", lo=64, hi=8192)
+        _check_int(self, "preview_max_side", lo=0, hi=65536)
+        _check_int(self, "compress_level", lo=0, hi=9)
+        for name in ("include_regions", "exclude_regions"):
+            _check_ids(self, name)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "MergeOptions":
+        """Build options from a plain dict (from JSON or JS), rejecting unknown keys.
+
+        >>> MergeOptions.from_dict({"sensitivity": 2}).sensitivity
+        2.0
+        >>> MergeOptions.from_dict({"sensitiviy": 2})
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown option(s): sensitiviy
+        """
+        return from_plain_dict(cls, d)
+
+
+def _check_number(opts, name, *, lo, hi):
+    v = getattr(opts, name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {v!r}")
+    object.__setattr__(opts, name, float(v))
+
+
+def _check_ids(opts, name):
+    v = getattr(opts, name)
+    if not isinstance(v, (list, tuple)) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 1 for i in v):
+        raise ValueError(f"{name} must be a list of region ids (integers >= 1), got {v!r}")
+    object.__setattr__(opts, name, tuple(v))
+
+
+def _check_int(opts, name, *, lo, hi):
+    v = getattr(opts, name)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The merged image, its mask, and a JSON-able report.
+
+    Attributes
+    ----------
+    composite : (P, Q, 3) ndarray of uint8
+        ``original * (1 - mask) + edited * mask``; ``(P, Q)`` is the original's size, or the
+        preview size.
+    mask : (P, Q) ndarray of float32 in [0, 1]
+        Where the edit was taken (1) or the original kept (0).
+    mask8 : (P, Q) ndarray of uint8
+        ``mask`` scaled to 0-255 and rounded.
+    report : dict
+        Sizes, the detected shift and colour drift, the threshold, the kept ``regions``, every
+        ``region_candidates`` (with ``id``, ``kept``, ``why`` and ``bbox`` as fractions [top,
+        left, bottom, right]), ``warnings`` (list of str) and ``timings_ms`` per stage.
+    labels : (A, B) ndarray of uint8
+        The candidate regions by id (0: none) at the analysis size (the report's
+        ``analysis_height`` and ``analysis_width``), for a page that lets a person click a region
+        in or out; ids above 255 are left out.
+    """
+
+    composite: np.ndarray
+    mask: np.ndarray
+    mask8: np.ndarray
+    report: dict
+    labels: np.ndarray = None
+
+
+def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOptions = MergeOptions(),
+               protect: np.ndarray | None = None, force: np.ndarray | None = None) -> MergeResult:
+    """Paste an AI edit onto the original only where it was meant to land.
+
+    Parameters
+    ----------
+    original : (M, N, 3) ndarray of uint8
+        The photo before editing. (M, N, 4) is accepted and its alpha ignored.
+    edited : (P, Q, 3) ndarray of uint8
+        The editing model's output. If its size differs it is resized to (M, N) and the report's
+        ``warnings`` says so.
+    options : MergeOptions, optional
+    protect : (M, N) ndarray of bool, optional
+        Pixels always kept from the original. Wins over ``force`` where both are set.
+    force : (M, N) ndarray of bool, optional
+        Pixels always taken from the edit.
+
+    Returns
+    -------
+    MergeResult
+        At (M, N), or scaled down to ``options.preview_max_side``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> original = rng.integers(100, 140, (120, 160, 3), dtype=np.uint8)
+    >>> edited = original.copy()
+    >>> edited[30:90, 40:100] = (200, 30, 30)
+    >>> res = merge_edit(original, edited)
+    >>> res.composite.shape, res.mask.dtype, res.mask8.dtype
+    ((120, 160, 3), dtype('float32'), dtype('uint8'))
+    >>> bool(res.mask[60, 70] == 1.0 and res.mask[5, 5] == 0.0)
+    True
+    >>> bool((res.composite[5, 5] == original[5, 5]).all())
+    True
+    """
+    if not isinstance(options, MergeOptions):
+        raise TypeError(f"options must be MergeOptions, got {type(options).__name__}")
+    clock = Clock()
+    original = _as_rgb8(original, "original")
+    edited = _as_rgb8(edited, "edited")
+    shape = original.shape[:2]
+    protect = _as_brush(protect, shape, "protect")
+    force = _as_brush(force, shape, "force")
+    warnings = []
+    if edited.shape[:2] != shape:
+        warnings.append(_size_warning(edited.shape[:2], shape))
+        edited = _resize_rgb(edited, shape)
+    clock.lap("validate")
+    return _merge(original, edited, options, protect, force, warnings, clock)
+
+
+def _merge(original, edited, options, protect, force, warnings, clock) -> MergeResult:
+    """Kernel of :func:`merge_edit` on validated inputs of equal size."""
+    shape = original.shape[:2]
+    a_shape = _fit(shape, options.analysis_max_side)
+    out_shape = _fit(shape, options.preview_max_side) if options.preview_max_side else shape
+    orig_o, orig_a = _two_sizes(original, out_shape, a_shape)
+    edit_o, edit_a = _two_sizes(edited, out_shape, a_shape)
+    edit_a = edit_a.astype(np.float32)
+    diag_a = float(np.hypot(*a_shape))
+    scale_a = (a_shape[0] / shape[0], a_shape[1] / shape[1])
+    clock.lap("downscale")
+
+    # Global shift: estimated at the analysis size, undone at full size by whole pixels.
+    shift_full = (0, 0)
+    strength = 0.0
+    if options.align_shift > 0:
+        (dr, dc), strength = _phase_correlate(_grey(orig_a, "original"), _grey(edit_a, "edited"),
+                                              options.align_shift)
+        shift_full = (int(round(dr / scale_a[0])), int(round(dc / scale_a[1])))
+        if shift_full != (0, 0):
+            edit_a = _shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
+    clock.lap("align")
+
+    # Global colour drift, fitted on the pixels that did not change.
+    gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
+    if options.match_colour:
+        gain, offset = _fit_drift(orig_a, edit_a)
+        edit_a -= offset
+        edit_a *= 1 / gain
+    clock.lap("colour")
+
+    # Difference map in Lab, compression noise blurred away.
+    lab_o = srgb_to_lab(orig_a)
+    edit_a *= np.float32(1 / 255)
+    lab_e = srgb_to_lab(np.clip(edit_a, 0, 1, out=edit_a))
+    lab_e -= lab_o
+    planes = np.ascontiguousarray(np.moveaxis(lab_e, 2, 0))  # (3, M, N): filters run along rows
+    lightness = np.ascontiguousarray(lab_o[:, :, 0])
+    del lab_o, lab_e
+    fine = _blurred_norm(planes, _FINE_BLUR * diag_a)
+    diff = _blurred_norm(planes, _BLUR * diag_a)
+    level = noise_threshold(diff, options.sensitivity)
+    texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
+                                  level[1] * options.sensitivity)
+    del planes, lightness
+    # Near a change of the mean colour the spread is that change's edge and inner structure, not a
+    # texture change: the colour difference alone decides there.
+    near = _TEXTURE_CLEAR * diag_a
+    texture[ndi.maximum_filter(diff > level[1], size=2 * int(near) + 1)] = 0
+    np.maximum(diff, texture, out=diff)
+    np.maximum(fine, texture, out=fine)
+    clock.lap("difference")
+
+    protect_a = _resize_brush(protect, a_shape)
+    force_a = _resize_brush(force, a_shape)
+    regions = find_regions(diff, sensitivity=options.sensitivity, close_gaps=options.close_gaps,
+                           primary_only=options.primary_only, max_regions=options.max_regions,
+                           exclude=protect_a, include=force_a, level=level,
+                           include_ids=options.include_regions, exclude_ids=options.exclude_regions)
+    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=max(2 * _BLUR * diag_a + 1, _BAND * diag_a),
+                             outer=2 * _BLUR * diag_a + 1)
+    if force_a is not None:
+        binary = binary | force_a
+    if protect_a is not None:
+        binary = binary & ~protect_a
+    clock.lap("regions")
+
+    # At the output size: the original as it is; the edit aligned (whole pixels at full size,
+    # inside the composite) and colour-matched (a table per channel, inside the composite).
+    lut = _drift_lut(gain, offset) if options.match_colour else None
+    shift_o = shift_full
+    if out_shape != shape:
+        s = (out_shape[0] / shape[0], out_shape[1] / shape[1])
+        if shift_full != (0, 0):
+            moved = _shift_subpixel(edit_o.astype(np.float32), shift_full[0] * s[0], shift_full[1] * s[1])
+            edit_o = np.clip(np.rint(moved), 0, 255).astype(np.uint8)
+        shift_o = (0, 0)
+    clock.lap("prepare_output")
+
+    mask, tiles = _soft_mask(binary, orig_a, orig_o, options.feather * diag_a)
+    clock.lap("feather")
+    for brush, value in ((force, 1.0), (protect, 0.0)):  # protect last: it wins
+        if brush is not None:
+            brush = brush if out_shape == shape else _resize_brush(brush, out_shape)
+            np.copyto(mask, np.float32(value), where=brush)
+            tiles[_tiles_touched(brush)] = 2
+    composite, mask8 = _composite(orig_o, edit_o, mask, tiles, shift_o, lut)
+    clock.lap("composite")
+
+    report = {
+        "height": shape[0], "width": shape[1],
+        "output_height": out_shape[0], "output_width": out_shape[1],
+        "analysis_height": a_shape[0], "analysis_width": a_shape[1],
+        "shift": list(shift_full),
+        "shift_strength": round(float(strength), 1),
+        "colour_gain": [round(float(g), 4) for g in gain],
+        "colour_offset": [round(float(o), 2) for o in offset],
+        "threshold_delta_e": round(regions.threshold, 2),
+        "noise_delta_e": round(regions.noise, 2),
+        "regions": regions.kept,
+        "dropped_regions": regions.dropped,
+        "region_candidates": regions.candidates,
+        "mask_fraction": round(float(mask.mean(dtype=np.float64)), 5),
+        "warnings": warnings,
+        "timings_ms": clock.ms,
+    }
+    labels = np.where(regions.labels <= 255, regions.labels, 0).astype(np.uint8)
+    return MergeResult(composite=composite, mask=mask, mask8=mask8, report=report, labels=labels)
+
+
+def merge_edit_bytes(original: bytes, edited: bytes, options: dict | None = None,
+                     protect: bytes | None = None, force: bytes | None = None) -> tuple[bytes, bytes, dict]:
+    """Bytes in, bytes out: the browser worker's entry to :func:`merge_edit`.
+
+    Parameters
+    ----------
+    original, edited : bytes
+        Encoded images (PNG, JPEG, WebP...).
+    options : dict, optional
+        :class:`MergeOptions` fields; unknown keys raise ``ValueError``.
+    protect, force : bytes, optional
+        Encoded brush images: painted where alpha > 127 if the image has alpha, else where its grey
+        level > 127. Resized (nearest) to the original's size if needed, with a warning.
+
+    Returns
+    -------
+    composite_png : bytes
+        RGB PNG, no metadata.
+    mask_png : bytes
+        Greyscale PNG of the mask (255: taken from the edit).
+    report : dict
+        As :attr:`MergeResult.report`; its ``timings_ms`` also has ``decode`` and ``encode``.
+
+    See Also
+    --------
+    merge_edit_labels_bytes : the same, plus the candidate regions' label map.
+
+    Examples
+    --------
+    >>> from alphacut.io.encode import encode_png
+    >>> img = np.full((40, 60, 3), 120, np.uint8)
+    >>> png, mask_png, report = merge_edit_bytes(encode_png(img), encode_png(img), {"feather": 0})
+    >>> png[:8] == b'\\x89PNG\\r\\n\\x1a\\n', report["width"], report["mask_fraction"]
+    (True, 60, 0.0)
+    """
+    composite_png, mask_png, _, report = merge_edit_labels_bytes(original, edited, options, protect, force)
+    return composite_png, mask_png, report
+
+
+def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None = None,
+                            protect: bytes | None = None,
+                            force: bytes | None = None) -> tuple[bytes, bytes, bytes, dict]:
+    """:func:`merge_edit_bytes` plus the label map of the candidate regions.
+
+    Returns
+    -------
+    composite_png, mask_png : bytes
+        As :func:`merge_edit_bytes`.
+    labels_png : bytes
+        Greyscale PNG at the analysis size: each candidate region's ``id`` (see the report's
+        ``region_candidates``), 0 elsewhere.
+    report : dict
+
+    Examples
+    --------
+    >>> from alphacut.io.encode import encode_png
+    >>> img = np.full((40, 60, 3), 120, np.uint8)
+    >>> edit = img.copy(); edit[10:30, 10:30] = (200, 40, 40)
+    >>> _, _, labels_png, report = merge_edit_labels_bytes(encode_png(img), encode_png(edit))
+    >>> labels_png[:8] == b'\\x89PNG\\r\\n\\x1a\\n', [c["id"] for c in report["region_candidates"]]
+    (True, [1])
+    """
+    from ..io.decode import decode
+    from ..io.encode import encode_png
+
+    opts = MergeOptions.from_dict(options)
+    clock = Clock()
+    orig = decode(original).rgb
+    edit = decode(edited).rgb
+    warnings = []
+    brushes = []
+    for name, data in (("protect", protect), ("force", force)):
+        brush = None
+        if data is not None and len(data):
+            img = decode(data)
+            brush = (img.alpha > 127) if img.alpha is not None else (img.rgb.mean(axis=2) > 127)
+            if brush.shape != orig.shape[:2]:
+                warnings.append(f"the {name} brush was {brush.shape[1]}x{brush.shape[0]}; "
+                                f"resized to the original's {orig.shape[1]}x{orig.shape[0]}")
+                brush = _resize_nearest(brush, orig.shape[:2])
+        brushes.append(brush)
+    if edit.shape[:2] != orig.shape[:2]:
+        warnings.append(_size_warning(edit.shape[:2], orig.shape[:2]))
+        edit = _resize_rgb(edit, orig.shape[:2])
+    clock.lap("decode")
+    res = _merge(orig, edit, opts, brushes[0], brushes[1], warnings, clock)
+    composite_png = encode_png(res.composite, compress_level=opts.compress_level)
+    mask_png = encode_png(res.mask8, compress_level=opts.compress_level)
+    labels_png = encode_png(res.labels, compress_level=opts.compress_level)
+    clock.lap("encode")
+    return composite_png, mask_png, labels_png, res.report
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _as_rgb8(image, name: str) -> np.ndarray:
+    """The one internal format: C-contiguous (M, N, 3) uint8."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise TypeError(f"{name} must be uint8, got {image.dtype}")
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 2:
+        raise ValueError(f"{name} must be (M, N, 3) with M, N >= 2, got shape {image.shape}")
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _as_brush(brush, shape, name: str):
+    if brush is None:
+        return None
+    brush = np.asarray(brush)
+    if brush.dtype != bool:
+        raise TypeError(f"{name} must be a boolean mask, got {brush.dtype}")
+    if brush.shape != tuple(shape):
+        raise ValueError(f"{name} must have the original's shape {tuple(shape)}, got {brush.shape}")
+    return brush if brush.any() else None
+
+
+def _size_warning(got, want) -> str:
+    msg = (f"the edited image is {got[1]}x{got[0]} but the original is {want[1]}x{want[0]}; "
+           f"the edit was resized to match")
+    if abs(got[1] / got[0] - want[1] / want[0]) > 0.01 * want[1] / want[0]:
+        msg += " (its aspect ratio differs, so it was stretched)"
+    return msg
+
+
+def _fit(shape, max_side: int) -> tuple[int, int]:
+    """``shape`` scaled down (never up) so that its longer side is at most ``max_side``."""
+    rows, cols = shape
+    s = min(1.0, max_side / max(rows, cols))
+    return max(2, int(round(rows * s))), max(2, int(round(cols * s)))
+
+
+def _resize_rgb(image: np.ndarray, shape) -> np.ndarray:
+    """Resize uint8 RGB to ``(rows, cols)``: area average down, bicubic up.
+
+    Down, each channel goes through Pillow as a greyscale image, which it wraps without a copy
+    (an RGB image is copied into 4 bytes a pixel first); the result is the same.
+    """
+    if image.shape[:2] == tuple(shape):
+        return image
+    size = (shape[1], shape[0])
+    if not (shape[0] <= image.shape[0] and shape[1] <= image.shape[1]):
+        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+    out = np.empty(tuple(shape) + (3,), np.uint8)
+    for c in range(3):
+        plane = Image.fromarray(np.ascontiguousarray(image[:, :, c]))
+        out[:, :, c] = plane.resize(size, Image.Resampling.BOX)
+    return out
+
+
+def _two_sizes(image: np.ndarray, out_shape, a_shape):
+    """``image`` at the output and at the analysis size, each downscaled from the nearer larger one."""
+    if out_shape == image.shape[:2]:
+        return image, _resize_rgb(image, a_shape)
+    if out_shape[0] * out_shape[1] >= a_shape[0] * a_shape[1]:
+        out = _resize_rgb(image, out_shape)
+        return out, _resize_rgb(out, a_shape)
+    small = _resize_rgb(image, a_shape)
+    return _resize_rgb(small, out_shape), small
+
+
+def _resize_brush(brush, shape):
+    """A boolean brush at another size: a pixel is painted if most of its area is."""
+    if brush is None:
+        return None
+    if brush.shape == tuple(shape):
+        return brush
+    img = Image.fromarray(brush.astype(np.uint8) * np.uint8(255))
+    down = shape[0] <= brush.shape[0] and shape[1] <= brush.shape[1]
+    method = Image.Resampling.BOX if down else Image.Resampling.BILINEAR
+    return np.asarray(img.resize((shape[1], shape[0]), method)) >= 128
+
+
+def _resize_nearest(brush, shape):
+    img = Image.fromarray(brush.astype(np.uint8) * np.uint8(255))
+    return np.asarray(img.resize((shape[1], shape[0]), Image.Resampling.NEAREST)) >= 128
+
+
+def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
+    """Per pixel, the length of the (3, M, N) Lab difference after a Gaussian blur of each plane."""
+    if sigma >= 0.3:
+        planes = ndi.gaussian_filter(planes, (0, sigma, sigma), mode="nearest", truncate=3.0)
+    norm = np.square(planes[0])
+    norm += np.square(planes[1])
+    norm += np.square(planes[2])
+    return np.sqrt(norm, out=norm)
+
+
+def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float) -> np.ndarray:
+    """The texture change on the colour difference's scale: ``threshold`` where it just counts."""
+    spread, ratio, _ = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
+    ratio *= np.float32(1 / _TEXTURE_RATIO)
+    spread *= np.float32(1 / _TEXTURE_MIN)
+    np.minimum(ratio, spread, out=ratio)
+    ratio *= np.float32(threshold)
+    return ratio
+
+
+def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel ``edit ~ gain * orig + offset`` on the pixels that did not change.
+
+    Trimmed least squares on a subsample, starting from "no drift": keep the pixels that fit
+    best (``_DRIFT_KEEP`` of them), refit, three times. Returns ``(1, 0)`` when the fit is not a
+    plausible drift.
+    """
+    step = max(1, int(np.sqrt(orig.shape[0] * orig.shape[1] / _DRIFT_SAMPLES)))
+    # Channel-first samples, (3, n) in C order: every step below runs along contiguous rows.
+    x = orig[::step, ::step].reshape(-1, 3).T.astype(np.float32, order="C")
+    y = edit[::step, ::step].reshape(-1, 3).T.astype(np.float32, order="C")
+    gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
+    for _ in range(3):
+        d = x * gain[:, None]
+        d += offset[:, None]
+        d -= y
+        np.abs(d, out=d)
+        resid = d[0] + d[1]
+        resid += d[2]
+        keep = resid <= np.quantile(resid, _DRIFT_KEEP)
+        xk, yk = x[:, keep], y[:, keep]
+        mx, my = xk.mean(axis=1), yk.mean(axis=1)
+        xk -= mx[:, None]
+        yk -= my[:, None]
+        var = np.einsum("ij,ij->i", xk, xk) / np.float32(xk.shape[1])
+        flat = var < 1.0  # no spread to fit a gain on: the offset alone
+        cov = np.einsum("ij,ij->i", xk, yk) / np.float32(xk.shape[1])
+        gain = np.where(flat, np.float32(1), cov / np.where(flat, np.float32(1), var)).astype(np.float32)
+        offset = (my - gain * mx).astype(np.float32)
+    if not (np.all((gain >= _GAIN_RANGE[0]) & (gain <= _GAIN_RANGE[1])) and np.all(np.abs(offset) <= _MAX_OFFSET)):
+        return np.ones(3, np.float32), np.zeros(3, np.float32)
+    return gain, offset
+
+
+def _drift_lut(gain, offset) -> np.ndarray:
+    """(3, 256) uint8: per channel, the code value with the drift ``edit = gain * orig + offset`` undone."""
+    codes = np.arange(256, dtype=np.float32)
+    return np.clip(np.rint((codes - offset[:, None]) / gain[:, None]), 0, 255).astype(np.uint8)
+
+
+def _soft_mask(binary: np.ndarray, guide_a: np.ndarray, guide_o: np.ndarray, radius: float):
+    """Feather ``binary`` along the edges of the original and bring it to the output size.
+
+    Returns the (P, Q) float32 mask and its tile classes (see :func:`_composite`).
+    """
+    if radius >= 0.5 and binary.any():
+        return _feather(binary, guide_a, guide_o, max(1, int(round(radius))), _FEATHER_EPS, _SNAP)
+    if binary.shape == guide_o.shape[:2]:
+        mask = binary.astype(np.float32)
+    else:
+        img = Image.fromarray(binary.astype(np.float32)).resize((guide_o.shape[1], guide_o.shape[0]),
+                                                               Image.Resampling.BILINEAR)
+        mask = (np.asarray(img) >= 0.5).astype(np.float32)
+    tiles = np.where(_tiles_touched(mask > 0), np.uint8(2), np.uint8(0))
+    return mask, tiles
+
+
+def _tiles_touched(flags: np.ndarray) -> np.ndarray:
+    """Per :data:`TILE` x :data:`TILE` tile of a boolean (M, N) array, whether any pixel is set."""
+    starts = [np.arange(0, n, TILE) for n in flags.shape]
+    return np.logical_or.reduceat(np.logical_or.reduceat(flags, starts[0], axis=0), starts[1], axis=1)
+
+
+def _composite(orig: np.ndarray, edit: np.ndarray, mask: np.ndarray, tiles: np.ndarray, shift, lut):
+    """``orig + mask * (edit' - orig)``, rounded, and ``mask`` as uint8; exact where mask is 0 or 1.
+
+    ``edit'`` is ``edit`` moved by whole pixels (``edit'[r, c] = edit[r + shift[0], c + shift[1]]``,
+    edges repeated) and mapped through the per-channel table ``lut`` (or not, if None). The work is
+    done only on runs of tiles (``TILE`` square; ``tiles`` says 0: mask all 0, 1: all 1, 2:
+    mixed) where the edit is taken, so that a small edit on a large photo costs little.
+    """
+    out = orig.copy()
+    mask8 = np.zeros(mask.shape, np.uint8)
+    rows, cols = mask.shape
+    for ti in np.flatnonzero(tiles.any(axis=1)):
+        rs = slice(ti * TILE, min(rows, (ti + 1) * TILE))
+        for tj0, tj1 in _runs(tiles[ti] > 0):
+            cs = slice(tj0 * TILE, min(cols, tj1 * TILE))
+            e = _moved(edit, rs, cs, shift)
+            if lut is not None:
+                e = np.stack([lut[c][e[:, :, c]] for c in range(3)], axis=2)
+            if (tiles[ti, tj0:tj1] == 1).all():
+                out[rs, cs] = e
+                mask8[rs, cs] = 255
+                continue
+            m = mask[rs, cs]
+            o = out[rs, cs].astype(np.float32)
+            blend = e.astype(np.float32)
+            blend -= o
+            blend *= m[:, :, np.newaxis]
+            blend += o
+            out[rs, cs] = np.rint(blend)
+            mask8[rs, cs] = np.rint(m * np.float32(255))
+    return out, mask8
+
+
+def _moved(image: np.ndarray, rs: slice, cs: slice, shift) -> np.ndarray:
+    """``image[rs + shift[0], cs + shift[1]]`` with indices clamped to the image."""
+    rows, cols = image.shape[:2]
+    r0, r1, c0, c1 = rs.start + shift[0], rs.stop + shift[0], cs.start + shift[1], cs.stop + shift[1]
+    if 0 <= r0 and r1 <= rows and 0 <= c0 and c1 <= cols:
+        return image[r0:r1, c0:c1]
+    return image[np.clip(np.arange(r0, r1), 0, rows - 1)][:, np.clip(np.arange(c0, c1), 0, cols - 1)]

@@ -1,0 +1,665 @@
+"""Edit merge: contracts, oracles, and synthetic pairs with a known answer."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage as ndi
+
+from alphacut.editmerge import MergeOptions, MergeResult, merge_edit, merge_edit_bytes
+from alphacut.editmerge.align import estimate_shift
+from alphacut._shared.colour import delta_e, srgb_to_lab
+from alphacut.editmerge.regions import find_regions
+from alphacut.io.encode import encode_png
+
+
+def _ellipse(shape, centre, radii):
+    r, c = np.ogrid[:shape[0], :shape[1]]
+    return ((r - centre[0]) / radii[0]) ** 2 + ((c - centre[1]) / radii[1]) ** 2 <= 1
+
+
+def _jpeg(rgb, quality=80):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def _iou(a, b):
+    return np.logical_and(a, b).sum() / np.logical_or(a, b).sum()
+
+
+@pytest.fixture(scope="module")
+def pair(cat_rgb):
+    """The cat with its head recoloured, plus what an editing model adds elsewhere.
+
+    Returns (original, edited, known mask, clean edit).
+    """
+    original = cat_rgb
+    shape = original.shape[:2]
+    mask = _ellipse(shape, (120, 190), (60, 80))
+    clean = original.copy()
+    clean[mask] = original[mask][:, [2, 0, 1]] // 2 + 60
+    rng = np.random.default_rng(0)
+    drift = clean.astype(np.float32) * np.float32(1.02) + rng.normal(0, 1.5, clean.shape).astype(np.float32)
+    drift[_ellipse(shape, (250, 400), (6, 6))] += 20  # a small unrelated change
+    edited = _jpeg(np.clip(np.rint(drift), 0, 255).astype(np.uint8), 80)
+    return original, edited, mask, clean
+
+
+# --- Lab and Delta E -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rgb", "lab"), [
+    ((255, 255, 255), (100.0, 0.0, 0.0)),
+    ((0, 0, 0), (0.0, 0.0, 0.0)),
+    ((255, 0, 0), (53.2408, 80.0925, 67.2032)),
+    ((0, 255, 0), (87.7347, -86.1827, 83.1793)),
+    ((0, 0, 255), (32.2970, 79.1875, -107.8602)),
+])
+def test_lab_reference_values(rgb, lab):
+    out = srgb_to_lab(np.array(rgb, np.uint8))
+    np.testing.assert_allclose(out, lab, atol=0.01)
+
+
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (4, 7, 3)])
+def test_lab_uint8_and_float_agree_with_skimage(shape):
+    from skimage.color import rgb2lab
+
+    rgb = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    from_u8 = srgb_to_lab(rgb)
+    from_float = srgb_to_lab(rgb / 255.0)
+    assert from_u8.dtype == np.float32 and from_u8.shape == shape
+    np.testing.assert_allclose(from_u8, from_float, atol=1e-3)
+    np.testing.assert_allclose(from_u8, rgb2lab(rgb.reshape(-1, 1, 3)).reshape(shape), atol=0.02)
+
+
+def test_delta_e_is_euclidean():
+    a = np.array([[50, 10, -10]], np.float32)
+    b = np.array([[53, 14, -10]], np.float32)
+    assert delta_e(a, b).tolist() == [5.0]
+    with pytest.raises(ValueError):
+        delta_e(a, b[:, :2])
+
+
+# --- alignment -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (2, -3), (-1, 1), (3, 0)])
+def test_estimate_shift_recovers_known_shift(cat_rgb, shift):
+    rows, cols = cat_rgb.shape[:2]
+    ri = np.clip(np.arange(rows) - shift[0], 0, rows - 1)
+    ci = np.clip(np.arange(cols) - shift[1], 0, cols - 1)
+    moved = _jpeg(cat_rgb[ri][:, ci], 85)
+    est = estimate_shift(cat_rgb, moved, max_shift=0.02)
+    np.testing.assert_allclose(est, shift, atol=0.3)
+
+
+def test_estimate_shift_validates():
+    with pytest.raises(ValueError):
+        estimate_shift(np.zeros((8, 8)), np.zeros((8, 9)), max_shift=0.1)
+    with pytest.raises(ValueError):
+        estimate_shift(np.zeros((8, 8)), np.zeros((8, 8)), max_shift=0.5)
+
+
+def test_merge_undoes_global_shift(pair):
+    original, _, mask, clean = pair
+    rows, cols = original.shape[:2]
+    ri = np.clip(np.arange(rows) - 2, 0, rows - 1)
+    ci = np.clip(np.arange(cols) + 3, 0, cols - 1)
+    moved = _jpeg(clean[ri][:, ci], 90)
+    res = merge_edit(original, moved)
+    assert res.report["shift"] == [2, -3]
+    assert _iou(res.mask >= 0.5, mask) > 0.9
+
+
+# --- the known answer ----------------------------------------------------------------------
+
+
+def test_recovers_known_edit(pair):
+    original, edited, mask, clean = pair
+    res = merge_edit(original, edited)
+    assert _iou(res.mask >= 0.5, mask) > 0.9
+    # Outside a band around the edit, the original comes back exactly.
+    far = ndi.distance_transform_edt(~mask) > 8
+    assert np.array_equal(res.composite[far], original[far])
+    # Inside, the edit (its drift undone), close to the clean edit.
+    inner = ndi.distance_transform_edt(mask) > 8
+    err = delta_e(srgb_to_lab(res.composite[inner]), srgb_to_lab(clean[inner]))
+    assert float(err.mean()) < 3.0
+
+
+def test_no_edit_gives_empty_mask(cat_rgb):
+    res = merge_edit(cat_rgb, _jpeg(cat_rgb, 75))
+    assert res.report["regions"] == [] and not res.mask.any()
+    assert np.array_equal(res.composite, cat_rgb)
+
+
+def test_primary_only_drops_small_side_change():
+    diff = np.zeros((200, 200), np.float32)
+    diff[40:140, 40:140] = 40.0
+    diff[170:180, 170:180] = 12.0
+    primary = find_regions(diff, sensitivity=1.0, close_gaps=0.01, primary_only=True, max_regions=8)
+    both = find_regions(diff, sensitivity=1.0, close_gaps=0.01, primary_only=False, max_regions=8)
+    assert len(primary.kept) == 1 and not primary.mask[175, 175] and primary.mask[90, 90]
+    assert len(both.kept) == 2 and both.mask[175, 175]
+
+
+def test_sensitivity_moves_threshold():
+    diff = np.random.default_rng(0).random((64, 64), dtype=np.float32) * 2
+    lo = find_regions(diff, sensitivity=0.5, close_gaps=0.01, primary_only=True, max_regions=4)
+    hi = find_regions(diff, sensitivity=2.0, close_gaps=0.01, primary_only=True, max_regions=4)
+    assert lo.threshold == pytest.approx(4 * hi.threshold)
+
+
+# --- contracts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (17, 5), (64, 96), (130, 40)])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_output_contract(shape, channels):
+    rng = np.random.default_rng(sum(shape))
+    original = rng.integers(0, 256, shape + (channels,), dtype=np.uint8)
+    edited = rng.integers(0, 256, shape + (channels,), dtype=np.uint8)
+    res = merge_edit(original, edited)
+    assert isinstance(res, MergeResult)
+    assert res.composite.shape == shape + (3,) and res.composite.dtype == np.uint8
+    assert res.mask.shape == shape and res.mask.dtype == np.float32
+    assert res.mask8.shape == shape and res.mask8.dtype == np.uint8
+    assert 0.0 <= res.mask.min() and res.mask.max() <= 1.0
+    np.testing.assert_array_equal(res.mask8, np.rint(res.mask * 255).astype(np.uint8))
+    zero = res.mask == 0
+    np.testing.assert_array_equal(res.composite[zero], original[..., :3][zero])
+    one = res.mask == 1
+    np.testing.assert_array_equal(res.mask8[zero], 0)
+    np.testing.assert_array_equal(res.mask8[one], 255)
+
+
+def test_composite_equals_original_where_mask_is_zero(pair):
+    original, edited, _, _ = pair
+    res = merge_edit(original, edited)
+    zero = res.mask == 0
+    assert zero.mean() > 0.5
+    np.testing.assert_array_equal(res.composite[zero], original[zero])
+
+
+def test_protect_and_force_are_exact(pair):
+    original, edited, mask, _ = pair
+    protect = np.zeros(mask.shape, bool)
+    protect[100:140, 150:230] = True  # inside the edit
+    force = np.zeros(mask.shape, bool)
+    force[10:30, 10:60] = True  # far from it
+    force[130:135, 150:160] = True  # overlaps protect: protect wins
+    res = merge_edit(original, edited, protect=protect, force=force)
+    assert (res.mask[protect] == 0).all()
+    np.testing.assert_array_equal(res.composite[protect], original[protect])
+    only_force = force & ~protect
+    assert (res.mask[only_force] == 1).all() and (res.mask8[only_force] == 255).all()
+    assert res.composite[only_force].tolist() != original[only_force].tolist()
+
+
+def test_size_mismatch_is_resized_and_reported(pair):
+    original, edited, mask, _ = pair
+    small = np.asarray(Image.fromarray(edited).resize((300, 200), Image.Resampling.BICUBIC))
+    res = merge_edit(original, small)
+    assert res.composite.shape == original.shape
+    assert len(res.report["warnings"]) == 1
+    assert "300x200" in res.report["warnings"][0] and "451x300" in res.report["warnings"][0]
+    assert "stretched" not in res.report["warnings"][0]
+    assert _iou(res.mask >= 0.5, mask) > 0.85
+    wide = np.asarray(Image.fromarray(edited).resize((400, 200), Image.Resampling.BICUBIC))
+    assert "stretched" in merge_edit(original, wide).report["warnings"][0]
+    assert merge_edit(original, edited).report["warnings"] == []
+
+
+def test_input_validation(pair):
+    original, edited, _, _ = pair
+    with pytest.raises(TypeError):
+        merge_edit(original.astype(np.float32), edited)
+    with pytest.raises(ValueError):
+        merge_edit(original[..., 0], edited)
+    with pytest.raises(ValueError):
+        merge_edit(original, edited, protect=np.zeros((3, 3), bool))
+    with pytest.raises(TypeError):
+        merge_edit(original, edited, force=np.zeros(original.shape[:2], np.uint8))
+    with pytest.raises(TypeError):
+        merge_edit(original, edited, options={"feather": 0.0})
+
+
+@pytest.mark.parametrize("bad", [
+    {"sensitivity": 0}, {"sensitivity": -1.0}, {"feather": 0.5}, {"primary_only": 1},
+    {"max_regions": 0}, {"max_regions": 2.5}, {"align_shift": 0.5}, {"analysis_max_side": 10},
+    {"preview_max_side": -1}, {"compress_level": 10}, {"match_colour": "yes"}, {"sensitivity": True},
+])
+def test_options_reject_bad_values(bad):
+    with pytest.raises(ValueError):
+        MergeOptions.from_dict(bad)
+
+
+def test_options_from_dict():
+    assert MergeOptions.from_dict(None) == MergeOptions()
+    opts = MergeOptions.from_dict({"sensitivity": 2, "max_regions": 3.0, "primary_only": False})
+    assert opts.sensitivity == 2.0 and isinstance(opts.sensitivity, float)
+    assert opts.max_regions == 3 and isinstance(opts.max_regions, int) and opts.primary_only is False
+    with pytest.raises(ValueError, match="unknown option"):
+        MergeOptions.from_dict({"sensitivity": 1.0, "radius": 3})
+    with pytest.raises(AttributeError):
+        opts.sensitivity = 3.0  # frozen
+
+
+def test_report_is_json_and_timed(pair):
+    import json
+
+    original, edited, _, _ = pair
+    report = merge_edit(original, edited).report
+    assert json.loads(json.dumps(report)) == report
+    assert {"align", "difference", "regions", "feather", "composite"} <= set(report["timings_ms"])
+    assert len(report["regions"]) == 1
+
+
+def test_hard_edge_when_feather_is_zero(pair):
+    original, edited, _, _ = pair
+    res = merge_edit(original, edited, options=MergeOptions(feather=0.0))
+    assert set(np.unique(res.mask).tolist()) == {0.0, 1.0}
+
+
+# --- preview vs full -----------------------------------------------------------------------
+
+
+def test_preview_matches_full(pair):
+    original, edited, _, _ = pair
+    full = merge_edit(original, edited)
+    prev = merge_edit(original, edited, options=MergeOptions(preview_max_side=150))
+    assert prev.composite.shape == (100, 150, 3) and prev.mask.shape == (100, 150)
+    up = np.asarray(Image.fromarray(prev.mask).resize((451, 300), Image.Resampling.BILINEAR))
+    assert _iou(up >= 0.5, full.mask >= 0.5) > 0.95
+    assert float(np.abs(up - full.mask).mean()) < 0.02
+
+
+def test_regions_do_not_depend_on_analysis_resolution(pair):
+    """Lengths are fractions of the diagonal and levels are statistics: a coarser analysis agrees."""
+    original, edited, _, _ = pair
+    fine = merge_edit(original, edited)
+    coarse = merge_edit(original, edited, options=MergeOptions(analysis_max_side=160))
+    assert coarse.report["analysis_width"] == 160 and fine.report["analysis_width"] == 451
+    assert _iou(coarse.mask >= 0.5, fine.mask >= 0.5) > 0.9
+
+
+# --- bytes ---------------------------------------------------------------------------------
+
+
+def test_bytes_round_trip(pair):
+    original, edited, mask, _ = pair
+    protect = np.zeros(mask.shape, np.uint8)
+    protect[100:140, 150:230] = 255
+    png, mask_png, report = merge_edit_bytes(encode_png(original), encode_png(edited),
+                                             {"compress_level": 6}, encode_png(protect), None)
+    comp = np.asarray(Image.open(io.BytesIO(png)))
+    m8 = np.asarray(Image.open(io.BytesIO(mask_png)))
+    assert comp.shape == original.shape and m8.shape == mask.shape and m8.dtype == np.uint8
+    assert (m8[100:140, 150:230] == 0).all()
+    np.testing.assert_array_equal(comp[m8 == 0], original[m8 == 0])
+    assert {"decode", "encode"} <= set(report["timings_ms"])
+    with pytest.raises(ValueError, match="unknown option"):
+        merge_edit_bytes(encode_png(original), encode_png(edited), {"bogus": 1})
+
+
+# --- feather -------------------------------------------------------------------------------
+
+
+def _snapped_guided_filter(binary, guide, output_guide, radius, eps, snap):
+    """The oracle: the fast guided filter on the whole image, clipped and snapped."""
+    from alphacut.matte.guided_filter import guided_filter
+
+    same = output_guide is guide
+    ref = guided_filter(guide, binary.astype(np.float32), radius=radius, eps=eps,
+                        output_guide=None if same else output_guide)
+    np.clip(ref, 0, 1, out=ref)
+    ref[ref < snap] = 0
+    ref[ref > 1 - snap] = 1
+    return ref
+
+
+@pytest.fixture(scope="module")
+def guides(cat_rgb):
+    """The cat at an analysis size and at a larger, odd output size."""
+    small = np.asarray(Image.fromarray(cat_rgb).resize((200, 133), Image.Resampling.BOX))
+    return small, np.asarray(Image.fromarray(cat_rgb).resize((451 + 250, 300 + 167), Image.Resampling.BICUBIC))
+
+
+@pytest.mark.parametrize("kind", ["ellipse", "corner", "two", "all", "none", "stripe"])
+@pytest.mark.parametrize("same", [True, False])
+def test_feather_equals_fast_guided_filter_everywhere(guides, kind, same):
+    """Band-only work must give the whole-image filter's answer, including far from the band."""
+    from alphacut.editmerge.feather import feather_mask
+
+    small, big = guides
+    shape = small.shape[:2]
+    binary = {
+        "ellipse": lambda: _ellipse(shape, (60, 110), (30, 45)),
+        "corner": lambda: ~_ellipse(shape, (0, 0), (50, 70)),  # mostly ones, touching three borders
+        "two": lambda: _ellipse(shape, (30, 30), (12, 15)) | _ellipse(shape, (100, 160), (20, 25)),
+        "all": lambda: np.ones(shape, bool),
+        "none": lambda: np.zeros(shape, bool),
+        "stripe": lambda: np.pad(np.ones((shape[0], 3), bool), ((0, 0), (90, shape[1] - 93))),
+    }[kind]()
+    out = small if same else big
+    mask = feather_mask(binary, small, out, radius=3, eps=1e-3)
+    ref = _snapped_guided_filter(binary, small, out, 3, 1e-3, 0.0)
+    assert mask.shape == out.shape[:2] and mask.dtype == np.float32 and mask.flags.c_contiguous
+    np.testing.assert_allclose(mask, ref, atol=2e-5)
+    assert ((mask == 0) | (mask == 1)).mean() > 0.5
+    # Snapping moves only the values within ``snap`` of 0 or 1 (up to float rounding at the limit).
+    snap = 1 / 510
+    snapped = feather_mask(binary, small, out, radius=3, eps=1e-3, snap=snap)
+    moved = snapped != mask
+    assert (((mask[moved] < snap + 1e-5) & (snapped[moved] == 0))
+            | ((mask[moved] > 1 - snap - 1e-5) & (snapped[moved] == 1))).all()
+    assert not ((snapped > 0) & (snapped < snap)).any() and not ((snapped < 1) & (snapped > 1 - snap)).any()
+
+
+def test_feather_tiles_describe_the_mask(guides):
+    from alphacut.editmerge.feather import TILE, _feather
+
+    small, big = guides
+    binary = _ellipse(small.shape[:2], (60, 110), (30, 45))
+    mask, tiles = _feather(binary, small, big, 3, 1e-3, 1 / 510)
+    assert tiles.shape == (-(-big.shape[0] // TILE), -(-big.shape[1] // TILE))
+    assert {0, 1, 2} == set(np.unique(tiles).tolist())
+    for (ti, tj), kind in np.ndenumerate(tiles):
+        block = mask[ti * TILE:(ti + 1) * TILE, tj * TILE:(tj + 1) * TILE]
+        if kind < 2:
+            assert (block == kind).all()
+
+
+def test_feather_validates(guides):
+    from alphacut.editmerge.feather import feather_mask
+
+    small, big = guides
+    binary = np.zeros(small.shape[:2], bool)
+    with pytest.raises(ValueError):
+        feather_mask(binary.astype(np.uint8), small, radius=2, eps=1e-3)
+    with pytest.raises(ValueError):
+        feather_mask(binary[1:], small, radius=2, eps=1e-3)
+    with pytest.raises(ValueError):
+        feather_mask(binary, small.astype(np.float32), radius=2, eps=1e-3)
+    with pytest.raises(ValueError):
+        feather_mask(binary, small, radius=0, eps=1e-3)
+    with pytest.raises(ValueError):
+        feather_mask(binary, small, radius=2, eps=0)
+
+
+# --- full-size work only where the edit lands -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_pair(cat_rgb):
+    """A 2.4x cat (many tiles), its edit moved by (2, -3) px with a colour drift, and the known mask."""
+    original = np.asarray(Image.fromarray(cat_rgb).resize((1082, 720), Image.Resampling.BICUBIC))
+    shape = original.shape[:2]
+    mask = _ellipse(shape, (290, 450), (140, 190))
+    clean = original.copy()
+    clean[mask] = original[mask][:, [2, 0, 1]] // 2 + 60
+    drift = np.clip(np.rint(clean * np.float32(1.03) - 4), 0, 255).astype(np.uint8)
+    rows, cols = shape
+    moved = drift[np.clip(np.arange(rows) - 2, 0, rows - 1)][:, np.clip(np.arange(cols) + 3, 0, cols - 1)]
+    return original, _jpeg(moved, 90), mask
+
+
+def test_merge_of_a_moved_drifted_edit_equals_the_whole_image_formula(big_pair):
+    from alphacut.editmerge.merge import _drift_lut
+
+    original, edited, mask = big_pair
+    res = merge_edit(original, edited)
+    rep = res.report
+    assert rep["shift"] == [2, -3] and _iou(res.mask >= 0.5, mask) > 0.9
+    assert ((res.mask > 0) & (res.mask < 1)).any()
+    rows, cols = original.shape[:2]
+    edit = edited[np.clip(np.arange(rows) + 2, 0, rows - 1)][:, np.clip(np.arange(cols) - 3, 0, cols - 1)]
+    # The report rounds the fitted drift, so its table may be off by one code value here and there.
+    lut = _drift_lut(np.array(rep["colour_gain"]), np.array(rep["colour_offset"]))
+    edit = np.stack([lut[c][edit[..., c]] for c in range(3)], axis=2)
+    want = np.rint(original + res.mask[..., None] * (edit.astype(np.float32) - original)).astype(np.uint8)
+    diff = np.abs(res.composite.astype(int) - want)
+    assert (diff[res.mask == 0] == 0).all()
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (3, -5), (-70, 90)])
+def test_composite_tile_runs_equal_the_whole_image_formula(shift):
+    from alphacut.editmerge.merge import _composite
+    from alphacut.editmerge.feather import TILE
+
+    rng = np.random.default_rng(abs(shift[0]))
+    rows, cols = 3 * TILE + 17, 5 * TILE + 9
+    orig = rng.integers(0, 256, (rows, cols, 3), dtype=np.uint8)
+    edit = rng.integers(0, 256, (rows, cols, 3), dtype=np.uint8)
+    mask = np.zeros((rows, cols), np.float32)
+    mask[TILE:2 * TILE, :3 * TILE] = 1  # whole tiles of ones
+    mask[10:40, 200:260] = rng.random((30, 60), dtype=np.float32)  # soft values
+    mask[2 * TILE + 5, 4 * TILE + 3] = 1  # one pixel in the last, partial tile
+    starts = [np.arange(0, n, TILE) for n in (rows, cols)]
+    tile_max = np.maximum.reduceat(np.maximum.reduceat(mask, starts[0], axis=0), starts[1], axis=1)
+    tile_min = np.minimum.reduceat(np.minimum.reduceat(mask, starts[0], axis=0), starts[1], axis=1)
+    tiles = np.where(tile_max == 0, 0, np.where(tile_min == 1, 1, 2)).astype(np.uint8)
+    assert set(np.unique(tiles).tolist()) == {0, 1, 2}
+    lut = rng.permutation(np.tile(np.arange(256, dtype=np.uint8), (3, 1)).T).T.copy()
+    moved = edit[np.clip(np.arange(rows) + shift[0], 0, rows - 1)][:, np.clip(np.arange(cols) + shift[1], 0, cols - 1)]
+    moved = np.stack([lut[c][moved[..., c]] for c in range(3)], axis=2)
+    want = np.rint(orig + mask[..., None] * (moved.astype(np.float32) - orig)).astype(np.uint8)
+    for t in (tiles, np.full_like(tiles, 2)):  # "mixed" everywhere must give the same answer
+        out, mask8 = _composite(orig, edit, mask, t, shift, lut)
+        np.testing.assert_array_equal(out, want)
+        np.testing.assert_array_equal(mask8, np.rint(mask * 255).astype(np.uint8))
+
+
+def test_resize_rgb_per_channel_equals_pillow_rgb(cat_rgb):
+    from alphacut.editmerge.merge import _resize_rgb
+
+    for shape in [(100, 150), (299, 450), (37, 211)]:
+        want = np.asarray(Image.fromarray(cat_rgb).resize(shape[::-1], Image.Resampling.BOX))
+        np.testing.assert_array_equal(_resize_rgb(cat_rgb, shape), want)
+
+
+@pytest.mark.parametrize(("gain", "offset", "found"), [
+    ((1.03, 0.98, 1.0), (-4.0, 2.0, 0.0), True),
+    ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0), True),
+    ((1.3, 1.0, 1.0), (0.0, 0.0, 0.0), False),  # not a drift: too strong
+])
+def test_fit_drift_recovers_a_global_drift_despite_a_local_edit(cat_rgb, gain, offset, found):
+    from alphacut.editmerge.merge import _fit_drift
+
+    orig = cat_rgb.astype(np.float32)
+    edit = orig * np.float32(gain) + np.float32(offset)
+    edit[_ellipse(cat_rgb.shape[:2], (150, 220), (70, 100))] = (20, 200, 40)  # a local edit, 18 %
+    g, o = _fit_drift(cat_rgb, edit)
+    assert g.dtype == np.float32 and o.dtype == np.float32
+    if found:
+        np.testing.assert_allclose(g, gain, atol=0.005)
+        np.testing.assert_allclose(o, offset, atol=0.8)
+    else:
+        assert g.tolist() == [1, 1, 1] and o.tolist() == [0, 0, 0]
+
+
+# --- region helpers against their whole-image definitions -----------------------------------
+
+
+def _random_masks(count):
+    rng = np.random.default_rng(7)
+    for _ in range(count):
+        shape = tuple(rng.integers(8, 90, 2))
+        field = ndi.gaussian_filter(rng.random(shape), rng.uniform(0.5, 3))
+        yield field > np.quantile(field, rng.uniform(0.2, 0.95))
+
+
+def test_fill_small_holes_matches_scipy():
+    from alphacut.editmerge.regions import _fill_small_holes
+
+    for mask in _random_masks(60):
+        for max_size in (0, 4, 50):
+            holes = ndi.binary_fill_holes(mask) & ~mask
+            labels, n = ndi.label(holes)
+            sizes = np.bincount(labels.ravel(), minlength=n + 1)
+            small = sizes <= max_size
+            small[0] = False
+            np.testing.assert_array_equal(_fill_small_holes(mask, max_size), mask | small[labels])
+
+
+def test_close_matches_the_whole_image_closing():
+    from alphacut.editmerge.regions import _close
+
+    for mask in _random_masks(60):
+        for radius in (1.0, 2.5, 6.0):
+            pad = int(np.ceil(radius)) + 1
+            padded = np.pad(mask, pad, mode="edge")
+            grown = ndi.distance_transform_edt(~padded) <= radius
+            want = (ndi.distance_transform_edt(grown) > radius)[pad:-pad, pad:-pad] | mask
+            np.testing.assert_array_equal(_close(mask, radius), want)
+
+
+# --- texture changes, region ids (issue 19) ------------------------------------------------
+
+
+def _grain_pair(cat_rgb):
+    """The cat with fine grain added on a smooth ellipse (mean colour unchanged), drift and JPEG."""
+    shape = cat_rgb.shape[:2]
+    mask = _ellipse(shape, (90, 330), (45, 60))
+    rng = np.random.default_rng(3)
+    edited = cat_rgb.astype(np.float32)
+    edited[mask] += rng.normal(0, 14, (int(mask.sum()), 1)).astype(np.float32)
+    edited = edited * np.float32(1.02) + 1
+    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 85)
+
+
+def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypatch):
+    import alphacut.editmerge.merge as em
+
+    mask, edited = _grain_pair(cat_rgb)
+    res = merge_edit(cat_rgb, edited)
+    assert _iou(res.mask >= 0.5, mask) > 0.6
+    monkeypatch.setattr(em, "_TEXTURE_RATIO", 1e9)  # the colour difference alone
+    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
+
+
+def test_texture_change_is_quiet_where_only_compression_differs(cat_rgb):
+    from alphacut.editmerge.texture import texture_change
+
+    lab_o = srgb_to_lab(cat_rgb)
+    planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(_jpeg(cat_rgb, 75)) - lab_o, 2, 0))
+    spread, ratio, _ = texture_change(planes, np.ascontiguousarray(lab_o[:, :, 0]), sigma=2.0)
+    assert spread.shape == ratio.shape == cat_rgb.shape[:2]
+    assert float(np.quantile(ratio, 0.99)) < 4.0  # below the default _TEXTURE_RATIO
+
+
+def test_texture_change_ignores_a_smooth_change_of_the_mean():
+    from alphacut.editmerge.texture import texture_change
+
+    ramp = np.tile(np.linspace(0, 40, 80, dtype=np.float32), (60, 1))
+    planes = np.stack([ramp, ramp * 0.5, np.zeros_like(ramp)])
+    spread, _, _ = texture_change(planes, np.full((60, 80), 50, np.float32), sigma=3.0)
+    assert float(spread[10:-10, 10:-10].max()) < 0.05
+
+
+def test_texture_change_validates():
+    from alphacut.editmerge.texture import texture_change
+
+    with pytest.raises(ValueError, match="planes"):
+        texture_change(np.zeros((2, 8, 8), np.float32), np.zeros((8, 8), np.float32), sigma=1)
+    with pytest.raises(ValueError, match="sigma"):
+        texture_change(np.zeros((3, 8, 8), np.float32), np.zeros((8, 8), np.float32), sigma=0)
+
+
+def _two_blobs():
+    diff = np.zeros((200, 200), np.float32)
+    diff[40:140, 40:140] = 40.0
+    diff[170:180, 170:180] = 12.0
+    return diff
+
+
+def test_region_ids_follow_mass_and_label_every_candidate():
+    r = find_regions(_two_blobs(), sensitivity=1.0, close_gaps=0.01, primary_only=True, max_regions=8)
+    assert [c["id"] for c in r.candidates] == [1, 2]
+    assert [(c["kept"], c["why"]) for c in r.candidates] == [(True, "kept"), (False, "weak")]
+    assert r.labels[90, 90] == 1 and r.labels[175, 175] == 2 and r.labels[5, 5] == 0
+    assert [k["id"] for k in r.kept] == [1]
+
+
+def test_include_and_exclude_region_ids():
+    kw = dict(sensitivity=1.0, close_gaps=0.01, primary_only=True, max_regions=8)
+    both = find_regions(_two_blobs(), include_ids=[2], **kw)
+    assert both.mask[175, 175] and both.mask[90, 90] and both.candidates[1]["why"] == "included"
+    none = find_regions(_two_blobs(), include_ids=[2], exclude_ids=[1, 2, 99], **kw)
+    assert not none.mask.any() and {c["why"] for c in none.candidates} == {"excluded"}
+
+
+def test_noise_threshold_and_level_override():
+    from alphacut.editmerge.regions import noise_threshold
+
+    diff = _two_blobs()
+    assert noise_threshold(diff, 2.0) == (0.0, 2.5)
+    high = find_regions(diff, sensitivity=1.0, close_gaps=0.01, primary_only=False, max_regions=8, level=(0.0, 20.0))
+    assert high.threshold == 20.0 and high.mask[90, 90] and not high.mask[175, 175]
+
+
+def test_merge_reports_candidates_and_labels_and_takes_ids(pair):
+    original, edited, mask, _ = pair
+    res = merge_edit(original, edited, options=MergeOptions(primary_only=False))
+    cands = res.report["region_candidates"]
+    assert res.labels.dtype == np.uint8
+    assert res.labels.shape == (res.report["analysis_height"], res.report["analysis_width"])
+    assert set(np.unique(res.labels)) - {0} == {c["id"] for c in cands}
+    main = cands[0]
+    assert main["id"] == 1 and main["kept"] and res.labels[120, 190] == 1
+    out = merge_edit(original, edited, options=MergeOptions(exclude_regions=[1], primary_only=False))
+    assert not out.mask[120, 190] and out.report["region_candidates"][0]["why"] == "excluded"
+
+
+@pytest.mark.parametrize("bad", [{"include_regions": [0]}, {"exclude_regions": "1"}, {"include_regions": [1.5]},
+                                 {"exclude_regions": [True]}])
+def test_region_id_options_are_validated(bad):
+    with pytest.raises(ValueError, match="region ids"):
+        MergeOptions.from_dict(bad)
+
+
+def test_worker_merge_returns_labels(pair):
+    import json
+
+    from alphacut.runtime.worker_api import merge_edit as worker_merge
+
+    original, edited, _, _ = pair
+    composite, mask, labels, report = worker_merge(encode_png(original), encode_png(edited),
+                                                   json.dumps({"exclude_regions": [1]}))
+    report = json.loads(report)
+    lab = np.asarray(Image.open(io.BytesIO(labels)))
+    assert lab.shape == (report["analysis_height"], report["analysis_width"]) and lab[120, 190] == 1
+    assert report["regions"] == [] and not np.asarray(Image.open(io.BytesIO(mask))).any()
+
+
+def test_e2e_merge_pair_still_gives_one_region(tmp_path):
+    """The browser tests' pair (tests/browser.py): one region, IoU > 0.8, exact outside."""
+    from browser import merge_pair
+
+    orig_path, edit_path, known = merge_pair(tmp_path)
+    original = np.asarray(Image.open(orig_path).convert("RGB"))
+    edited = np.asarray(Image.open(edit_path).convert("RGB"))
+    res = merge_edit(original, edited, options=MergeOptions(preview_max_side=1024))
+    assert len(res.report["regions"]) == 1
+    assert _iou(res.mask8 > 127, known) > 0.8
+    outside = res.mask8 == 0
+    assert np.array_equal(res.composite[outside], original[outside])
+
+
+def test_refine_boundary_trims_a_strong_change_s_fringe_inside_a_wide_band():
+    """A strong change with a soft fringe is detected well outside its half-height line; a band
+    that reaches that far inside (``width``) trims it, one of twice the blur does not."""
+    from alphacut.editmerge.regions import refine_boundary
+
+    true = np.zeros((120, 120), bool)
+    true[30:90, 30:90] = True
+    fine = ndi.gaussian_filter(true * np.float32(100), 3.0)
+    coarse = fine > 3.5  # the detection's reach: about 6 px beyond the true edge
+    assert _iou(coarse, true) < 0.8
+    wide = refine_boundary(coarse, fine, threshold=5.0, width=10, outer=2)
+    narrow = refine_boundary(coarse, fine, threshold=5.0, width=2)
+    assert _iou(wide, true) > 0.97 > _iou(narrow, true)

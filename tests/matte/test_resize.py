@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from alphacut.matte.resize import resize_alpha
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 1000), (1500, 7)])
+def test_shape_dtype_range(shape):
+    a = np.random.default_rng(0).random((64, 64), dtype=np.float32)
+    out = resize_alpha(a, shape)
+    assert out.shape == shape and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_constant_stays_constant():
+    np.testing.assert_allclose(resize_alpha(np.full((16, 16), 0.25, np.float32), (33, 47)), 0.25, atol=1e-6)
+
+
+def test_matches_pillow_bilinear_on_uint8_scale():
+    a = np.random.default_rng(2).random((32, 32), dtype=np.float32)
+    ref = np.asarray(Image.fromarray((a * 255).round().astype(np.uint8)).resize((80, 50), Image.BILINEAR)) / 255
+    np.testing.assert_allclose(resize_alpha(a, (50, 80)), ref, atol=3 / 255)
+
+
+def test_rejects_3d():
+    with pytest.raises(ValueError):
+        resize_alpha(np.zeros((2, 2, 1), np.float32), (4, 4))
