@@ -215,7 +215,7 @@ def test_size_mismatch_is_resized_and_reported(pair):
 
 def test_input_validation(pair):
     original, edited, _, _ = pair
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="original must be"):
         merge_edit(original.astype(np.float32), edited)
     with pytest.raises(ValueError):
         merge_edit(original[..., 0], edited)

@@ -123,27 +123,6 @@ def test_rejects_mismatched_shapes_and_dtypes():
         guided_filter(np.zeros((8, 8, 3)), np.zeros((8, 8)), radius=1, eps=1e-3, output_guide=np.zeros((16, 16)))
 
 
-@pytest.mark.parametrize("edges", ["clip", "nearest"])
-@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 2, 5), (40, 3, 31)])
-@pytest.mark.parametrize("radius", [1, 4, 50])
-def test_box_mean_matches_scipy(edges, shape, radius):
-    from scipy import ndimage
-
-    from alphacut.matte.guided_filter import box_mean
-
-    rng = np.random.default_rng(radius + shape[0])
-    x = rng.random(shape, dtype=np.float32) - 0.5
-    size = 2 * radius + 1
-    planes = x.transpose(1, 0, 2).astype(np.float64)
-    if edges == "nearest":
-        expected = np.stack([ndimage.uniform_filter(p, size, mode="nearest") for p in planes], axis=1)
-    else:  # the mean over the part of the window inside the plane
-        total = [ndimage.uniform_filter(p, size, mode="constant") for p in planes]
-        count = ndimage.uniform_filter(np.ones(shape[::2]), size, mode="constant")
-        expected = np.stack([t / count for t in total], axis=1)
-    np.testing.assert_allclose(box_mean(x, radius, edges=edges), expected, atol=1e-6)
-
-
 def _fitted(rng, small_shape, channels, guide_dtype):
     from PIL import Image
 
@@ -191,53 +170,3 @@ def test_coefficients_then_apply_is_the_guided_filter():
     np.testing.assert_array_equal(
         apply_coefficients(ab, big), guided_filter(guide, src, radius=3, eps=1e-3, output_guide=big)
     )
-
-
-@pytest.mark.parametrize(
-    "block", [(slice(0, 57), slice(0, 83)), (slice(10, 11), slice(40, 83)), (slice(56, 57), slice(0, 1))]
-)
-def test_bilinear_block_matches_pillow(block):
-    from PIL import Image
-
-    from alphacut.matte.guided_filter import bilinear_block
-
-    rng = np.random.default_rng(9)
-    grid = rng.random((13, 20, 2), dtype=np.float32)
-    shape = (57, 83)
-    whole = np.stack(
-        [np.asarray(Image.fromarray(grid[..., k], mode="F").resize(shape[::-1], Image.BILINEAR)) for k in range(2)],
-        axis=2,
-    )
-    np.testing.assert_allclose(bilinear_block(grid, shape, *block), whole[block], atol=1e-6)
-
-
-def test_true_runs_matches_a_scan():
-    from alphacut.matte.guided_filter import true_runs
-
-    rng = np.random.default_rng(10)
-    for _ in range(50):
-        mask = rng.random(rng.integers(0, 30)) < 0.4
-        gap = int(rng.integers(0, 4))
-        runs, start, last = [], None, None
-        for i, v in enumerate(mask):
-            if not v:
-                continue
-            if start is not None and i - last - 1 > gap:
-                runs.append((start, last + 1))
-                start = None
-            start = i if start is None else start
-            last = i
-        if start is not None:
-            runs.append((start, last + 1))
-        assert true_runs(mask, gap=gap) == runs
-
-
-def test_downsample_matches_pillow():
-    from PIL import Image
-
-    from alphacut.matte.guided_filter import downsample
-
-    rng = np.random.default_rng(11)
-    img = rng.integers(0, 256, (301, 405, 3), dtype=np.uint8)
-    expected = np.asarray(Image.fromarray(img).resize((100, 77), Image.BILINEAR))
-    assert np.abs(downsample(img, (77, 100)).astype(int) - expected).max() <= 1

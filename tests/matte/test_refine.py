@@ -118,7 +118,8 @@ def test_large_photo_skips_only_what_settles_anyway():
     """The banded full-resolution pass equals the dense fast guided filter, settled."""
     from PIL import Image
 
-    from alphacut.matte.guided_filter import downsample, guided_filter
+    from alphacut._shared.resample import downsample
+    from alphacut.matte.guided_filter import guided_filter
     from alphacut.matte.refine import EPS, SETTLE
 
     rng = np.random.default_rng(3)

@@ -170,7 +170,7 @@ def test_input_validation():
         assess(None, np.zeros((4, 4, 3)))
     with pytest.raises(ValueError):
         assess(np.zeros((5, 5, 3), np.uint8), np.zeros((4, 4)))
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="alpha must be float in"):
         assess(None, np.zeros((4, 4), np.int32))
     with pytest.raises(TypeError):
         assess(None, disc(), thresholds={"halo": (0.1, 0.2)})

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._shared.checks import as_rgb8, check_radius
+
 
 __all__ = ["feather_mask"]
 
@@ -70,24 +72,16 @@ def feather_mask(binary: np.ndarray, guide: np.ndarray, output_guide: np.ndarray
     binary = np.asarray(binary)
     if binary.dtype != bool or binary.ndim != 2:
         raise ValueError(f"binary must be an (M, N) boolean mask, got {binary.dtype} {binary.shape}")
-    guide = _check_guide(guide, "guide")
-    output_guide = guide if output_guide is None else _check_guide(output_guide, "output_guide")
+    guide = as_rgb8(guide, "guide")
+    output_guide = guide if output_guide is None else as_rgb8(output_guide, "output_guide")
     if guide.shape[:2] != binary.shape:
         raise ValueError(f"guide {guide.shape[:2]} and binary {binary.shape} differ in size")
-    if isinstance(radius, bool) or int(radius) != radius or radius < 1:
-        raise ValueError(f"radius must be an integer >= 1, got {radius!r}")
+    radius = check_radius(radius)
     if not float(eps) > 0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
     if not 0.0 <= float(snap) < 0.5:
         raise ValueError(f"snap must be in [0, 0.5), got {snap!r}")
     return _feather(binary, guide, output_guide, int(radius), float(eps), float(snap))[0]
-
-
-def _check_guide(guide, name):
-    guide = np.asarray(guide)
-    if guide.dtype != np.uint8 or guide.ndim != 3 or guide.shape[2] != 3:
-        raise ValueError(f"{name} must be (M, N, 3) uint8, got {guide.dtype} {guide.shape}")
-    return guide
 
 
 def _feather(binary, guide, output_guide, radius, eps, snap):

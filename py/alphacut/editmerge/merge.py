@@ -46,6 +46,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
+from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
 from .._shared.timing import Clock
 from ..options import from_plain_dict
@@ -261,8 +262,8 @@ def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOption
     if not isinstance(options, MergeOptions):
         raise TypeError(f"options must be MergeOptions, got {type(options).__name__}")
     clock = Clock()
-    original = _as_rgb8(original, "original")
-    edited = _as_rgb8(edited, "edited")
+    original = np.ascontiguousarray(as_rgb8(original, "original", min_side=2, drop_alpha=True))
+    edited = np.ascontiguousarray(as_rgb8(edited, "edited", min_side=2, drop_alpha=True))
     shape = original.shape[:2]
     protect = _as_brush(protect, shape, "protect")
     force = _as_brush(force, shape, "force")
@@ -478,16 +479,6 @@ def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _as_rgb8(image, name: str) -> np.ndarray:
-    """The one internal format: C-contiguous (M, N, 3) uint8."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise TypeError(f"{name} must be uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 2:
-        raise ValueError(f"{name} must be (M, N, 3) with M, N >= 2, got shape {image.shape}")
-    return np.ascontiguousarray(image[:, :, :3])
 
 
 def _as_brush(brush, shape, name: str):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._shared.checks import as_alpha
 from .resize import resize_alpha
 
 __all__ = ["agrees", "band", "bounds", "clamp", "disagreement", "lift", "second_pass", "settle", "sharpen", "softness"]
@@ -61,15 +62,6 @@ KEY_DELTA = 1.0
 _STRIP = 256
 
 
-def _check_coarse(coarse) -> np.ndarray:
-    coarse = np.asarray(coarse, dtype=np.float32)
-    if coarse.ndim != 2 or min(coarse.shape) < 1:
-        raise ValueError(f"coarse must be a non-empty 2-D matte, got shape {coarse.shape}")
-    if not np.isfinite(coarse).all():
-        raise ValueError("coarse must be finite")
-    return np.clip(coarse, 0.0, 1.0)
-
-
 def band(coarse, *, lo: float = BAND_LO, hi: float = BAND_HI, grow: int = BAND_GROW) -> np.ndarray:
     """Where the model is unsure: ``lo < coarse < hi``, grown by ``grow`` pixels.
 
@@ -88,7 +80,7 @@ def band(coarse, *, lo: float = BAND_LO, hi: float = BAND_HI, grow: int = BAND_G
     >>> band(c, grow=1).astype(int).tolist()
     [[0, 0, 0, 1, 1, 1, 0, 0, 0]]
     """
-    coarse = _check_coarse(coarse)
+    coarse = as_alpha(coarse, "coarse")
     unsure = (coarse > lo) & (coarse < hi)
     if grow > 0 and unsure.any():
         unsure = ndi.binary_dilation(unsure, np.ones((3, 3), bool), iterations=int(grow))
@@ -122,7 +114,7 @@ def softness(coarse, *, radius: int = SOFT_RADIUS, lo: float = SOFT_LO, hi: floa
     """
     if not 0 <= lo < hi <= 1:
         raise ValueError(f"need 0 <= lo < hi <= 1, got {lo}, {hi}")
-    coarse = _check_coarse(coarse)
+    coarse = as_alpha(coarse, "coarse")
     unsure = ((coarse > BAND_LO) & (coarse < BAND_HI)).astype(np.float32)
     share = ndi.uniform_filter(unsure, size=2 * int(radius) + 1, mode="nearest")
     return np.clip((share - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
@@ -152,7 +144,7 @@ def bounds(coarse, shape) -> tuple[np.ndarray, np.ndarray]:
     >>> anchor.shape, bool(inside.any())
     ((8, 8), False)
     """
-    coarse = _check_coarse(coarse)
+    coarse = as_alpha(coarse, "coarse")
     anchor = resize_alpha(coarse, shape)
     inside = resize_alpha(band(coarse).astype(np.float32), shape) > 0
     return anchor, inside
@@ -247,8 +239,8 @@ def disagreement(coarse, other, *, threshold: float = 0.5) -> dict:
     >>> d["added"], d["removed"], d["pieces"]
     (1.0, 0.0, 1)
     """
-    coarse = _check_coarse(coarse)
-    other = _check_coarse(other)
+    coarse = as_alpha(coarse, "coarse")
+    other = as_alpha(other, "other")
     if other.shape != coarse.shape:
         raise ValueError(f"other must have the shape of coarse {coarse.shape}, got {other.shape}")
     sure = ~band(coarse)
@@ -298,8 +290,8 @@ def lift(coarse, other) -> float:
     >>> round(lift(first, np.array([[0.0, 0.9, 0.9, 1.0]], np.float32)), 3)
     0.4
     """
-    coarse = _check_coarse(coarse)
-    other = _check_coarse(other)
+    coarse = as_alpha(coarse, "coarse")
+    other = as_alpha(other, "other")
     if other.shape != coarse.shape:
         raise ValueError(f"other must have the shape of coarse {coarse.shape}, got {other.shape}")
     inside = band(coarse, grow=0)
@@ -321,8 +313,8 @@ def second_pass(coarse, other, *, delta: float = DELTA) -> np.ndarray:
     >>> second_pass(first, np.array([[1.0, 0.9, 0.0, 1.0]], np.float32)).astype(float).round(2).tolist()
     [[0.0, 0.9, 1.0, 1.0]]
     """
-    coarse = _check_coarse(coarse)
-    other = _check_coarse(other)
+    coarse = as_alpha(coarse, "coarse")
+    other = as_alpha(other, "other")
     if other.shape != coarse.shape:
         raise ValueError(f"other must have the shape of coarse {coarse.shape}, got {other.shape}")
     inside = band(coarse, grow=0)

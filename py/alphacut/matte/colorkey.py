@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
 
 __all__ = ["ColourKeyOptions", "colour_key", "border_uniformity", "should_colour_key"]
@@ -132,15 +133,6 @@ class ColourKeyOptions:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _as_rgb8(image) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (M, N, 3) uint8, got {image.shape} {image.dtype}")
-    if min(image.shape[:2]) < 8:
-        raise ValueError(f"image must be at least 8 x 8, got {image.shape[:2]}")
-    return image
 
 
 def _small(image: np.ndarray, side: int) -> tuple[np.ndarray, int]:
@@ -309,7 +301,7 @@ def border_uniformity(image, *, options: ColourKeyOptions = ColourKeyOptions()) 
     >>> score, report['chosen']
     (1.0, True)
     """
-    image = _as_rgb8(image)
+    image = as_rgb8(image, min_side=8)
     _check_options(options)
     small, _ = _small(image, options.work_side)
     bd = _backdrop(small, options)
@@ -411,7 +403,7 @@ def colour_key(image, *, options: ColourKeyOptions = ColourKeyOptions()) -> tupl
     >>> alpha.dtype, bool(alpha[48, 48] == 1 and alpha[2, 2] == 0), report['chosen']
     (dtype('float32'), True, True)
     """
-    image = _as_rgb8(image)
+    image = as_rgb8(image, min_side=8)
     _check_options(options)
     return _colour_key(image, options)
 

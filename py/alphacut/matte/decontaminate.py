@@ -12,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .guided_filter import bilinear_block, box_mean, downsample, true_runs
+from .._shared.box import box_mean
+from .._shared.checks import as_rgb8
+from .._shared.resample import bilinear_block, downsample
+from .._shared.runs import true_runs
 
 #: Box radii of the two passes, in pixels of the (at most 1024-px) working image: the paper's
 #: 90 and 6 at about 1 MP.
@@ -50,8 +53,7 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
     >>> int(out[5, 9, 1]) < 60, bool((out[:, 10:] == img[:, 10:]).all())
     (True, True)
     """
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be (M, N, 3) uint8, got {image.shape} {image.dtype}")
+    image = as_rgb8(image)
     if alpha.shape != image.shape[:2]:
         raise ValueError(f"alpha {alpha.shape} and image {image.shape} differ in size")
     if not 0.0 <= amount <= 1.0:

@@ -19,19 +19,18 @@ lies outside them: for each cell of the coefficient grid it bounds
 ``a . I + b`` over all the guide's colours. A matte that is mostly exactly 0
 or 1 then costs little at full resolution.
 
-Every box mean is a running sum (:func:`box_mean`), so its cost does not grow
+Every box mean is a running sum (:func:`alphacut._shared.box.box_mean`), so its cost does not grow
 with the radius.
 """
 
-from functools import lru_cache
-
 import numpy as np
-from PIL import Image
-from scipy import ndimage as ndi
 
-__all__ = [
-    "apply_coefficients", "bilinear_block", "box_mean", "coefficients", "downsample", "guided_filter", "true_runs",
-]
+from .._shared.box import box_mean
+from .._shared.checks import check_radius
+from .._shared.resample import resize_block, taps
+from .._shared.runs import split_runs, true_runs
+
+__all__ = ["apply_coefficients", "coefficients", "guided_filter"]
 
 #: Rows per strip when the coefficients are applied to a large output guide.
 _STRIP_ROWS = 64
@@ -115,7 +114,7 @@ def coefficients(guide, src, *, radius, eps):
     src = _src_as_float(src)
     if src.shape != guide3.shape[:2]:
         raise ValueError(f"src shape {src.shape} does not match guide shape {guide3.shape[:2]}")
-    radius = _check_radius(radius)
+    radius = check_radius(radius)
     eps = float(eps)
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
@@ -170,205 +169,6 @@ def apply_coefficients(ab, guide, *, clip=None):
     return _apply_resized(planes, g, scale, clip)
 
 
-def bilinear_block(grid, shape, rows, cols):
-    """A block of ``grid`` resized bilinearly to ``shape``, computing only that block.
-
-    The resize aligns pixel centres and clamps at the edges, as Pillow's
-    bilinear upsampling does.
-
-    Parameters
-    ----------
-    grid : (m, n, K) ndarray of float32
-        Fastest when C-contiguous.
-    shape : tuple of int
-        ``(M, N)`` of the resized image.
-    rows, cols : slice
-        The block, in pixels of the resized image (steps of 1).
-
-    Returns
-    -------
-    (R, C, K) ndarray of float32
-        ``R`` and ``C`` are the lengths of ``rows`` and ``cols``; C-contiguous.
-
-    Examples
-    --------
-    >>> grid = np.array([[0.0, 1.0]], np.float32)[:, :, None]
-    >>> bilinear_block(grid, (1, 4), slice(0, 1), slice(1, 4))[0, :, 0]
-    array([0.25, 0.75, 1.  ], dtype=float32)
-    """
-    grid = np.asarray(grid, np.float32)
-    m, n, k = grid.shape
-    c0, c1, wc = (t[cols] for t in _taps(n, shape[1]))
-    channels = np.arange(k)
-    out = _resize_block(  # the channels stay interleaved: columns of the flat (m, n * K) grid
-        grid.reshape(m, n * k), shape[0], rows,
-        (c0[:, None] * k + channels).ravel(), (c1[:, None] * k + channels).ravel(), np.repeat(wc, k),
-    )
-    return out.reshape(out.shape[0], -1, k)
-
-
-def _resize_block(grid, out_rows, rows, col0, col1, wc):
-    """Rows ``rows`` of ``grid`` resized to ``out_rows`` rows, at the columns mixing ``col0`` and ``col1``.
-
-    ``grid`` is (m, ..., W) with its columns on the last axis; ``col0``,
-    ``col1`` and ``wc`` give, for each output column, the two columns to mix
-    and the weight of the second. Columns are mixed first, on the few coarse
-    rows the block needs; the block's rows are then mixes of two whole rows.
-    """
-    r0, r1, wr = (t[rows] for t in _taps(grid.shape[0], out_rows))
-    if r0.size == 0:
-        return np.zeros((0,) + grid.shape[1:-1] + (col0.size,), np.float32)
-    top = r0[0]
-    coarse = grid[top : r1[-1] + 1]
-    mixed = np.take(coarse, col0, axis=-1)
-    right = np.take(coarse, col1, axis=-1)
-    right -= mixed
-    right *= wc
-    mixed += right
-    out = mixed[r0 - top]
-    down = mixed[r1 - top]
-    down -= out
-    down *= wr.reshape((-1,) + (1,) * (grid.ndim - 1))
-    out += down
-    return out
-
-
-def true_runs(mask, *, gap=0, longest=None):
-    """Start and stop of each run of True in a 1-D mask, runs closer than ``gap`` merged.
-
-    Parameters
-    ----------
-    mask : (N,) ndarray of bool
-    gap : int, optional
-        Runs separated by at most this many False entries become one.
-    longest : int, optional
-        Runs longer than this are cut into pieces of at most this length.
-
-    Returns
-    -------
-    list of (int, int)
-
-    Examples
-    --------
-    >>> true_runs(np.array([0, 1, 1, 0, 1, 0, 0, 0, 1], bool), gap=1)
-    [(1, 5), (8, 9)]
-    >>> true_runs(np.ones(5, bool), longest=2)
-    [(0, 2), (2, 4), (4, 5)]
-    """
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
-    starts, stops = edges[0::2], edges[1::2]
-    if starts.size == 0:
-        return []
-    keep = np.concatenate(([True], starts[1:] - stops[:-1] > gap))
-    runs = list(zip(starts[keep].tolist(), np.concatenate((stops[:-1][keep[1:]], stops[-1:])).tolist()))
-    return runs if longest is None else _split(runs, longest)
-
-
-def _split(runs, longest):
-    return [(x, min(x + longest, stop)) for start, stop in runs for x in range(start, stop, longest)]
-
-
-def downsample(image, shape):
-    """Shrink a photo to ``shape`` with Pillow's antialiased bilinear filter, rows first.
-
-    The rows are resized through a 2-D view of the photo that Pillow reads in place, so the
-    full-size photo is never copied into Pillow's 4-bytes-per-pixel format.
-
-    Parameters
-    ----------
-    image : (M, N, 3) ndarray of uint8
-    shape : tuple of int
-        ``(m, n)``, at most ``(M, N)``.
-
-    Returns
-    -------
-    (m, n, 3) ndarray of uint8
-
-    Examples
-    --------
-    >>> img = np.zeros((40, 60, 3), np.uint8); img[:, 30:] = 200
-    >>> downsample(img, (4, 6))[0, :, 0]
-    array([  0,   0,  25, 175, 200, 200], dtype=uint8)
-    """
-    rows, cols, ch = image.shape
-    flat = np.ascontiguousarray(image).reshape(rows, cols * ch)
-    tall = np.asarray(Image.fromarray(flat).resize((cols * ch, shape[0]), Image.BILINEAR))
-    return np.asarray(Image.fromarray(tall.reshape(shape[0], cols, ch)).resize(shape[::-1], Image.BILINEAR))
-
-
-def box_mean(stack, radius, *, edges="clip"):
-    """Replace each value of a stack of planes by its mean over a square window, in place.
-
-    Parameters
-    ----------
-    stack : (M, K, N) ndarray of float32
-        K planes of M rows and N columns: row ``i`` of plane ``k`` is
-        ``stack[i, k]``, which keeps every step of the running sums on
-        contiguous memory.
-    radius : int
-        The window is ``2 * radius + 1`` pixels square.
-    edges : {'clip', 'nearest'}, optional
-        ``'clip'``: the mean over the part of the window inside the plane.
-        ``'nearest'``: the plane's edge pixels are repeated outward (scipy's
-        ``mode="nearest"``).
-
-    Returns
-    -------
-    stack : (M, K, N) ndarray of float32
-        The same array.
-
-    Examples
-    --------
-    >>> x = np.zeros((3, 1, 3), np.float32); x[1, 0, 1] = 9
-    >>> box_mean(x, 1)[:, 0]
-    array([[2.25, 1.5 , 2.25],
-           [1.5 , 1.  , 1.5 ],
-           [2.25, 1.5 , 2.25]], dtype=float32)
-    """
-    if stack.ndim != 3 or stack.dtype != np.float32:
-        raise ValueError(f"stack must be (M, K, N) float32, got {stack.shape} {stack.dtype}")
-    if edges not in ("clip", "nearest"):
-        raise ValueError(f"edges must be 'clip' or 'nearest', got {edges!r}")
-    radius = _check_radius(radius)
-    clipped = edges == "clip"
-    _box_rows(stack, radius, clipped)
-    size = 2 * radius + 1
-    ndi.uniform_filter1d(stack, size, axis=2, mode="constant" if clipped else "nearest", output=stack)
-    if clipped:
-        stack *= (size / _window_counts(stack.shape[2], radius)).astype(np.float32)
-    return stack
-
-
-def _box_rows(x, radius, clipped):
-    """Mean along axis 0 of ``x``, in place: a float64 running sum, one contiguous row per step."""
-    m = x.shape[0]
-    inv = 1.0 / (_window_counts(m, radius) if clipped else np.full(m, 2 * radius + 1))
-    # The sum over the window of row -1; the loop adds a row ahead and drops one behind.
-    acc = np.zeros(x.shape[1:], np.float64)
-    for j in range(-radius - 1, radius):
-        if 0 <= j < m or not clipped:
-            acc += x[min(max(j, 0), m - 1)]
-    first = x[0].copy()
-    ring = np.empty((radius + 1,) + x.shape[1:], x.dtype)  # rows already overwritten, as they were
-    for i in range(m):
-        if i + radius < m:
-            acc += x[i + radius]
-        elif not clipped:
-            acc += x[m - 1]
-        slot = ring[i % (radius + 1)]
-        if i > radius:
-            acc -= slot
-        elif not clipped:
-            acc -= first
-        slot[...] = x[i]
-        np.multiply(acc, inv[i], out=x[i], casting="unsafe")
-
-
-def _window_counts(n, radius):
-    idx = np.arange(n)
-    return np.minimum(idx + radius, n - 1) - np.maximum(idx - radius, 0) + 1
-
-
 def _guide_view(guide, name):
     """Return a guide as an (M, N, C) view, unconverted, and the scale to [0, 1] units."""
     guide = np.asarray(guide)
@@ -394,12 +194,6 @@ def _src_as_float(src):
     if not np.issubdtype(src.dtype, np.floating):
         raise TypeError(f"src must be uint8 or float, got {src.dtype}")
     return np.asarray(src, dtype=np.float32)
-
-
-def _check_radius(radius):
-    if isinstance(radius, bool) or int(radius) != radius or radius < 1:
-        raise ValueError(f"radius must be an integer >= 1, got {radius!r}")
-    return int(radius)
 
 
 def _coefficients(guide, scale, src, radius, eps):
@@ -503,8 +297,8 @@ def _apply_resized(planes, guide, scale, clip):
     """
     rows, cols = guide.shape[:2]
     m, n = planes.shape[0], planes.shape[2]
-    col_taps = _taps(n, cols)
-    r0, c0 = _taps(m, rows)[0], col_taps[0]
+    col_taps = taps(n, cols)
+    r0, c0 = taps(m, rows)[0], col_taps[0]
     cell_cols = np.searchsorted(c0, np.arange(n + 1))  # cell j holds the columns cell_cols[j]:cell_cols[j + 1]
     if clip is not None:
         labels = _cell_labels(planes, guide, scale, *clip)
@@ -518,11 +312,11 @@ def _apply_resized(planes, guide, scale, clip):
             top, bottom = r0[s][0], r0[s][-1] + 1
             out[s] = np.take(np.where(high[top:bottom], *clip[::-1]), c0, axis=1)[r0[s] - top]
             cells = true_runs(doubt[top:bottom].any(axis=0), gap=_GAP)
-            runs = _split([(cell_cols[j0], cell_cols[j1]) for j0, j1 in cells], _LONGEST)
+            runs = split_runs([(cell_cols[j0], cell_cols[j1]) for j0, j1 in cells], _LONGEST)
         for x0, x1 in runs:
             cs = slice(x0, x1)
             left, right, weight = (t[cs] for t in col_taps)
-            q = _evaluate(_resize_block(planes, rows, s, left, right, weight), guide[s, cs], scale)
+            q = _evaluate(resize_block(planes, rows, s, left, right, weight), guide[s, cs], scale)
             out[s, cs] = q if clip is None else np.clip(q, *clip, out=q)
     return out
 
@@ -567,13 +361,3 @@ def _cell_labels(planes, guide, scale, lo, hi):
     return labels
 
 
-@lru_cache(maxsize=8)
-def _taps(n_in, n_out):
-    """Nodes and weight of each output position for half-pixel-centred linear interpolation n_in -> n_out."""
-    x = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
-    x = np.clip(x, 0, n_in - 1)
-    i0 = np.floor(x).astype(np.intp)
-    taps = i0, np.minimum(i0 + 1, n_in - 1), (x - i0).astype(np.float32)
-    for t in taps:
-        t.flags.writeable = False
-    return taps

@@ -50,6 +50,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
+from .._shared.checks import as_alpha, as_rgb8
 from .._shared.colour import srgb_to_lab
 
 __all__ = ["open_holes"]
@@ -151,20 +152,8 @@ def open_holes(
     >>> float(out[32, 32]), float(out[32, 50]), float(out[ring].min())
     (0.0, 1.0, 1.0)
     """
-    image = np.asarray(image)
-    alpha = np.asarray(alpha)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (M, N, 3) uint8, got {image.shape} {image.dtype}")
-    if alpha.ndim != 2 or alpha.shape != image.shape[:2]:
-        raise ValueError(f"alpha must be (M, N) = {image.shape[:2]}, got {alpha.shape}")
-    if not np.issubdtype(alpha.dtype, np.floating):
-        raise ValueError(f"alpha must be float32 in [0, 1], got {alpha.dtype}")
-    if alpha.size == 0:
-        raise ValueError("image and alpha must not be empty")
-    alpha = alpha.astype(np.float32)  # the copy that is returned
-    lo, hi = alpha.min(), alpha.max()
-    if not (lo >= 0 and hi <= 1):  # also false for NaN
-        raise ValueError(f"alpha must be in [0, 1], got values in [{lo}, {hi}]")
+    image = as_rgb8(image)
+    alpha = as_alpha(alpha, shape=image.shape[:2])  # a new array: the one that is returned
     for name, value, low, high in (("match_delta_e", match_delta_e, 0.5, 100.0),
                                    ("min_contrast", min_contrast, 0.0, 200.0),
                                    ("max_open", max_open, 0.0, 1.0),

@@ -27,7 +27,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .guided_filter import apply_coefficients, coefficients, downsample
+from .._shared.checks import as_rgb8
+from .._shared.resample import downsample
+from .guided_filter import apply_coefficients, coefficients
 from .resize import resize_alpha
 
 __all__ = ["hedging", "letterbox", "letterbox_box", "refine_alpha"]
@@ -100,7 +102,7 @@ def letterbox(image: np.ndarray, *, size: int = 1024) -> np.ndarray:
     >>> boxed.shape, int(boxed[0, 0, 0]), int(boxed[8, 8, 0])
     ((16, 16, 3), 128, 0)
     """
-    image = _check_image(image)
+    image = as_rgb8(image)
     top, left, rows, cols = letterbox_box(image.shape, size=size)
     boxed = np.full((size, size, 3), PAD_VALUE, np.uint8)
     boxed[top : top + rows, left : left + cols] = Image.fromarray(image).resize((cols, rows), Image.BILINEAR)
@@ -181,7 +183,7 @@ def refine_alpha(
     >>> float(np.abs(refine_alpha(img, boxed, geometry="letterbox") - a).max()) < 0.05
     True
     """
-    image = _check_image(image)
+    image = as_rgb8(image)
     coarse = np.asarray(coarse)
     if coarse.ndim != 2 or min(coarse.shape) < 1:
         raise ValueError(f"coarse must be 2-D, got {coarse.shape}")
@@ -195,13 +197,6 @@ def refine_alpha(
         raise ValueError(f"radius_fraction must be in (0, 0.5), got {radius_fraction}")
     content = _content(coarse, image.shape, geometry)
     return _refine(image, content, work_side, float(eps), float(radius_fraction))
-
-
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be (M, N, 3) uint8, got {image.shape} {image.dtype}")
-    return image
 
 
 def _content(coarse: np.ndarray, shape: tuple[int, ...], geometry: str) -> np.ndarray:

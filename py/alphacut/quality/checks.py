@@ -42,6 +42,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
+from .._shared.checks import as_alpha, as_rgb8
+
 __all__ = [
     "QualityThresholds", "DEFAULT_THRESHOLDS", "Check", "QualityReport",
     "edge_jaggedness", "boundary_confidence", "halo_fraction", "colour_spill", "edge_support",
@@ -184,28 +186,6 @@ class QualityReport:
 
 
 # --- input helpers -------------------------------------------------------------------------
-
-
-def _as_alpha(alpha) -> np.ndarray:
-    alpha = np.asarray(alpha)
-    if alpha.ndim != 2 or alpha.size == 0:
-        raise ValueError(f"alpha must be a non-empty (M, N) array, got shape {alpha.shape}")
-    if alpha.dtype == np.uint8:
-        return alpha.astype(np.float32) * np.float32(1 / 255)
-    if alpha.dtype == bool:
-        return alpha.astype(np.float32)
-    if not np.issubdtype(alpha.dtype, np.floating):
-        raise TypeError(f"alpha must be float in [0, 1], uint8 or bool, got {alpha.dtype}")
-    return np.clip(alpha.astype(np.float32, copy=False), 0.0, 1.0)
-
-
-def _as_image(image, shape=None) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (M, N, 3) uint8, got {image.shape} {image.dtype}")
-    if shape is not None and image.shape[:2] != shape:
-        raise ValueError(f"image shape {image.shape[:2]} does not match alpha shape {shape}")
-    return image
 
 
 def _check_side(max_side) -> int:
@@ -441,7 +421,7 @@ def edge_jaggedness(alpha, *, max_side: int = MAX_SIDE) -> float:
     >>> edge_jaggedness(disc) < 0.05
     True
     """
-    a = _work_alpha(_as_alpha(alpha), _check_side(max_side))
+    a = _work_alpha(as_alpha(alpha), _check_side(max_side))
     return _jaggedness(a > 0.5)
 
 
@@ -468,7 +448,7 @@ def boundary_confidence(alpha, *, max_side: int = MAX_SIDE) -> float:
     >>> round(boundary_confidence(np.clip(alpha, 0.4, 0.6)), 3)
     0.2
     """
-    a = _work_alpha(_as_alpha(alpha), _check_side(max_side))
+    a = _work_alpha(as_alpha(alpha), _check_side(max_side))
     return _confidence(a, _band(a > 0.5))
 
 
@@ -492,7 +472,7 @@ def halo_fraction(alpha, *, max_side: int = MAX_SIDE) -> float:
     >>> halo_fraction(alpha)
     0.5
     """
-    return _halo(_work_alpha(_as_alpha(alpha), _check_side(max_side)))
+    return _halo(_work_alpha(as_alpha(alpha), _check_side(max_side)))
 
 
 def colour_spill(image, alpha, *, max_side: int = MAX_SIDE) -> float:
@@ -528,8 +508,8 @@ def colour_spill(image, alpha, *, max_side: int = MAX_SIDE) -> float:
     >>> colour_spill(image, alpha) > 0.3
     True
     """
-    a = _as_alpha(alpha)
-    image = _as_image(image, a.shape)
+    a = as_alpha(alpha)
+    image = as_rgb8(image, shape=a.shape)
     side = _check_side(max_side)
     a = _work_alpha(a, side)
     spill = _spill_map(_work_image(image, side), a, _band(a > 0.5))
@@ -567,8 +547,8 @@ def edge_support(image, alpha, *, max_side: int = MAX_SIDE) -> float:
     >>> edge_support(image, alpha) < 0.1
     True
     """
-    a = _as_alpha(alpha)
-    image = _as_image(image, a.shape)
+    a = as_alpha(alpha)
+    image = as_rgb8(image, shape=a.shape)
     side = _check_side(max_side)
     a = _work_alpha(a, side)
     return _edge_support(_work_image(image, side), a, _band(a > 0.5))
@@ -596,7 +576,7 @@ def foreground_fraction(alpha) -> float:
     >>> foreground_fraction(np.array([[0, 1], [1, 0.5]]))
     0.625
     """
-    return float(_as_alpha(alpha).mean(dtype=np.float64))
+    return float(as_alpha(alpha).mean(dtype=np.float64))
 
 
 def count_fragments(alpha, *, min_size: int = 1) -> int:
@@ -624,7 +604,7 @@ def count_fragments(alpha, *, min_size: int = 1) -> int:
     """
     if not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ValueError(f"min_size must be an int >= 1, got {min_size!r}")
-    _, sizes = _pieces(_as_alpha(alpha) > 0.5, _EIGHT)
+    _, sizes = _pieces(as_alpha(alpha) > 0.5, _EIGHT)
     return int(np.count_nonzero(sizes >= min_size))
 
 
@@ -649,7 +629,7 @@ def count_holes(alpha, *, min_size: int = 1) -> int:
     """
     if not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ValueError(f"min_size must be an int >= 1, got {min_size!r}")
-    _, hole = _holes_labels(_as_alpha(alpha) > 0.5, min_size)
+    _, hole = _holes_labels(as_alpha(alpha) > 0.5, min_size)
     return int(np.count_nonzero(hole))
 
 
@@ -673,7 +653,7 @@ def sharpness(image, *, max_side: int = MAX_SIDE) -> float:
     >>> sharpness(np.full((16, 16, 3), 128, np.uint8))
     0.0
     """
-    image = _as_image(image)
+    image = as_rgb8(image)
     return _sharpness(_work_image(image, _check_side(max_side)))
 
 
@@ -785,11 +765,11 @@ def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
     """
     if not isinstance(thresholds, QualityThresholds):
         raise TypeError(f"thresholds must be a QualityThresholds, got {type(thresholds).__name__}")
-    a = _as_alpha(alpha)
+    a = as_alpha(alpha)
     side = _check_side(max_side)
     rgb = None
     if image is not None:
-        image = _as_image(image, a.shape)
+        image = as_rgb8(image, shape=a.shape)
     a = _work_alpha(a, side)
     if image is not None:
         rgb = _work_image(image, side)
@@ -868,9 +848,9 @@ def flagged_regions(alpha, *, image=None, max_side: int = MAX_SIDE) -> dict:
     >>> sorted(masks), masks['fragments'].shape, int(masks['fragments'].sum())
     (['fragments', 'halo', 'holes', 'jagged'], (40, 40), 1)
     """
-    a = _as_alpha(alpha)
+    a = as_alpha(alpha)
     if image is not None:
-        image = _as_image(image, a.shape)
+        image = as_rgb8(image, shape=a.shape)
     side = _check_side(max_side)
     a = _work_alpha(a, side)
     mask = a > 0.5
