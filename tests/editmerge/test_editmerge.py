@@ -360,11 +360,11 @@ def test_feather_equals_fast_guided_filter_everywhere(guides, kind, same):
 
 
 def test_feather_tiles_describe_the_mask(guides):
-    from alphacut.editmerge.feather import TILE, _feather
+    from alphacut.editmerge.feather import TILE, feather_tiles
 
     small, big = guides
     binary = _ellipse(small.shape[:2], (60, 110), (30, 45))
-    mask, tiles = _feather(binary, small, big, 3, 1e-3, 1 / 510)
+    mask, tiles = feather_tiles(binary, small, big, 3, 1e-3, 1 / 510)
     assert tiles.shape == (-(-big.shape[0] // TILE), -(-big.shape[1] // TILE))
     assert {0, 1, 2} == set(np.unique(tiles).tolist())
     for (ti, tj), kind in np.ndenumerate(tiles):

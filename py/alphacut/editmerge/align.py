@@ -12,7 +12,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage as ndi
 
-__all__ = ["estimate_shift"]
+__all__ = ["estimate_shift", "phase_correlate", "shift_subpixel"]
 
 #: A correlation peak is accepted when it stands this many standard deviations above the surface.
 _MIN_PEAK_SIGMAS = 10.0
@@ -42,6 +42,28 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, *, max_shift: floa
     >>> [round(s) for s in estimate_shift(ref, moving, max_shift=0.05)]
     [2, -3]
     """
+    return phase_correlate(reference, moving, max_shift=max_shift)[0]
+
+
+def phase_correlate(reference: np.ndarray, moving: np.ndarray, *,
+                    max_shift: float) -> tuple[tuple[float, float], float]:
+    """:func:`estimate_shift`, and how clearly the correlation peak stands out.
+
+    Returns
+    -------
+    shift : tuple of 2 float
+        As :func:`estimate_shift`.
+    strength : float
+        The peak's height above the correlation surface's mean, in standard deviations of the
+        surface; a shift is reported only above 10.
+
+    Examples
+    --------
+    >>> ref = ndi.gaussian_filter(np.random.default_rng(0).random((96, 128)), 2)
+    >>> (rows, cols), strength = phase_correlate(ref, np.roll(ref, 1, axis=0), max_shift=0.05)
+    >>> round(rows), round(cols), strength > 10
+    (1, 0, True)
+    """
     ref = _grey(reference, "reference")
     mov = _grey(moving, "moving")
     if ref.shape != mov.shape:
@@ -49,8 +71,7 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, *, max_shift: floa
     max_shift = float(max_shift)
     if not 0.0 <= max_shift <= 0.25:
         raise ValueError(f"max_shift must be in [0, 0.25], got {max_shift}")
-    shift, _ = _phase_correlate(ref, mov, max_shift)
-    return shift
+    return _phase_correlate(ref, mov, max_shift)
 
 
 def _grey(image: np.ndarray, name: str) -> np.ndarray:
@@ -104,8 +125,26 @@ def _parabola(left: float, centre: float, right: float) -> float:
     return float(np.clip(0.5 * (float(left) - float(right)) / denom, -0.5, 0.5))
 
 
-def _shift_subpixel(image: np.ndarray, rows: float, cols: float) -> np.ndarray:
-    """Undo a fractional shift on a float32 (M, N, C) image with bilinear interpolation."""
+def shift_subpixel(image: np.ndarray, rows: float, cols: float) -> np.ndarray:
+    """Undo a fractional shift with bilinear interpolation (edges repeated outward).
+
+    Parameters
+    ----------
+    image : (M, N, C) ndarray
+    rows, cols : float
+        The shift to undo, as :func:`estimate_shift` reports it.
+
+    Returns
+    -------
+    (M, N, C) ndarray of float32
+        ``image`` itself when the shift is zero.
+
+    Examples
+    --------
+    >>> img = np.arange(4, dtype=np.float32).reshape(1, 4, 1)
+    >>> shift_subpixel(img, 0, 0.5)[0, :, 0]
+    array([0.5, 1.5, 2.5, 3. ], dtype=float32)
+    """
     if rows == 0 and cols == 0:
         return image
     return ndi.shift(image, (-rows, -cols, 0), order=1, mode="nearest", output=np.float32)

@@ -20,9 +20,12 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_rgb8, check_radius
+from .._shared.resample import taps
+from .._shared.runs import true_runs
+from ..matte.guided_filter import coefficients
 
 
-__all__ = ["feather_mask"]
+__all__ = ["feather_mask", "feather_tiles"]
 
 #: Side, in output pixels, of the square tiles that are either filled or computed.
 TILE = 64
@@ -81,11 +84,11 @@ def feather_mask(binary: np.ndarray, guide: np.ndarray, output_guide: np.ndarray
         raise ValueError(f"eps must be > 0, got {eps!r}")
     if not 0.0 <= float(snap) < 0.5:
         raise ValueError(f"snap must be in [0, 0.5), got {snap!r}")
-    return _feather(binary, guide, output_guide, int(radius), float(eps), float(snap))[0]
+    return feather_tiles(binary, guide, output_guide, radius, float(eps), float(snap))[0]
 
 
-def _feather(binary, guide, output_guide, radius, eps, snap):
-    """Kernel of :func:`feather_mask` on checked inputs.
+def feather_tiles(binary, guide, output_guide, radius, eps, snap):
+    """The kernel of :func:`feather_mask`, on inputs it has checked, and which tiles it computed.
 
     Returns
     -------
@@ -101,8 +104,8 @@ def _feather(binary, guide, output_guide, radius, eps, snap):
     band = ndi.maximum_filter(binary, size=size, mode="nearest") & ~ndi.minimum_filter(binary, size=size,
                                                                                       mode="nearest")
     # Each output tile reads the analysis rows r0[first] .. r1[last] and likewise for columns.
-    r0, r1, wr = _linear_taps(rows_a, rows)
-    c0, c1, wc = _linear_taps(cols_a, cols)
+    r0, r1, wr = taps(rows_a, rows)
+    c0, c1, wc = taps(cols_a, cols)
     row_lo, row_hi = r0[::TILE], r1[np.minimum(np.arange(TILE - 1, rows + TILE - 1, TILE), rows - 1)]
     col_lo, col_hi = c0[::TILE], c1[np.minimum(np.arange(TILE - 1, cols + TILE - 1, TILE), cols - 1)]
     # Band pixels in each tile's rectangle, from a summed-area table.
@@ -127,13 +130,14 @@ def _feather(binary, guide, output_guide, radius, eps, snap):
     # the box the mask is flat (a = 0, b = the mask).
     coef = np.zeros((4, rows_a, cols_a), np.float32)
     coef[3] = binary
-    coef[:, top:bottom, left:right] = _fit(guide[top:bottom, left:right], binary[top:bottom, left:right],
-                                           radius, eps)
+    ab = coefficients(guide[top:bottom, left:right], binary[top:bottom, left:right], radius=radius, eps=eps)
+    coef[:, top:bottom, left:right] = ab.transpose(2, 0, 1)
+    coef[:3] *= np.float32(1 / 255)  # a per uint8 unit of the guide
     for ti in np.flatnonzero(need.any(axis=1)):
         rs = slice(ti * TILE, min(rows, (ti + 1) * TILE))
         lo, hi = row_lo[ti], row_hi[ti] + 1
         rows_w = _interp_matrix(r0[rs] - lo, r1[rs] - lo, wr[rs], hi - lo)
-        for tj0, tj1 in _runs(need[ti]):
+        for tj0, tj1 in true_runs(need[ti]):
             cs = slice(tj0 * TILE, min(cols, tj1 * TILE))
             clo, chi = col_lo[tj0], col_hi[tj1 - 1] + 1
             strip = rows_w @ coef[:, lo:hi, clo:chi]
@@ -158,12 +162,6 @@ def _counts(n):
     return counts
 
 
-def _runs(flags):
-    """``(start, stop)`` of each run of True in a 1-D boolean array."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8)))
-    return zip(edges[0::2], edges[1::2])
-
-
 def _interp_matrix(i0, i1, w, n):
     """(len(i0), n) matrix of linear interpolation: row k has 1 - w[k] at i0[k] and w[k] at i1[k]."""
     m = np.zeros((len(i0), n), np.float32)
@@ -171,72 +169,3 @@ def _interp_matrix(i0, i1, w, n):
     m[k, i0] = 1 - w
     m[k, i1] += w
     return m
-
-
-def _fit(guide, binary, radius, eps):
-    """The guided filter's window-averaged model ``binary ~ a . guide + b``.
-
-    Parameters
-    ----------
-    guide : (M, N, 3) ndarray of uint8
-    binary : (M, N) ndarray of bool
-    radius : int
-    eps : float
-        In squared [0, 1] guide units.
-
-    Returns
-    -------
-    (4, M, N) ndarray of float32
-        ``a`` per channel (per uint8 guide unit), then ``b``.
-    """
-    # Planes in [0, 1] units, centred so that the covariances (differences of means) lose little
-    # to float32 rounding.
-    g = np.moveaxis(guide, 2, 0).astype(np.float32)
-    g *= np.float32(1 / 255)
-    centre = g.reshape(3, -1).mean(axis=1, dtype=np.float64).astype(np.float32)[:, None, None]
-    g -= centre
-    p = binary.astype(np.float32)
-    upper = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
-    means = _window_mean(np.concatenate([g, p[None], g * p, np.stack([g[i] * g[j] for i, j in upper])]), radius)
-    mean_g, mean_p, cov = means[0:3], means[3], means[4:7]
-    cov -= mean_g * mean_p
-    var = {}
-    for k, (i, j) in enumerate(upper):
-        var[i, j] = var[j, i] = means[7 + k]
-        var[i, j] -= mean_g[i] * mean_g[j]
-        if i == j:
-            var[i, j] += np.float32(eps)
-    # (Sigma + eps I) a = cov, by the cofactors of the symmetric 3 x 3 matrix.
-    cof = {(i, j): var[(i + 1) % 3, (j + 1) % 3] * var[(i + 2) % 3, (j + 2) % 3]
-           - var[(i + 1) % 3, (j + 2) % 3] * var[(i + 2) % 3, (j + 1) % 3] for i in range(3) for j in range(3)}
-    det = var[0, 0] * cof[0, 0] + var[0, 1] * cof[0, 1] + var[0, 2] * cof[0, 2]
-    ab = np.empty((4,) + p.shape, np.float32)
-    for i in range(3):
-        ab[i] = (cof[i, 0] * cov[0] + cof[i, 1] * cov[1] + cof[i, 2] * cov[2]) / det
-    ab[3] = mean_p - (ab[:3] * mean_g).sum(axis=0)
-    ab = _window_mean(ab, radius)
-    # Undo the centring (q = a . (I - centre) + b) and express a per uint8 unit.
-    ab[3] -= (ab[:3] * centre).sum(axis=0)
-    ab[:3] *= np.float32(1 / 255)
-    return ab
-
-
-def _window_mean(stack, radius):
-    """Mean of each (K, M, N) plane over the (2r+1)^2 window clipped to the plane."""
-    size = 2 * radius + 1
-    out = ndi.uniform_filter(stack, size=(1, size, size), mode="constant")
-    rows, cols = stack.shape[1:]
-    out *= np.float32(size * size) / np.outer(_window_counts(rows, radius), _window_counts(cols, radius))
-    return out
-
-
-def _window_counts(n, radius):
-    i = np.arange(n)
-    return (np.minimum(i + radius, n - 1) - np.maximum(i - radius, 0) + 1).astype(np.float32)
-
-
-def _linear_taps(n_in, n_out):
-    """Indices and weights of pixel-centre-aligned linear interpolation from n_in to n_out samples."""
-    pos = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
-    i0 = np.floor(pos).astype(np.intp)
-    return i0, np.minimum(i0 + 1, n_in - 1), (pos - i0).astype(np.float32)

@@ -48,10 +48,11 @@ from scipy import ndimage as ndi
 
 from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
+from .._shared.runs import true_runs
 from .._shared.timing import Clock
 from ..options import from_plain_dict
-from .align import _grey, _phase_correlate, _shift_subpixel
-from .feather import TILE, _feather, _runs
+from .align import phase_correlate, shift_subpixel
+from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
 from .texture import texture_change
 
@@ -291,11 +292,10 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     shift_full = (0, 0)
     strength = 0.0
     if options.align_shift > 0:
-        (dr, dc), strength = _phase_correlate(_grey(orig_a, "original"), _grey(edit_a, "edited"),
-                                              options.align_shift)
+        (dr, dc), strength = phase_correlate(orig_a, edit_a, max_shift=options.align_shift)
         shift_full = (int(round(dr / scale_a[0])), int(round(dc / scale_a[1])))
         if shift_full != (0, 0):
-            edit_a = _shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
+            edit_a = shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
     clock.lap("align")
 
     # Global colour drift, fitted on the pixels that did not change.
@@ -349,7 +349,7 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     if out_shape != shape:
         s = (out_shape[0] / shape[0], out_shape[1] / shape[1])
         if shift_full != (0, 0):
-            moved = _shift_subpixel(edit_o.astype(np.float32), shift_full[0] * s[0], shift_full[1] * s[1])
+            moved = shift_subpixel(edit_o.astype(np.float32), shift_full[0] * s[0], shift_full[1] * s[1])
             edit_o = np.clip(np.rint(moved), 0, 255).astype(np.uint8)
         shift_o = (0, 0)
     clock.lap("prepare_output")
@@ -619,7 +619,7 @@ def _soft_mask(binary: np.ndarray, guide_a: np.ndarray, guide_o: np.ndarray, rad
     Returns the (P, Q) float32 mask and its tile classes (see :func:`_composite`).
     """
     if radius >= 0.5 and binary.any():
-        return _feather(binary, guide_a, guide_o, max(1, int(round(radius))), _FEATHER_EPS, _SNAP)
+        return feather_tiles(binary, guide_a, guide_o, max(1, int(round(radius))), _FEATHER_EPS, _SNAP)
     if binary.shape == guide_o.shape[:2]:
         mask = binary.astype(np.float32)
     else:
@@ -649,7 +649,7 @@ def _composite(orig: np.ndarray, edit: np.ndarray, mask: np.ndarray, tiles: np.n
     rows, cols = mask.shape
     for ti in np.flatnonzero(tiles.any(axis=1)):
         rs = slice(ti * TILE, min(rows, (ti + 1) * TILE))
-        for tj0, tj1 in _runs(tiles[ti] > 0):
+        for tj0, tj1 in true_runs(tiles[ti] > 0):
             cs = slice(tj0 * TILE, min(cols, tj1 * TILE))
             e = _moved(edit, rs, cs, shift)
             if lut is not None:
