@@ -1,12 +1,198 @@
-"""Option dataclasses from plain dicts: the JSON the page sends, or keyword arguments.
+"""Options dataclasses: one validator, one error wording, one description for the page.
 
-One helper for every options class (:class:`alphacut.pipeline.Options`,
-:class:`alphacut.editmerge.MergeOptions`), so that they reject unknown keys and read JSON
-numbers the same way. Each class still validates its own values in ``__post_init__``.
+Every options class (:class:`alphacut.pipeline.Options`, :class:`alphacut.editmerge.MergeOptions`,
+:class:`alphacut.matte.colorkey.ColourKeyOptions`, :class:`alphacut.quality.QualityThresholds`)
+declares each field with one of the helpers below, which records its default and what it accepts,
+and calls :func:`validate` in ``__post_init__``. :func:`from_plain_dict` builds a class from the
+JSON the page sends, and :func:`describe` gives the page its defaults, ranges and choices (the
+site build writes them out, so the page has no copy of its own).
 """
 from __future__ import annotations
 
-from dataclasses import fields
+import math
+import numbers
+from dataclasses import dataclass, field, fields
+
+__all__ = ["Choice", "Flag", "Ids", "Integer", "Number", "Thresholds", "choice", "describe", "flag", "from_plain_dict",
+           "ids", "integer", "number", "thresholds", "validate"]
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class Number:
+    """A real number in ``[lo, hi]``; stored as float."""
+
+    lo: float
+    hi: float
+
+    def check(self, name, v):
+        if not _is_number(v) or not self.lo <= v <= self.hi:
+            raise ValueError(f"{name} must be a number in [{self.lo}, {self.hi}], got {v!r}")
+        return float(v)
+
+    def describe(self) -> dict:
+        return {"type": "number", "min": self.lo, "max": self.hi}
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer in ``[lo, hi]``; ``hi`` None for no upper bound."""
+
+    lo: int
+    hi: int | None = None
+
+    def check(self, name, v):
+        if not (isinstance(v, numbers.Integral) and not isinstance(v, bool)) or v < self.lo or (
+                self.hi is not None and v > self.hi):
+            where = f">= {self.lo}" if self.hi is None else f"in [{self.lo}, {self.hi}]"
+            raise ValueError(f"{name} must be an integer {where}, got {v!r}")
+        return int(v)
+
+    def describe(self) -> dict:
+        return {"type": "integer", "min": self.lo, "max": self.hi}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """True or false."""
+
+    def check(self, name, v):
+        if not isinstance(v, bool):
+            raise ValueError(f"{name} must be true or false, got {v!r}")
+        return v
+
+    def describe(self) -> dict:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a few strings."""
+
+    values: tuple[str, ...]
+
+    def check(self, name, v):
+        if v not in self.values:
+            raise ValueError(f"{name} must be one of {', '.join(self.values)}, got {v!r}")
+        return v
+
+    def describe(self) -> dict:
+        return {"type": "choice", "choices": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Ids:
+    """A list of ids, integers >= 1; stored as a tuple."""
+
+    def check(self, name, v):
+        if not isinstance(v, (list, tuple)) or not all(
+                isinstance(i, numbers.Integral) and not isinstance(i, bool) and i >= 1 for i in v):
+            raise ValueError(f"{name} must be a list of ids (integers >= 1), got {v!r}")
+        return tuple(int(i) for i in v)
+
+    def describe(self) -> dict:
+        return {"type": "ids"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A ``(suspicious, bad)`` pair of a score; ``bad`` may be infinite (a check that only warns)."""
+
+    lower_is_worse: bool
+
+    def check(self, name, v):
+        order = "bad <= suspicious (lower is worse)" if self.lower_is_worse else "bad >= suspicious (higher is worse)"
+        ok = isinstance(v, tuple) and len(v) == 2 and all(_is_number(x) for x in v)
+        if ok:
+            s, b = (float(x) for x in v)
+            ok = math.isfinite(s) and not math.isnan(b) and (b <= s if self.lower_is_worse else b >= s)
+        if not ok:
+            raise ValueError(f"{name} must be a (suspicious, bad) pair of numbers with {order}, got {v!r}")
+        return s, b
+
+    def describe(self) -> dict:
+        return {"type": "thresholds", "lower_is_worse": self.lower_is_worse}
+
+
+def _option(default, spec):
+    return field(default=default, metadata={"option": spec})
+
+
+def number(default: float, lo: float, hi: float):
+    """A dataclass field holding a number in ``[lo, hi]``."""
+    return _option(default, Number(lo, hi))
+
+
+def integer(default: int, lo: int, hi: int | None = None):
+    """A dataclass field holding an integer in ``[lo, hi]`` (no upper bound if ``hi`` is None)."""
+    return _option(default, Integer(lo, hi))
+
+
+def flag(default: bool):
+    """A dataclass field holding true or false."""
+    return _option(default, Flag())
+
+
+def choice(default: str, values):
+    """A dataclass field holding one of ``values``."""
+    return _option(default, Choice(tuple(values)))
+
+
+def ids(default=()):
+    """A dataclass field holding a tuple of ids (integers >= 1)."""
+    return _option(tuple(default), Ids())
+
+
+def thresholds(suspicious: float, bad: float, *, lower_is_worse: bool = False):
+    """A dataclass field holding a score's ``(suspicious, bad)`` pair."""
+    return _option((suspicious, bad), Thresholds(lower_is_worse))
+
+
+def validate(obj) -> None:
+    """Check every field of the frozen options dataclass ``obj``, and store the normalised values.
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class Demo:
+    ...     size: int = integer(1, 1, 9)
+    ...     gain: float = number(1.0, 0.0, 2.0)
+    ...     def __post_init__(self):
+    ...         validate(self)
+    >>> Demo(gain=2)
+    Demo(size=1, gain=2.0)
+    >>> Demo(size=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: size must be an integer in [1, 9], got 10
+    """
+    for f in fields(obj):
+        spec = f.metadata.get("option")
+        if spec is not None:
+            object.__setattr__(obj, f.name, spec.check(f.name, getattr(obj, f.name)))
+
+
+def describe(cls) -> dict:
+    """The defaults and what each field accepts, JSON-able: what the page reads.
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class Demo:
+    ...     mode: str = choice("fast", ("fast", "slow"))
+    >>> describe(Demo)
+    {'mode': {'type': 'choice', 'choices': ['fast', 'slow'], 'default': 'fast'}}
+    """
+    out = {}
+    for f in fields(cls):
+        spec = f.metadata.get("option")
+        if spec is not None:
+            default = list(f.default) if isinstance(f.default, tuple) else f.default
+            out[f.name] = {**spec.describe(), "default": default}
+    return out
 
 
 def from_plain_dict(cls, d: dict | None):
@@ -18,7 +204,6 @@ def from_plain_dict(cls, d: dict | None):
 
     Examples
     --------
-    >>> from dataclasses import dataclass
     >>> @dataclass(frozen=True)
     ... class Demo:
     ...     size: int = 1

@@ -26,7 +26,7 @@ from .matte.prepare import to_model_input
 from .matte.refine import hedging, letterbox, letterbox_box, refine_alpha
 from .matte.resize import resize_alpha
 from .models import ModelSpec, get_model
-from .options import from_plain_dict
+from .options import choice, flag, from_plain_dict, integer, number, validate
 from .quality import QualityReport, assess
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
@@ -77,35 +77,19 @@ class Options:
     """
 
     model: str = "isnet"
-    method: str = "auto"
-    max_pixels: int = MAX_PIXELS
-    compress_level: int = 1
-    refine: bool = True
-    holes: bool = False
-    shift_edge: float = 0.0
-    feather: float = 0.0
-    decontaminate: float = 1.0
-    escalate: str = "auto"
+    method: str = choice("auto", METHODS)
+    max_pixels: int = integer(MAX_PIXELS, 1)
+    compress_level: int = integer(1, 0, 9)
+    refine: bool = flag(True)
+    holes: bool = flag(False)
+    shift_edge: float = number(0.0, -200.0, 200.0)
+    feather: float = number(0.0, 0.0, 200.0)
+    decontaminate: float = number(1.0, 0.0, 1.0)
+    escalate: str = choice("auto", ESCALATIONS)
 
     def __post_init__(self):
+        validate(self)
         get_model(self.model)  # raises ValueError on an unknown model
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if not isinstance(self.max_pixels, int) or self.max_pixels < 1:
-            raise ValueError(f"max_pixels must be a positive int, got {self.max_pixels!r}")
-        if not isinstance(self.compress_level, int) or not 0 <= self.compress_level <= 9:
-            raise ValueError(f"compress_level must be an int in 0..9, got {self.compress_level!r}")
-        for name in ("refine", "holes"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if not isinstance(self.shift_edge, (int, float)) or abs(self.shift_edge) > 200:
-            raise ValueError(f"shift_edge must be a number of pixels in -200..200, got {self.shift_edge!r}")
-        if not isinstance(self.feather, (int, float)) or not 0 <= self.feather <= 200:
-            raise ValueError(f"feather must be a number of pixels in 0..200, got {self.feather!r}")
-        if not isinstance(self.decontaminate, (int, float)) or not 0 <= self.decontaminate <= 1:
-            raise ValueError(f"decontaminate must be in 0..1, got {self.decontaminate!r}")
-        if self.escalate not in ESCALATIONS:
-            raise ValueError(f"escalate must be one of {', '.join(ESCALATIONS)}, got {self.escalate!r}")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Options":

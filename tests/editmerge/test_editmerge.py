@@ -618,7 +618,7 @@ def test_merge_reports_candidates_and_labels_and_takes_ids(pair):
 @pytest.mark.parametrize("bad", [{"include_regions": [0]}, {"exclude_regions": "1"}, {"include_regions": [1.5]},
                                  {"exclude_regions": [True]}])
 def test_region_id_options_are_validated(bad):
-    with pytest.raises(ValueError, match="region ids"):
+    with pytest.raises(ValueError, match="must be a list of ids"):
         MergeOptions.from_dict(bad)
 
 

@@ -50,7 +50,7 @@ from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
 from .._shared.runs import true_runs
 from .._shared.timing import Clock
-from ..options import from_plain_dict
+from ..options import flag, from_plain_dict, ids, integer, number, validate
 from .align import phase_correlate, shift_subpixel
 from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
@@ -131,33 +131,21 @@ class MergeOptions:
         ``include_regions``.
     """
 
-    sensitivity: float = 1.0
-    feather: float = 0.003
-    primary_only: bool = True
-    max_regions: int = 8
-    close_gaps: float = 0.01
-    align_shift: float = 0.02
-    match_colour: bool = True
-    analysis_max_side: int = 1024
-    preview_max_side: int = 0
-    compress_level: int = 1
-    include_regions: tuple = ()
-    exclude_regions: tuple = ()
+    sensitivity: float = number(1.0, 0.05, 20.0)
+    feather: float = number(0.003, 0.0, 0.05)
+    primary_only: bool = flag(True)
+    max_regions: int = integer(8, 1, 1000)
+    close_gaps: float = number(0.01, 0.0, 0.1)
+    align_shift: float = number(0.02, 0.0, 0.1)
+    match_colour: bool = flag(True)
+    analysis_max_side: int = integer(1024, 64, 8192)
+    preview_max_side: int = integer(0, 0, 65536)
+    compress_level: int = integer(1, 0, 9)
+    include_regions: tuple = ids()
+    exclude_regions: tuple = ids()
 
     def __post_init__(self):
-        _check_number(self, "sensitivity", lo=0.05, hi=20.0)
-        _check_number(self, "feather", lo=0.0, hi=0.05)
-        _check_number(self, "close_gaps", lo=0.0, hi=0.1)
-        _check_number(self, "align_shift", lo=0.0, hi=0.1)
-        for name in ("primary_only", "match_colour"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        _check_int(self, "max_regions", lo=1, hi=1000)
-        _check_int(self, "analysis_max_side", lo=64, hi=8192)
-        _check_int(self, "preview_max_side", lo=0, hi=65536)
-        _check_int(self, "compress_level", lo=0, hi=9)
-        for name in ("include_regions", "exclude_regions"):
-            _check_ids(self, name)
+        validate(self)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "MergeOptions":
@@ -171,27 +159,6 @@ class MergeOptions:
         ValueError: unknown option(s): sensitiviy
         """
         return from_plain_dict(cls, d)
-
-
-def _check_number(opts, name, *, lo, hi):
-    v = getattr(opts, name)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {v!r}")
-    object.__setattr__(opts, name, float(v))
-
-
-def _check_ids(opts, name):
-    v = getattr(opts, name)
-    if not isinstance(v, (list, tuple)) or not all(
-            isinstance(i, int) and not isinstance(i, bool) and i >= 1 for i in v):
-        raise ValueError(f"{name} must be a list of region ids (integers >= 1), got {v!r}")
-    object.__setattr__(opts, name, tuple(v))
-
-
-def _check_int(opts, name, *, lo, hi):
-    v = getattr(opts, name)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
 
 
 @dataclass(frozen=True)

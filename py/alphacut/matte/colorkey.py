@@ -40,6 +40,7 @@ from scipy import ndimage as ndi
 
 from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
+from ..options import flag, integer, number, validate
 
 __all__ = ["ColourKeyOptions", "colour_key", "border_uniformity", "should_colour_key"]
 
@@ -64,72 +65,46 @@ class ColourKeyOptions:
     """Options of :func:`colour_key` and :func:`border_uniformity`, validated on creation."""
 
     #: Width of the border band that samples the backdrop, as a share of the shorter side.
-    border: float = 0.03
+    border: float = number(0.03, 0.002, 0.25)
     #: Most k-means clusters of the border colours.
-    max_clusters: int = 3
+    max_clusters: int = integer(3, 1, 8)
     #: A cluster holding less of the border than this is never backdrop.
-    min_cluster_share: float = 0.10
+    min_cluster_share: float = number(0.10, 0.0, 1.0)
     #: A further cluster is backdrop if its centre is within this Delta E of a kept one.
-    chain_delta_e: float = 20.0
+    chain_delta_e: float = number(20.0, 0.0, 200.0)
     #: Alpha starts to rise at this percentile of the Delta E of the border pixels that are
     #: backdrop (within ``uniform_delta_e``).
-    noise_percentile: float = 99.0
+    noise_percentile: float = number(99.0, 50.0, 100.0)
     #: The ramp from 0 to 1 is this share of the way from its start to Otsu's threshold.
-    ramp_share: float = 0.5
+    ramp_share: float = number(0.5, 0.0, 1.0)
     #: Narrowest ramp, in Delta E.
-    min_ramp: float = 3.0
+    min_ramp: float = number(3.0, 0.1, 100.0)
     #: Pieces smaller than this share of the largest piece are dropped.
-    min_piece: float = 0.0005
+    min_piece: float = number(0.0005, 0.0, 1.0)
     #: Enclosed holes smaller than this share of the subject are filled unless backdrop-coloured.
-    max_hole: float = 0.01
+    max_hole: float = number(0.01, 0.0, 1.0)
     #: Make the subject opaque more than a few pixels inside its outline.
-    solid_interior: bool = True
+    solid_interior: bool = flag(True)
     #: Remove the backdrop's colour from semi-transparent pixels.
-    decontaminate: bool = True
+    decontaminate: bool = flag(True)
     #: Longer side of the small copy used for clustering, thresholds and clean-up.
-    work_side: int = 512
+    work_side: int = integer(512, 32, 4096)
     #: Border pixels sampled for the clustering.
-    samples: int = 4000
+    samples: int = integer(4000, 10, 10**6)
     #: Seed of the sampling and of k-means++.
-    seed: int = 0
+    seed: int = integer(0, 0, 2**32 - 1)
     #: border_uniformity: Delta E within which a border pixel counts as backdrop.
-    uniform_delta_e: float = 8.0
+    uniform_delta_e: float = number(8.0, 0.1, 100.0)
     #: should_colour_key: least share of the border within ``uniform_delta_e`` of the backdrop.
-    min_uniform_share: float = 0.5
+    min_uniform_share: float = number(0.5, 0.0, 1.0)
     #: should_colour_key: largest RMS Delta E of the border pixels that count as backdrop.
-    max_spread: float = 4.5
+    max_spread: float = number(4.5, 0.0, 100.0)
     #: should_colour_key: largest share of the border between ``uniform_delta_e`` and 2.5 times it
     #: from the backdrop (a studio shot has backdrop and subject; a scene has everything between).
-    max_ambiguous: float = 0.08
+    max_ambiguous: float = number(0.08, 0.0, 1.0)
 
     def __post_init__(self):
-        def check(name, lo, hi, kind=float):
-            v = getattr(self, name)
-            if kind is int and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
-                raise ValueError(f"{name} must be an int, got {v!r}")
-            if kind is float and (isinstance(v, bool) or not isinstance(v, (int, float, np.number))):
-                raise ValueError(f"{name} must be a number, got {v!r}")
-            if not lo <= v <= hi:
-                raise ValueError(f"{name} must be in [{lo}, {hi}], got {v!r}")
-        check("border", 0.002, 0.25)
-        check("max_clusters", 1, 8, int)
-        check("min_cluster_share", 0.0, 1.0)
-        check("chain_delta_e", 0.0, 200.0)
-        check("noise_percentile", 50.0, 100.0)
-        check("ramp_share", 0.0, 1.0)
-        check("min_ramp", 0.1, 100.0)
-        check("min_piece", 0.0, 1.0)
-        check("max_hole", 0.0, 1.0)
-        check("work_side", 32, 4096, int)
-        check("samples", 10, 10**6, int)
-        check("seed", 0, 2**32 - 1, int)
-        check("uniform_delta_e", 0.1, 100.0)
-        check("min_uniform_share", 0.0, 1.0)
-        check("max_spread", 0.0, 100.0)
-        check("max_ambiguous", 0.0, 1.0)
-        for name in ("solid_interior", "decontaminate"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        validate(self)
 
 
 # --- helpers -------------------------------------------------------------------------------

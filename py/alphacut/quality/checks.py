@@ -43,6 +43,8 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha, as_rgb8
+from ..options import thresholds as pair
+from ..options import validate
 
 __all__ = [
     "QualityThresholds", "DEFAULT_THRESHOLDS", "Check", "QualityReport",
@@ -87,46 +89,34 @@ class QualityThresholds:
     # (coordinate ascent on catch - false alarms, false alarms <= 10 %), bad = the most extreme
     # good score there; "bad" cut-out = relative error sum|p - g| / sum g > 10 %.
     #: Extra boundary length over a smoothed outline.
-    jaggedness: tuple[float, float] = (2.9867, 3.2674)
+    jaggedness: tuple[float, float] = pair(2.9867, 3.2674)
     #: Mean |2a - 1| in the outline band (lower is worse).
-    confidence: tuple[float, float] = (0.1395, 0.1276)
+    confidence: tuple[float, float] = pair(0.1395, 0.1276, lower_is_worse=True)
     #: Share of the visible cut-out that is semi-transparent.
-    halo: tuple[float, float] = (0.4745, 0.5356)
+    halo: tuple[float, float] = pair(0.4745, 0.5356)
     #: Background colour kept as foreground in the outline band.
-    spill: tuple[float, float] = (0.5073, 0.5313)
+    spill: tuple[float, float] = pair(0.5073, 0.5313)
     #: Share of the matte's edge on an edge of the photo (lower is worse).
-    edge_support: tuple[float, float] = (0.1417, 0.1261)
+    edge_support: tuple[float, float] = pair(0.1417, 0.1261, lower_is_worse=True)
     #: Detached pieces besides the largest one.
-    fragments: tuple[float, float] = (60.5, 145.5)
+    fragments: tuple[float, float] = pair(60.5, 145.5)
     #: Enclosed holes in the subject.
-    holes: tuple[float, float] = (428.5, 449.5)
+    holes: tuple[float, float] = pair(428.5, 449.5)
     #: Mean alpha, lower end ("nothing found"; lower is worse).
-    area_low: tuple[float, float] = (0.01, 0.002)
+    area_low: tuple[float, float] = pair(0.01, 0.002, lower_is_worse=True)
     #: Mean alpha, upper end ("nothing removed").
-    area_high: tuple[float, float] = (0.95, 0.995)
+    area_high: tuple[float, float] = pair(0.95, 0.995)
     #: Share of the model's subject that a second opinion (the colour key, the letterboxed pass)
     #: contradicts where the model is sure (:func:`alphacut.matte.anchor.disagreement`).
-    disagreement: tuple[float, float] = (0.05, 0.25)
+    disagreement: tuple[float, float] = pair(0.05, 0.25)
     #: Variance of the Laplacian of the grey photo (lower is worse); only ever suspicious.
-    sharpness: tuple[float, float] = (20.0, -math.inf)
+    sharpness: tuple[float, float] = pair(20.0, -math.inf, lower_is_worse=True)
 
     def __post_init__(self):
-        for f in fields(self):
-            pair = getattr(self, f.name)
-            if not (isinstance(pair, tuple) and len(pair) == 2):
-                raise ValueError(f"{f.name} must be a (suspicious, bad) pair, got {pair!r}")
-            s, b = (float(v) for v in pair)
-            if math.isnan(s) or math.isnan(b) or math.isinf(s):
-                raise ValueError(f"{f.name} thresholds must be numbers (bad may be infinite), got {pair!r}")
-            if f.name in _LOWER_IS_WORSE:
-                if not b <= s:
-                    raise ValueError(f"{f.name}: lower is worse, so bad ({b}) must be <= suspicious ({s})")
-            elif not b >= s:
-                raise ValueError(f"{f.name}: higher is worse, so bad ({b}) must be >= suspicious ({s})")
-            object.__setattr__(self, f.name, (s, b))
+        validate(self)
 
 
-_LOWER_IS_WORSE = frozenset({"confidence", "edge_support", "area_low", "sharpness"})
+_LOWER_IS_WORSE = frozenset(f.name for f in fields(QualityThresholds) if f.metadata["option"].lower_is_worse)
 
 #: Thresholds measured by bench/calibrate.py (see :class:`QualityThresholds`).
 DEFAULT_THRESHOLDS = QualityThresholds()
