@@ -16,6 +16,7 @@ from .._shared.box import box_mean
 from .._shared.checks import as_rgb8
 from .._shared.resample import bilinear_block, downsample
 from .._shared.runs import true_runs
+from ..options import Number
 
 #: Box radii of the two passes, in pixels of the (at most 1024-px) working image: the paper's
 #: 90 and 6 at about 1 MP.
@@ -56,8 +57,7 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
     image = as_rgb8(image)
     if alpha.shape != image.shape[:2]:
         raise ValueError(f"alpha {alpha.shape} and image {image.shape} differ in size")
-    if not 0.0 <= amount <= 1.0:
-        raise ValueError(f"amount must be in [0, 1], got {amount}")
+    amount = Number(0.0, 1.0).check("amount", amount)
     if amount == 0.0:
         return image.copy()
     rows, cols = alpha.shape

@@ -52,6 +52,7 @@ from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha, as_rgb8
 from .._shared.colour import srgb_to_lab
+from ..options import Integer, Number
 
 __all__ = ["open_holes"]
 
@@ -154,16 +155,10 @@ def open_holes(
     """
     image = as_rgb8(image)
     alpha = as_alpha(alpha, shape=image.shape[:2])  # a new array: the one that is returned
-    for name, value, low, high in (("match_delta_e", match_delta_e, 0.5, 100.0),
-                                   ("min_contrast", min_contrast, 0.0, 200.0),
-                                   ("max_open", max_open, 0.0, 1.0),
-                                   ("max_share", max_share, 0.0, 1.0)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not low <= value <= high:
-            raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    if isinstance(work_side, bool) or not isinstance(work_side, (int, np.integer)) or work_side < 16:
-        raise ValueError(f"work_side must be an int >= 16, got {work_side!r}")
-    return _open_holes(image, alpha, float(match_delta_e), float(min_contrast), float(max_open),
-                       float(max_share), int(work_side))
+    return _open_holes(image, alpha, Number(0.5, 100.0).check("match_delta_e", match_delta_e),
+                       Number(0.0, 200.0).check("min_contrast", min_contrast),
+                       Number(0.0, 1.0).check("max_open", max_open), Number(0.0, 1.0).check("max_share", max_share),
+                       Integer(16).check("work_side", work_side))
 
 
 def _open_holes(image, alpha, match, min_contrast, max_open, max_share, work_side):

@@ -29,6 +29,7 @@ from PIL import Image
 
 from .._shared.checks import as_rgb8
 from .._shared.resample import downsample
+from ..options import Choice, Integer
 from .guided_filter import apply_coefficients, coefficients
 from .resize import resize_alpha
 
@@ -187,10 +188,8 @@ def refine_alpha(
     coarse = np.asarray(coarse)
     if coarse.ndim != 2 or min(coarse.shape) < 1:
         raise ValueError(f"coarse must be 2-D, got {coarse.shape}")
-    if geometry not in GEOMETRIES:
-        raise ValueError(f"geometry must be one of {GEOMETRIES}, got {geometry!r}")
-    if work_side < 16:
-        raise ValueError(f"work_side must be >= 16, got {work_side}")
+    Choice(GEOMETRIES).check("geometry", geometry)
+    work_side = Integer(16).check("work_side", work_side)
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
     if not 0 < radius_fraction < 0.5:
