@@ -73,7 +73,7 @@ def pipeline_alpha(rgb: np.ndarray, graph: OrtInfer) -> tuple[np.ndarray, bool]:
         return model_output(rgb, graph, next(calls))
 
     m = asyncio.run(find_matte(rgb, cached))
-    return m.alpha, bool(m.opinions.get("colour key", {}).get("applied"))
+    return m.alpha, bool(m.opinions.get("colorkey", {}).get("applied"))
 
 
 def foreground(rgb: np.ndarray, a: np.ndarray) -> np.ndarray:

@@ -182,7 +182,7 @@ def check_engine_cutouts(run: dict, cat_rgb: np.ndarray) -> None:
     assert files["cat"]["name"] == "cat_no_bg.png"
     check_cutout(base64.b64decode(files["cat"]["b64"]), cat_rgb)
     assert studio["state"] == "done", studio["text"]
-    assert keyed["state"] == "done" and keyed["method"] == "colour key", keyed
+    assert keyed["state"] == "done" and keyed["method"] == "colorkey", keyed
     for key in ("studio", "keyed"):
         alpha = alpha_of(base64.b64decode(files[key]["b64"]))
         assert alpha.shape == (300, 400) and alpha[150, 200] == 255 and alpha[10, 10] == 0, key

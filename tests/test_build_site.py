@@ -55,3 +55,29 @@ def test_the_lock_file_names_the_subset_with_its_sha256(scipy_wheel, tmp_path):
     assert lock["scipy"]["file_name"] == wheel.name
     assert lock["scipy"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert lock["numpy"] == pyodide_lock()["numpy"]
+
+
+def _exported(module: str, name: str) -> dict:
+    head = f"export const {name} = Object.freeze("
+    start = module.index(head) + len(head)
+    return json.JSONDecoder().raw_decode(module[start:])[0]
+
+
+def test_the_page_gets_its_option_defaults_ranges_and_names_from_the_python_dataclasses():
+    from alphacut.editmerge import MergeOptions
+    from alphacut.options import describe
+    from alphacut.pipeline import Options
+
+    module = build_site.options_module()
+    pipeline, merge = _exported(module, "PIPELINE"), _exported(module, "MERGE")
+    assert pipeline == describe(Options) and merge == describe(MergeOptions)
+    assert pipeline["feather"] == {"type": "number", "min": 0.0, "max": 200.0, "default": 0.0}
+    assert pipeline["method"] == {"type": "choice", "choices": ["auto", "model", "colorkey"], "default": "auto"}
+    # The page keeps no copy: the cut-out's sliders carry no range or default in the HTML, and
+    # the job's settings come from the module.
+    html = (ROOT / "web" / "index.html").read_text()
+    for control in ("feather", "shift-edge", "decontaminate"):
+        tag = html[html.index(f'id="{control}"') - 30 : html.index(f'id="{control}"') + 60]
+        assert not any(f"{attr}=" in tag for attr in (" min", " max", " value")), tag
+    job = (ROOT / "web" / "client" / "job.js").read_text()
+    assert "PIPELINE[key].default" in job and "feather: 0" not in job

@@ -115,7 +115,7 @@ def test_uniform_studio_background_the_model_decides_and_the_colour_key_is_a_pre
     rgb[30:90, 50:110] = (200, 40, 160)  # the subject
     # No model yet: the colour key alone, labelled as a preview.
     res = run(png_bytes(rgb), None)
-    assert res.report["method"] == "colour key" and res.report["preview"] is True
+    assert res.report["method"] == "colorkey" and res.report["preview"] is True
     assert res.report["method_reason"].startswith("preview")
     a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
     assert a[40:80, 60:100].min() > 240 and a[:15].max() < 15
@@ -123,9 +123,9 @@ def test_uniform_studio_background_the_model_decides_and_the_colour_key_is_a_pre
     infer = DiscInfer()
     res = run(png_bytes(rgb), infer, options=Options(escalate="off"))
     assert len(infer.calls) == 1 and res.report["method"] == "model" and res.report["preview"] is False
-    assert "colour key" in res.report["second_opinions"]
+    assert "colorkey" in res.report["second_opinions"]
     forced = run(png_bytes(rgb), None, options=Options(method="colorkey"))
-    assert forced.report["method"] == "colour key" and not forced.report["preview"]
+    assert forced.report["method"] == "colorkey" and not forced.report["preview"]
 
 
 def test_a_uniform_border_photo_with_two_objects_keeps_only_what_the_model_found():
@@ -143,7 +143,7 @@ def test_a_uniform_border_photo_with_two_objects_keeps_only_what_the_model_found
     res = run(png_bytes(rgb), left_only, options=Options(escalate="off"))
     a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
     assert a[70:130, 50:110].min() == 255 and a[60:140, 190:270].max() == 0
-    opinion = res.report["second_opinions"]["colour key"]
+    opinion = res.report["second_opinions"]["colorkey"]
     assert opinion["added"] > 0.5 and opinion["pieces"] >= 1, opinion
     assert res.report["quality"]["verdict"] != "good"
     assert any("second opinion" in r for r in res.report["quality"]["reasons"])
@@ -165,7 +165,7 @@ def test_a_subject_the_colour_of_its_backdrop_keeps_no_holes():
             res = run(png_bytes(rgb), square, options=Options(escalate=escalate, holes=holes))
             a = np.asarray(Image.open(io.BytesIO(res.png)))[..., 3]
             assert a[56:144, 56:144].min() == 255, (escalate, holes)
-    assert not res.report["second_opinions"]["colour key"]["applied"]
+    assert not res.report["second_opinions"]["colorkey"]["applied"]
 
 
 def test_a_colour_key_that_agrees_with_the_model_draws_the_edge_it_hedged_on():
@@ -189,7 +189,7 @@ def test_a_colour_key_that_agrees_with_the_model_draws_the_edge_it_hedged_on():
 
     model_only, _ = sad(Options(method="model", escalate="off", refine=False))
     auto, report = sad(Options(escalate="off", refine=False))
-    assert report["method"] == "model" and report["second_opinions"]["colour key"]["applied"]
+    assert report["method"] == "model" and report["second_opinions"]["colorkey"]["applied"]
     assert auto < 0.5 * model_only, (auto, model_only)
 
 

@@ -12,7 +12,9 @@ Layout of build/site:
   the worker downloads only the one its backend uses);
 - build-info.json: version, build id, and every file with its size and sha256 (the page's
   "about" panel reads it); client/build.js (the page's build id) and sw.js (the id and the sha256
-  of every file it may cache): all three written by :func:`seal`.
+  of every file it may cache): all three written by :func:`seal`;
+- shared/options.js: the defaults, ranges and choices of the pipeline's and the edit merge's
+  options, from the Python dataclasses (:func:`options_module`): the page keeps no copy.
 """
 from __future__ import annotations
 
@@ -170,6 +172,24 @@ def seal(site: Path, sw_source: Path = ROOT / "web" / "sw.js") -> dict:
     return files
 
 
+def options_module() -> str:
+    """shared/options.js: ``alphacut.options.describe`` of the pipeline's and the edit merge's options.
+
+    ``PIPELINE`` and ``MERGE`` map each option to its type, default, and range (``min``, ``max``)
+    or ``choices``, so that the page's sliders, menus and defaults follow the Python dataclasses.
+    """
+    from alphacut.editmerge import MergeOptions
+    from alphacut.options import describe
+    from alphacut.pipeline import Options
+
+    lines = ["// Written by tools/build_site.py from alphacut.options.describe: the Python option dataclasses,",
+             "// alphacut.pipeline.Options (PIPELINE) and alphacut.editmerge.MergeOptions (MERGE)."]
+    for name, cls in (("PIPELINE", Options), ("MERGE", MergeOptions)):
+        spec = json.dumps(describe(cls), indent=1, sort_keys=True, allow_nan=False)
+        lines.append(f"export const {name} = Object.freeze({spec});")
+    return "\n".join(lines) + "\n"
+
+
 def _write(path: Path, text: str) -> None:
     """Write a new file at ``path``: a hard link there (site files are linked) is replaced, not written through."""
     path.unlink(missing_ok=True)
@@ -187,6 +207,7 @@ def main() -> int:
     if SITE.exists():
         shutil.rmtree(SITE)
     shutil.copytree(ROOT / "web", SITE)
+    _write(SITE / "shared" / "options.js", options_module())
     make_icons(SITE / "icons")
     lock = pyodide_lock()
     pyodide_dir = SITE / "vendor" / "pyodide"

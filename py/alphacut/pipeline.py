@@ -319,7 +319,7 @@ class Matte:
     coarse : (R, C) ndarray of float32
         The coarse matte it came from (squash geometry), for re-runs without the model.
     method, reason : str
-        ``'model'`` or ``'colour key'``, and why.
+        ``'model'`` or ``'colorkey'`` (the names :attr:`Options.method` takes), and why.
     quality : QualityReport
         The check of ``alpha``.
     escalation : dict
@@ -380,7 +380,7 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
         return Matte(alpha, first.coarse, first.method, first.reason, q,
                      {"ran": False, "why": "preview: the model is still loading"}, preview=True, opinions={})
     opinion = _second_opinion(first.coarse, keyed)
-    if first.method == "model" and keyed is not None and not opinion["colour key"]["applied"]:
+    if first.method == "model" and keyed is not None and not opinion["colorkey"]["applied"]:
         keyed = None  # it disagrees with the model where the model is sure: reported, not used
     alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
     chosen, escalation = first, {"ran": False, "why": _no_escalation(rerun, options, q)}
@@ -426,7 +426,7 @@ def _second_opinion(coarse: np.ndarray, keyed: np.ndarray | None) -> dict:
     if keyed is None:
         return {}
     d = anchor.disagreement(coarse, resize_alpha(keyed, coarse.shape))
-    return {"colour key": {**{k: d[k] for k in ("added", "removed", "pieces")}, "applied": anchor.agrees(d)}}
+    return {"colorkey": {**{k: d[k] for k in ("added", "removed", "pieces")}, "applied": anchor.agrees(d)}}
 
 
 @dataclass(frozen=True)
@@ -458,17 +458,17 @@ async def _first_pass(rgb, infer, spec, options, clock, hq_infer=None) -> tuple[
             keyed, _, _ = colour_key(rgb)
             clock.lap("colour key")
         if options.method == "colorkey":
-            return _Pass("colour key", "asked for", resize_alpha(keyed, spec.size), "colour key"), keyed
+            return _Pass("colorkey", "asked for", resize_alpha(keyed, spec.size), "colour key"), keyed
     if infer is None and keyed is None:
         raise ValueError("cutout needs either infer or coarse")
     if keyed is not None and hq_infer is not None:
         try:  # the model, if it is loaded; else the colour key stands in, as a preview
             coarse = await infer_coarse(rgb, hq_infer, spec, clock)
         except Exception:
-            return _Pass("colour key", f"preview: the model is still loading; {reason}",
+            return _Pass("colorkey", f"preview: the model is still loading; {reason}",
                          resize_alpha(keyed, spec.size), "colour key", preview=True), keyed
     elif infer is None:
-        return _Pass("colour key", f"preview: no model; {reason}", resize_alpha(keyed, spec.size), "colour key",
+        return _Pass("colorkey", f"preview: no model; {reason}", resize_alpha(keyed, spec.size), "colour key",
                      preview=True), keyed
     else:
         coarse = await infer_coarse(rgb, infer, spec, clock)

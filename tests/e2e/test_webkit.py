@@ -62,7 +62,7 @@ def smoke(wd: WebDriver, url: str, files: dict, server: subprocess.Popen) -> dic
         step("click", f".job:nth-child({i + 1}) .open")
         out["files"][key] = step("download", "#download")
     step("colourKey", 1)
-    out["jobs"].append(until("job", 1, "colour key"))
+    out["jobs"].append(until("job", 1, "colorkey"))
     out["files"]["keyed"] = step("download", "#download")
     step("click", "#tab-merge")
     wd.send_file("#merge-original", files["original"])

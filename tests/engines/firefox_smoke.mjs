@@ -62,7 +62,7 @@ try {
     out.files[key] = await step('download', '#download');
   }
   await step('colourKey', 1);
-  out.jobs.push(await until('job', 1, 'colour key'));
+  out.jobs.push(await until('job', 1, 'colorkey'));
   out.files.keyed = await step('download', '#download');
 
   await step('click', '#tab-merge');

@@ -5,12 +5,13 @@ import { offscreen, pngBlob } from './canvas.js';
 import { download } from './download.js';
 import { stash, take } from './handoff.js';
 import { ensureIsolation, watchUpdates } from './isolation.js';
-import { Job, OUTPUT_NAMES } from './job.js';
+import { Job, OUTPUT_NAMES, SETTINGS } from './job.js';
 import { EditMerge } from './merge.js';
 import { clearAll, describeUsage, persist } from './storage.js';
 import { Viewer } from './viewer.js';
 import { DEFAULTS, pipelineOptions, validate } from '../shared/config.js';
 import { formatBytes } from '../shared/format.js';
+import { PIPELINE } from '../shared/options.js';
 
 const INIT_STAGES = {
   'compute:runtime': 'Starting Python (Pyodide)…',
@@ -146,8 +147,8 @@ function showQuality(job) {
   const q = job.quality();
   const r = job.result?.report;
   if (!q || !r) return;
-  const ck = r.second_opinions?.['colour key'];
-  const how = r.method === 'colour key' ? `Cut out by colour key (${r.method_reason}).`
+  const ck = r.second_opinions?.colorkey;
+  const how = r.method === 'colorkey' ? `Cut out by colour key (${r.method_reason}).`
     : ck?.applied ? 'Cut out by the model; the colour key, which agrees with it, drew its unsure edges.'
     : ck ? 'Cut out by the model; the colour key disagrees where the model is sure, so it was not used.'
     : 'Cut out by the model.';
@@ -273,7 +274,28 @@ function background() {
   return { colour, image: kind === 'image' ? $('#bg-image').files[0] || null : null };
 }
 
+const SLIDERS = { '#feather': 'feather', '#shift-edge': 'shift_edge', '#decontaminate': 'decontaminate' };
+const MENUS = { '#method': 'method', '#escalate': 'escalate' };
+
+/** Sliders and menus take their range, choices and default from the Python options (shared/options.js). */
+function applyOptionSpecs() {
+  for (const [sel, key] of Object.entries(SLIDERS)) {
+    Object.assign($(sel), { min: PIPELINE[key].min, max: PIPELINE[key].max, value: SETTINGS[key] });
+  }
+  for (const [sel, key] of Object.entries(MENUS)) {
+    const menu = $(sel);
+    const { choices } = PIPELINE[key];
+    for (const option of [...menu.options]) if (!choices.includes(option.value)) option.remove();
+    for (const value of choices) {
+      if (![...menu.options].some((o) => o.value === value)) menu.add(new Option(value, value));
+    }
+    menu.value = SETTINGS[key];
+  }
+}
+
 function wireEditor() {
+  applyOptionSpecs();
+  showSettings();
   viewer = new Viewer($('#editor'), { onStrokesChanged: (job) => scheduleRefine(job) });
   for (const r of document.querySelectorAll('input[name=view]')) r.addEventListener('change', () => viewer.setView(r.value));
   for (const r of document.querySelectorAll('input[name=tool]')) {
@@ -285,8 +307,7 @@ function wireEditor() {
   }
   $('#brush-size').addEventListener('input', (e) => { viewer.brush = Number(e.target.value); });
   $('#clear-strokes').onclick = () => viewer.clearStrokes();
-  const sliders = { '#feather': 'feather', '#shift-edge': 'shift_edge', '#decontaminate': 'decontaminate' };
-  for (const [sel, key] of Object.entries(sliders)) {
+  for (const [sel, key] of Object.entries(SLIDERS)) {
     $(sel).addEventListener('input', (e) => {
       showSettings();
       if (!selected) return;
@@ -294,7 +315,7 @@ function wireEditor() {
       scheduleRefine(selected);
     });
   }
-  for (const [sel, key] of [['#method', 'method'], ['#escalate', 'escalate']]) {
+  for (const [sel, key] of Object.entries(MENUS)) {
     $(sel).addEventListener('change', (e) => {
       if (!selected) return;
       selected.settings[key] = e.target.value;

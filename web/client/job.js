@@ -1,6 +1,7 @@
 // One photo in the queue: its file, state, result, refine settings and strokes.
 import { offscreen, pngBlob } from './canvas.js';
 import { strokesMask } from './viewer.js';
+import { PIPELINE } from '../shared/options.js';
 
 const AVIF = /\.avif$/i;
 
@@ -8,6 +9,10 @@ export function baseName(name) {
   const dot = name.lastIndexOf('.');
   return dot > 0 ? name.slice(0, dot) : name;
 }
+
+/** The refine settings a photo starts with: the pipeline's own defaults (shared/options.js). */
+export const SETTINGS = Object.freeze(Object.fromEntries(
+  ['feather', 'shift_edge', 'decontaminate', 'method', 'escalate'].map((key) => [key, PIPELINE[key].default])));
 
 export const OUTPUT_NAMES = {
   png: (n) => `${baseName(n)}_no_bg.png`,
@@ -55,7 +60,7 @@ export class Job {
     this.stage = 'Queued';
     this.error = null;
     this.result = null;
-    this.settings = { feather: 0, shift_edge: 0, decontaminate: 1, method: 'auto', escalate: 'auto' };
+    this.settings = { ...SETTINGS };
     this.strokes = null;
     this.hasStrokes = false;
     this.controller = new AbortController();
@@ -116,7 +121,7 @@ export class Job {
     const r = this.result.report;
     if (r.preview) return `Preview (colour key): ${r.width}×${r.height}; the model's cut-out follows once it has loaded.`;
     const extra = r.frames > 1 ? `, first of ${r.frames} frames` : '';
-    const how = r.method === 'colour key' ? ', colour key' : '';
+    const how = r.method === 'colorkey' ? ', colour key' : '';
     return `Done: ${r.width}×${r.height}${extra}${how}, ${(r.total_ms / 1000).toFixed(1)} s`;
   }
 

@@ -3,6 +3,7 @@
 // same options and brushes, so the preview shows what will be saved, up to resampling.
 import { offscreen, pngBlob } from './canvas.js';
 import { download } from './download.js';
+import { MERGE } from '../shared/options.js';
 
 const PREVIEW_SIDE = 1024;
 const BRUSH_COLOURS = { protect: '#2060ff', force: '#ff9020' };
@@ -36,6 +37,10 @@ export class EditMerge {
         this.run();
       });
     }
+    // Defaults from the Python options (shared/options.js); the sliders span the useful part of the range.
+    this.$('#merge-sensitivity').value = MERGE.sensitivity.default;
+    this.$('#merge-feather').value = MERGE.feather.default;
+    this.$('#merge-primary').checked = MERGE.primary_only.default;
     for (const id of ['#merge-sensitivity', '#merge-feather', '#merge-primary']) {
       this.$(id).addEventListener(id === '#merge-primary' ? 'change' : 'input', () => {
         if (id !== '#merge-feather') this.regionChoice = {}; // region ids are those of one detection

@@ -1,4 +1,6 @@
 // Options the page sends with each job. One default each, validated once at the boundary.
+import { PIPELINE } from './options.js';
+
 export const DEFAULTS = Object.freeze({
   // Inference backend: 'auto' picks WebGPU when a real (non-fallback) adapter runs the graph,
   // else WASM. 'wasm' and 'webgpu' force one (webgpu still falls back to WASM on failure).
@@ -6,8 +8,8 @@ export const DEFAULTS = Object.freeze({
   // Model graph: 'auto' takes the manifest's variant for the backend that runs (int8 on WASM,
   // fp32 on WebGPU); 'fp32' or 'int8' forces one (?variant=fp32: exact, slower on WASM).
   variant: 'auto',
-  // PNG zlib level 0-9 for the cut-out (1: fast, slightly larger files).
-  compressLevel: 1,
+  // PNG zlib level for the cut-out: the pipeline's default and range (shared/options.js).
+  compressLevel: PIPELINE.compress_level.default,
 });
 
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
@@ -21,8 +23,9 @@ export function validate(options = {}) {
   }
   if (!BACKENDS.includes(out.backend)) throw new TypeError(`backend must be one of ${BACKENDS.join(', ')}`);
   if (!VARIANTS.includes(out.variant)) throw new TypeError(`variant must be one of ${VARIANTS.join(', ')}`);
-  if (!Number.isInteger(out.compressLevel) || out.compressLevel < 0 || out.compressLevel > 9) {
-    throw new TypeError('compressLevel must be an integer in 0..9');
+  const { min, max } = PIPELINE.compress_level;
+  if (!Number.isInteger(out.compressLevel) || out.compressLevel < min || out.compressLevel > max) {
+    throw new TypeError(`compressLevel must be an integer in ${min}..${max}`);
   }
   return Object.freeze(out);
 }
