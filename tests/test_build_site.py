@@ -81,3 +81,18 @@ def test_the_page_gets_its_option_defaults_ranges_and_names_from_the_python_data
         assert not any(f"{attr}=" in tag for attr in (" min", " max", " value")), tag
     job = (ROOT / "web" / "client" / "job.js").read_text()
     assert "PIPELINE[key].default" in job and "feather: 0" not in job
+
+
+def test_dependencies_are_declared_once_in_pyproject():
+    import re
+
+    from deps import CLI_ONLY, pyodide_packages, runtime_dependencies
+
+    assert runtime_dependencies() == ["numpy", "pillow", "scipy", "tqdm"]
+    wanted, closure = pyodide_packages(pyodide_lock())
+    assert wanted == [name for name in runtime_dependencies() if name not in CLI_ONLY] == ["numpy", "pillow", "scipy"]
+    assert closure == wanted + ["openblas"]
+    # requirements-dev.in is the dev lock's input: it pins a version of each, it adds none.
+    pinned = {re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower()
+              for line in (ROOT / "requirements-dev.in").read_text().splitlines() if line and not line.startswith("#")}
+    assert set(runtime_dependencies()) <= pinned

@@ -28,7 +28,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deps import CACHE, NODE, PYODIDE_PACKAGES, ROOT, pyodide_lock, sha256_file, verify_file  # noqa: E402
+from deps import CACHE, NODE, ROOT, pyodide_lock, pyodide_packages, sha256_file, verify_file  # noqa: E402
 
 SITE = ROOT / "build" / "site"
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
@@ -165,7 +165,7 @@ def seal(site: Path, sw_source: Path = ROOT / "web" / "sw.js") -> dict:
         "build": build_id,
         "wheel": wheel,
         "model": {"name": MODEL, "manifest": f"models/{MODEL}.json"},
-        "pyodide_packages": ["numpy", "pillow", "scipy"],
+        "pyodide_packages": pyodide_packages(pyodide_lock())[0],
         "files": dict(sorted(files.items())),
     }
     _write(site / "build-info.json", json.dumps(info, indent=1) + "\n")
@@ -214,7 +214,7 @@ def main() -> int:
     for name in PYODIDE_CORE:
         if name != "pyodide-lock.json":
             place(NODE / "pyodide" / name, pyodide_dir / name)
-    for pkg in PYODIDE_PACKAGES:
+    for pkg in pyodide_packages(lock)[1]:
         file_name = lock[pkg]["file_name"]
         src = verify_file(CACHE / "pyodide" / file_name, lock[pkg]["sha256"], file_name)
         if pkg == "scipy":

