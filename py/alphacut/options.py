@@ -2,10 +2,12 @@
 
 Every options class (:class:`alphacut.pipeline.Options`, :class:`alphacut.editmerge.MergeOptions`,
 :class:`alphacut.matte.colorkey.ColourKeyOptions`, :class:`alphacut.quality.QualityThresholds`)
-declares each field with one of the helpers below, which records its default and what it accepts,
-and calls :func:`validate` in ``__post_init__``. :func:`from_plain_dict` builds a class from the
-JSON the page sends, and :func:`describe` gives the page its defaults, ranges and choices (the
-site build writes them out, so the page has no copy of its own).
+declares each field with one of the helpers below, which records its default and what it
+accepts, and derives from :class:`OptionsBase`, which calls :func:`validate` on creation and
+builds the class from the JSON the page sends (:func:`from_plain_dict`). :func:`describe` gives
+the page its defaults, ranges and choices (the site build writes them out, so the page has no
+copy of its own). Functions with keyword options check them with the same classes
+(``Number(0, 1).check("amount", amount)``).
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import math
 import numbers
 from dataclasses import dataclass, field, fields
 
-__all__ = ["Choice", "Flag", "Ids", "Integer", "Number", "Thresholds", "choice", "describe", "flag", "from_plain_dict",
-           "ids", "integer", "number", "thresholds", "validate"]
+__all__ = ["Choice", "Flag", "Ids", "Integer", "Number", "OptionsBase", "Thresholds", "choice", "describe", "flag",
+           "from_plain_dict", "ids", "integer", "number", "thresholds", "validate"]
 
 
 def _is_number(v) -> bool:
@@ -193,6 +195,31 @@ def describe(cls) -> dict:
             default = list(f.default) if isinstance(f.default, tuple) else f.default
             out[f.name] = {**spec.describe(), "default": default}
     return out
+
+
+class OptionsBase:
+    """Base of the options dataclasses: validated on creation, and built from plain dicts.
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class Demo(OptionsBase):
+    ...     gain: float = number(1.0, 0.0, 2.0)
+    >>> Demo.from_dict({"gain": 2})
+    Demo(gain=2.0)
+    >>> Demo(gain=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: gain must be a number in [0.0, 2.0], got 3
+    """
+
+    def __post_init__(self):
+        validate(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None):
+        """Build options from a plain dict (from JSON or JS), rejecting unknown keys (:func:`from_plain_dict`)."""
+        return from_plain_dict(cls, d)
 
 
 def from_plain_dict(cls, d: dict | None):

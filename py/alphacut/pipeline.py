@@ -26,7 +26,7 @@ from .matte.prepare import to_model_input
 from .matte.refine import hedging, letterbox, letterbox_box, refine_alpha
 from .matte.resize import resize_alpha
 from .models import ModelSpec, get_model
-from .options import choice, flag, from_plain_dict, integer, number, validate
+from .options import OptionsBase, choice, flag, integer, number
 from .quality import QualityReport, assess
 
 Infer = Callable[[np.ndarray], Awaitable[np.ndarray]]
@@ -35,7 +35,7 @@ ESCALATIONS = ("auto", "off", "force")
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(OptionsBase):
     """Pipeline options; each field has one default.
 
     Attributes
@@ -88,21 +88,8 @@ class Options:
     escalate: str = choice("auto", ESCALATIONS)
 
     def __post_init__(self):
-        validate(self)
+        super().__post_init__()
         get_model(self.model)  # raises ValueError on an unknown model
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "Options":
-        """Build options from a plain dict (from JSON or JS), rejecting unknown keys.
-
-        >>> Options.from_dict({"compress_level": 6}).compress_level
-        6
-        >>> Options.from_dict({"colour": 1})
-        Traceback (most recent call last):
-        ...
-        ValueError: unknown option(s): colour
-        """
-        return from_plain_dict(cls, d)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
 from .._shared.runs import true_runs
 from .._shared.timing import Clock
-from ..options import flag, from_plain_dict, ids, integer, number, validate
+from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
@@ -93,7 +93,7 @@ _DRIFT_SAMPLES = 40000
 
 
 @dataclass(frozen=True)
-class MergeOptions:
+class MergeOptions(OptionsBase):
     """Options of :func:`merge_edit`; each field has one default.
 
     Attributes
@@ -143,22 +143,6 @@ class MergeOptions:
     compress_level: int = integer(1, 0, 9)
     include_regions: tuple = ids()
     exclude_regions: tuple = ids()
-
-    def __post_init__(self):
-        validate(self)
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "MergeOptions":
-        """Build options from a plain dict (from JSON or JS), rejecting unknown keys.
-
-        >>> MergeOptions.from_dict({"sensitivity": 2}).sensitivity
-        2.0
-        >>> MergeOptions.from_dict({"sensitiviy": 2})
-        Traceback (most recent call last):
-        ...
-        ValueError: unknown option(s): sensitiviy
-        """
-        return from_plain_dict(cls, d)
 
 
 @dataclass(frozen=True)

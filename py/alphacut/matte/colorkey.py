@@ -40,7 +40,7 @@ from scipy import ndimage as ndi
 
 from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
-from ..options import flag, integer, number, validate
+from ..options import OptionsBase, flag, integer, number
 
 __all__ = ["ColourKeyOptions", "colour_key", "border_uniformity", "should_colour_key"]
 
@@ -61,7 +61,7 @@ _EIGHT = np.ones((3, 3), bool)
 
 
 @dataclass(frozen=True)
-class ColourKeyOptions:
+class ColourKeyOptions(OptionsBase):
     """Options of :func:`colour_key` and :func:`border_uniformity`, validated on creation."""
 
     #: Width of the border band that samples the backdrop, as a share of the shorter side.
@@ -103,8 +103,6 @@ class ColourKeyOptions:
     #: from the backdrop (a studio shot has backdrop and subject; a scene has everything between).
     max_ambiguous: float = number(0.08, 0.0, 1.0)
 
-    def __post_init__(self):
-        validate(self)
 
 
 # --- helpers -------------------------------------------------------------------------------

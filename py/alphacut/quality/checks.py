@@ -43,8 +43,8 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha, as_rgb8
+from ..options import OptionsBase
 from ..options import thresholds as pair
-from ..options import validate
 
 __all__ = [
     "QualityThresholds", "DEFAULT_THRESHOLDS", "Check", "QualityReport",
@@ -73,7 +73,7 @@ _EIGHT = np.ones((3, 3), bool)
 
 
 @dataclass(frozen=True)
-class QualityThresholds:
+class QualityThresholds(OptionsBase):
     """Where each score turns ``'suspicious'`` and ``'bad'``: pairs ``(suspicious, bad)``.
 
     For scores where higher is worse the pair is increasing, for ``confidence``,
@@ -112,8 +112,6 @@ class QualityThresholds:
     #: Variance of the Laplacian of the grey photo (lower is worse); only ever suspicious.
     sharpness: tuple[float, float] = pair(20.0, -math.inf, lower_is_worse=True)
 
-    def __post_init__(self):
-        validate(self)
 
 
 _LOWER_IS_WORSE = frozenset(f.name for f in fields(QualityThresholds) if f.metadata["option"].lower_is_worse)
