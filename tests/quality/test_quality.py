@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from alphacut.quality import checks as quality
+from alphacut import quality
 from alphacut.quality import DEFAULT_THRESHOLDS, QualityReport, QualityThresholds, assess
 
 
