@@ -55,6 +55,8 @@ from scipy import ndimage as ndi
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "py"))
+sys.path.insert(0, str(HERE))
+from common import sad, write_section  # noqa: E402
 
 from alphacut import quality  # noqa: E402
 from alphacut.quality import QualityThresholds, assess, judge  # noqa: E402
@@ -123,10 +125,6 @@ class Model:
 
 
 # --- metrics -------------------------------------------------------------------------------
-
-
-def sad(p, g):
-    return float(np.abs(p.astype(np.float64) - g).sum() / 1000)
 
 
 def auroc(scores, labels) -> float:
@@ -311,7 +309,6 @@ def time_12mp(item: dict, model: Model, repeat: int = 5) -> tuple[float, float]:
 def table(result_tune, result_report, th, q, rows_report, model_rows, t12, args) -> str:
     names = list(result_report["auroc"])
     lines = [
-        BEGIN,
         "",
         f"Measured by `python bench/calibrate.py --data DIR --write FILE` on {platform.processor() or platform.machine()},"
         f" Python {platform.python_version()}, numpy {np.__version__}.",
@@ -374,28 +371,14 @@ def table(result_tune, result_report, th, q, rows_report, model_rows, t12, args)
         f"Cost: `assess` on a 12 MP photo (4240 x 2832, float32 alpha): {t12[0] * 1000:.0f} ms wall, "
         f"{t12[1] * 1000:.0f} ms CPU (best of 5; the matte is scored at 1024 px).",
         "",
-        END,
     ]
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str, *, begin: str = BEGIN, end: str = END, title: str = TITLE) -> None:
-    """Replace the text between ``begin`` and ``end`` in ``path`` (``text`` includes both markers),
-    or append ``title`` and ``text`` if the markers are absent."""
-    old = path.read_text() if path.is_file() else ""
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + text + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip() + ("\n\n" if old.strip() else "") + f"{title}\n\n{text}\n"
-    path.write_text(new)
-
-
 def _scoring_source() -> bytes:
-    """quality.py without its thresholds: the scores are cached by this, so that writing new
-    default thresholds does not throw them away."""
-    text = (ROOT / "py" / "alphacut" / "quality.py").read_text()
-    a, b = text.index("class QualityThresholds"), text.index("_LOWER_IS_WORSE = ")
-    return (text[:a] + text[b:]).encode()
+    """The quality scores' code (quality/scores.py; the thresholds live in checks.py): the scores are
+    cached by this, so that writing new default thresholds does not throw them away."""
+    return (ROOT / "py" / "alphacut" / "quality" / "scores.py").read_bytes()
 
 
 def main(argv=None) -> int:
@@ -445,7 +428,7 @@ def main(argv=None) -> int:
     print(text)
     print("\nQualityThresholds(" + ", ".join(f"{n}={getattr(th, n)}" for n in CALIBRATED) + ")")
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, text, BEGIN, END, TITLE)
     return 0
 
 

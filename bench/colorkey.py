@@ -45,7 +45,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "py"))
 sys.path.insert(0, str(HERE))
 
-from calibrate import DEFAULT_CACHE, DEFAULT_DATA, Model, load, sad, write_section  # noqa: E402
+from calibrate import DEFAULT_CACHE, DEFAULT_DATA, Model, load  # noqa: E402
+from common import grad, sad, write_section  # noqa: E402
 
 from devsets import model_output  # noqa: E402
 
@@ -56,12 +57,6 @@ from alphacut.pipeline import find_matte  # noqa: E402
 BEGIN, END = "<!-- colorkey:begin -->", "<!-- colorkey:end -->"
 TITLE = "## Colour key"
 BACKDROPS = {"white": (242, 242, 240), "grey": (128, 128, 130), "green": (40, 165, 70), "blue": (30, 85, 195)}
-
-
-def grad_error(p, g) -> float:
-    gp = ndi.gaussian_gradient_magnitude(p.astype(np.float64), 1.4)
-    gg = ndi.gaussian_gradient_magnitude(g.astype(np.float64), 1.4)
-    return float(((gp - gg) ** 2).sum() / 1000)
 
 
 def pipeline_alpha(rgb: np.ndarray, graph: OrtInfer) -> tuple[np.ndarray, bool]:
@@ -137,7 +132,7 @@ def summarise(rows, sel) -> dict:
 
 def table(rows, photos, timing, n_images) -> str:
     lines = [
-        BEGIN, "",
+        "",
         f"Measured by `python bench/colorkey.py --data DIR --write FILE` on {platform.processor() or platform.machine()},"
         f" Python {platform.python_version()}, numpy {np.__version__}.", "",
         f"{len(rows)} composites: the {n_images} subjects of the alphamatting.com training set (F = I where the "
@@ -187,7 +182,6 @@ def table(rows, photos, timing, n_images) -> str:
         lines += [f"Cost at 12 MP (4240 x 2832): colour_key {ck[0] * 1000:.0f} ms wall (best of 5; median "
                   f"{ck[2] * 1000:.0f} ms), {ck[1] * 1000:.0f} ms CPU; should_colour_key {sh[0] * 1000:.0f} ms wall, "
                   f"{sh[1] * 1000:.0f} ms CPU.", ""]
-    lines.append(END)
     return "\n".join(lines)
 
 
@@ -217,7 +211,7 @@ def main(argv=None) -> int:
             row = {"image": item["name"], "num": item["num"], "backdrop": colour, "graded": graded,
                    "chosen": chosen, "applied": applied, "score": score}
             for name, a in (("ck", ck_alpha), ("model", m_alpha), ("auto", auto)):
-                row[name] = {"sad": sad(a, item["gt"]), "grad": grad_error(a, item["gt"])}
+                row[name] = {"sad": sad(a, item["gt"]), "grad": grad(a, item["gt"])}
             rows.append(row)
             print(f"{item['name']} {colour}{' graded' if graded else ''}: ck {row['ck']['sad']:.1f} model "
                   f"{row['model']['sad']:.1f} chosen {chosen} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
@@ -227,7 +221,7 @@ def main(argv=None) -> int:
     text = table(rows, photos, timing, len(items))
     print(text)
     if args.write:
-        write_section(args.write, text, begin=BEGIN, end=END, title=TITLE)
+        write_section(args.write, text, BEGIN, END, TITLE)
     return 0
 
 

@@ -8,11 +8,8 @@ One place for what every quality benchmark shares:
   (``../shared/data/<name>``), are read in place and never copied in.
 - Folds: each photo's id is hashed (sha256) into one of three parts: ``tune-a`` and ``tune-b``
   (the two cross-validation folds) and ``final`` (untouched while tuning, reported at the end).
-- Metrics (DIM conventions, alpha in [0, 1]): SAD = Σ|p−g|/1000, MSE×1000, Grad = Σ(|∇Gσ p|−|∇Gσ g|)²/1000
-  with σ = 1.4 (scipy's Gaussian gradient magnitude).
+- The metrics and the cached model outputs are :mod:`common`'s, imported from here too.
 - The peer-equivalent baseline (facts.md): squash to 1024², uint8-truncated output, bilinear upsample.
-- Model outputs are cached in ``$ALPHACUT_CACHE/bench/``, keyed by the photo's pixels, the graph
-  file's sha256 and the input geometry.
 """
 from __future__ import annotations
 
@@ -24,14 +21,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
-from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "py"))
-from alphacut.models import get_model  # noqa: E402
-from alphacut.runtime.ort_backend import OrtInfer, cache_dir  # noqa: E402
-from alphacut.matte.prepare import to_model_input  # noqa: E402
-from alphacut.matte.refine import letterbox  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from common import metrics, model_output  # noqa: E402,F401  (the dev-set benchmarks import them from here)
 
 DATA_ROOT = ROOT.parent / "shared" / "data"
 #: The dev sets ``make bench-quality`` reads by default, by folder name under ``DATA_ROOT``.
@@ -106,30 +100,10 @@ def load_set(path: Path) -> list[Photo]:
     return photos
 
 
-def metrics(p: np.ndarray, g: np.ndarray) -> tuple[float, float, float]:
-    """``(SAD, MSE×1000, Grad)`` of the matte ``p`` against the ground truth ``g``."""
-    p64, g64 = p.astype(np.float64), g.astype(np.float64)
-    grad = (ndimage.gaussian_gradient_magnitude(p64, 1.4) - ndimage.gaussian_gradient_magnitude(g64, 1.4)) ** 2
-    return float(np.abs(p64 - g64).sum() / 1000), float(((p64 - g64) ** 2).mean() * 1000), float(grad.sum() / 1000)
-
-
 def peer_baseline(raw: np.ndarray, shape) -> np.ndarray:
     """The peer's output matte: the squashed inference truncated to uint8, upsampled bilinearly."""
     u8 = np.floor(np.clip(raw, 0, 1) * 255).astype(np.uint8)
     return np.asarray(Image.fromarray(u8).resize(shape[::-1], Image.BILINEAR), np.float32) / 255
-
-
-def model_output(rgb: np.ndarray, infer: OrtInfer, geometry: str = "squash") -> np.ndarray:
-    """The model's raw matte for ``rgb`` (squashed or letterboxed input), cached on disk."""
-    key = hashlib.sha256(rgb.tobytes()).hexdigest()[:24] + "-" + infer.graph_sha256[:12]
-    path = cache_dir() / "bench" / (f"{key}.npy" if geometry == "squash" else f"{key}-{geometry}.npy")
-    if path.exists():
-        return np.load(path)
-    x = to_model_input(rgb if geometry == "squash" else letterbox(rgb), get_model())
-    out = infer.run(x)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, out)
-    return out
 
 
 def ratio_summary(scores: np.ndarray, base: np.ndarray) -> dict:

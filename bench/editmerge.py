@@ -39,7 +39,6 @@ import argparse
 import io
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -55,6 +54,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "py"))
 
 import editmerge_kinds  # noqa: E402
+from common import write_section  # noqa: E402
 from alphacut.editmerge import merge as editmerge  # noqa: E402
 from alphacut.editmerge import regions as editmerge_regions  # noqa: E402
 from alphacut.editmerge import MergeOptions, merge_edit  # noqa: E402
@@ -436,16 +436,6 @@ def table(rows, split, n_sources, timing, coarse_rows=None):
     return "\n".join(lines)
 
 
-def write_section(path: Path, body: str):
-    text = path.read_text() if path.exists() else ""
-    block = f"{BEGIN}\n{body}\n{END}"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + f"## Edit merge\n\n{block}\n"
-    path.write_text(text)
-
-
 def tune(pairs):
     """Vary one internal constant or option at a time around the defaults, on the tune half only."""
     variants = [
@@ -557,7 +547,7 @@ def main(argv=None):
     body += "\n\n" + kinds_section(args.data_root, args.per_kind, args.previous)
     print(body)
     if args.write:
-        write_section(args.write, body)
+        write_section(args.write, body, BEGIN, END, "## Edit merge")
         print(f"\nwrote {args.write}", file=sys.stderr)
 
 

@@ -44,6 +44,7 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import common  # noqa: E402
 sys.path.insert(0, str(ROOT / "py"))
 import peer_bench  # noqa: E402
 
@@ -368,14 +369,8 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
 
 def write_section(path: Path, text: str, begin: str = BEGIN, end: str = END,
                   heading: str = "## Speed: alphacut against the peer, in the browser") -> None:
-    """Replace the block between ``begin`` and ``end`` in ``path`` (append it under ``heading``)."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{begin}\n{text}\n{end}"
-    if begin in old and end in old:
-        new = old[: old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip() + f"\n\n{heading}\n\n" + block + "\n"
-    path.write_text(new)
+    """:func:`common.write_section`, this section by default."""
+    common.write_section(path, text, begin, end, heading)
 
 
 def main(argv=None) -> int:
