@@ -19,7 +19,7 @@ from .io.decode import MAX_PIXELS, decode
 from .io.encode import encode_png
 from .matte import anchor
 from .matte.adjust import apply_strokes, feather, shift_edge
-from .matte.colorkey import colour_key, should_colour_key
+from .matte.colorkey import key_if_plain
 from .matte.decontaminate import estimate_foreground
 from .matte.holes import open_holes
 from .matte.prepare import to_model_input
@@ -440,9 +440,9 @@ async def _first_pass(rgb, infer, spec, options, clock, hq_infer=None) -> tuple[
     if options.method != "model" and min(rgb.shape[:2]) < 16:
         reason = "the photo is too small for the colour key"
     elif options.method != "model":
-        key, reason, _ = should_colour_key(rgb)  # the reason says why, either way
-        if options.method == "colorkey" or key:
-            keyed, _, _ = colour_key(rgb)
+        # The reason says why, either way.
+        keyed, _, reason = key_if_plain(rgb, force=options.method == "colorkey")
+        if keyed is not None:
             clock.lap("colour key")
         if options.method == "colorkey":
             return _Pass("colorkey", "asked for", resize_alpha(keyed, spec.size), "colour key"), keyed

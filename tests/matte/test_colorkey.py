@@ -150,3 +150,19 @@ def test_input_validation():
         colour_key(np.zeros((4, 10, 3), np.uint8))
     with pytest.raises(TypeError):
         colour_key(np.zeros((10, 10, 3), np.uint8), options={"border": 0.05})
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_key_if_plain_is_should_colour_key_then_colour_key(force):
+    from alphacut.matte.colorkey import key_if_plain
+
+    plain = composite(soft_disc((90, 120), 30), (200, 40, 40), (40, 170, 60), noise=3.0)
+    busy = np.random.default_rng(1).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    for image in (plain, busy):
+        chosen, reason, _ = should_colour_key(image)
+        alpha, got_chosen, got_reason = key_if_plain(image, force=force)
+        assert (got_chosen, got_reason) == (chosen, reason)
+        if chosen or force:
+            np.testing.assert_array_equal(alpha, colour_key(image)[0])
+        else:
+            assert alpha is None

@@ -42,7 +42,7 @@ from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
 from ..options import OptionsBase, flag, integer, number
 
-__all__ = ["ColourKeyOptions", "colour_key", "border_uniformity", "should_colour_key"]
+__all__ = ["ColourKeyOptions", "border_uniformity", "colour_key", "key_if_plain", "should_colour_key"]
 
 #: Bits per channel of the colour lookup table.
 _BITS = 6
@@ -381,9 +381,50 @@ def colour_key(image, *, options: ColourKeyOptions = ColourKeyOptions()) -> tupl
     return _colour_key(image, options)
 
 
-def _colour_key(image: np.ndarray, o: ColourKeyOptions):
-    small, k = _small(image, o.work_side)
-    bd = _backdrop(small, o)
+def key_if_plain(image, *, force: bool = False,
+                 options: ColourKeyOptions = ColourKeyOptions()) -> tuple[np.ndarray | None, bool, str]:
+    """:func:`should_colour_key`, then :func:`colour_key` if it says yes (or ``force``), clustering
+    the border's colours once for both.
+
+    Parameters
+    ----------
+    image : (M, N, 3) ndarray of uint8
+        sRGB photo, at least 8 x 8.
+    force : bool, optional
+        Key the photo even where its border is not plain.
+    options : ColourKeyOptions, optional
+
+    Returns
+    -------
+    alpha : (M, N) ndarray of float32 in [0, 1], or None
+        :func:`colour_key`'s matte; None when the border is not plain and ``force`` is off.
+    chosen, reason
+        As :func:`should_colour_key`.
+
+    Examples
+    --------
+    >>> alpha, chosen, _ = key_if_plain(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    >>> alpha is None, chosen
+    (True, False)
+    >>> alpha, chosen, _ = key_if_plain(np.full((64, 64, 3), 240, np.uint8))
+    >>> alpha.shape, chosen
+    ((64, 64), True)
+    """
+    image = as_rgb8(image, min_side=8)
+    _check_options(options)
+    small, k = _small(image, options.work_side)
+    bd = _backdrop(small, options)
+    _, report = _uniformity_report(bd, options)
+    if not (report["chosen"] or force):
+        return None, False, report["reason"]
+    alpha, _, _ = _colour_key(image, options, (small, k, bd))
+    return alpha, report["chosen"], report["reason"]
+
+
+def _colour_key(image: np.ndarray, o: ColourKeyOptions, border=None):
+    """The colour key; ``border`` is ``(small, k, backdrop)`` if they were computed already."""
+    small, k, bd = border if border is not None else (*_small(image, o.work_side), None)
+    bd = _backdrop(small, o) if bd is None else bd
     share, uni = _uniformity_report(bd, o)
     # Lookup tables: colour bin -> Delta E to the backdrop and nearest backdrop cluster.
     d_bins, _ = _nearest(_bin_lab(), bd["kept_lab"])
