@@ -25,36 +25,42 @@ def _is_number(v) -> bool:
 
 @dataclass(frozen=True)
 class Number:
-    """A real number in ``[lo, hi]``; stored as float."""
+    """A real number in ``[lo, hi]``, stored as float; ``hi`` None for no upper bound."""
 
     lo: float
-    hi: float
+    hi: float | None = None
+    kind = "number"
 
     def check(self, name, v):
-        if not _is_number(v) or not self.lo <= v <= self.hi:
-            raise ValueError(f"{name} must be a number in [{self.lo}, {self.hi}], got {v!r}")
+        if not (self.accepts(v) and self.lo <= v and (self.hi is None or v <= self.hi)):  # NaN fails too
+            where = f">= {self.lo}" if self.hi is None else f"in [{self.lo}, {self.hi}]"
+            raise ValueError(f"{name} must be {'an' if self.kind == 'integer' else 'a'} {self.kind} {where}, got {v!r}")
+        return self.convert(v)
+
+    @staticmethod
+    def accepts(v) -> bool:
+        return _is_number(v)
+
+    @staticmethod
+    def convert(v):
         return float(v)
 
     def describe(self) -> dict:
-        return {"type": "number", "min": self.lo, "max": self.hi}
+        return {"type": self.kind, "min": self.lo, "max": self.hi}
 
 
-@dataclass(frozen=True)
-class Integer:
+class Integer(Number):
     """An integer in ``[lo, hi]``; ``hi`` None for no upper bound."""
 
-    lo: int
-    hi: int | None = None
+    kind = "integer"
 
-    def check(self, name, v):
-        if not (isinstance(v, numbers.Integral) and not isinstance(v, bool)) or v < self.lo or (
-                self.hi is not None and v > self.hi):
-            where = f">= {self.lo}" if self.hi is None else f"in [{self.lo}, {self.hi}]"
-            raise ValueError(f"{name} must be an integer {where}, got {v!r}")
+    @staticmethod
+    def accepts(v) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    @staticmethod
+    def convert(v):
         return int(v)
-
-    def describe(self) -> dict:
-        return {"type": "integer", "min": self.lo, "max": self.hi}
 
 
 @dataclass(frozen=True)
