@@ -318,7 +318,7 @@ function wireEditor() {
   $('#download').onclick = async () => {
     if (!selected?.result) return;
     const fmt = $('#out-format').value;
-    await saving(async () => download(await selected.output(fmt, background()), OUTPUT_NAMES[fmt](selected.name)));
+    await saving(async (signal) => download(await selected.output(fmt, background(), signal), OUTPUT_NAMES[fmt](selected.name)));
   };
   $('#copy').onclick = async () => {
     if (!selected?.result) return;
@@ -327,21 +327,34 @@ function wireEditor() {
       return 'Copied';
     });
   };
-  $('#download-all').onclick = () => saving(async () => {
+  $('#download-all').onclick = () => saving(async (signal) => {
     const done = jobs.filter((j) => j.result);
     const files = await Promise.all(done.map((j) => j.result.blob.arrayBuffer()));
-    const r = await bridge.request('zip', { names: done.map((j) => OUTPUT_NAMES.png(j.name)), files });
+    const r = await bridge.request('zip', { names: done.map((j) => OUTPUT_NAMES.png(j.name)), files }, { signal });
     download(new Blob([r.bytes], { type: 'application/zip' }), 'alphacut.zip');
-  });
+  }, 'zip');
+  for (const where of ['save', 'zip']) $(`#${where}-cancel`).onclick = () => saves[where]?.abort();
 }
 
-async function saving(fn) {
-  const status = $('#save-status');
+/** The save running in each place ('save': the editor's, 'zip': Download all), to cancel it. */
+const saves = {};
+
+/** Run one save, `fn(signal)`, with its state in `#<where>-status` and a Cancel button beside it.
+ * A new save in the same place replaces one still running there. */
+async function saving(fn, where = 'save') {
+  saves[where]?.abort();
+  const control = new AbortController();
+  saves[where] = control;
+  const status = $(`#${where}-status`);
+  const cancel = $(`#${where}-cancel`);
   status.textContent = 'Preparing…';
+  cancel.hidden = false;
   try {
-    status.textContent = (await fn()) || 'Saved';
+    status.textContent = (await fn(control.signal)) || 'Saved';
   } catch (e) {
-    status.textContent = `Failed: ${e.message}`;
+    if (saves[where] === control) status.textContent = e.name === 'AbortError' ? 'Cancelled' : `Failed: ${e.message}`;
+  } finally {
+    if (saves[where] === control) { saves[where] = null; cancel.hidden = true; }
   }
 }
 

@@ -29,7 +29,7 @@ const PRECHECK_BYTES = 65536;
  */
 async function decodableSource(file, bridge) {
   const head = await file.slice(0, PRECHECK_BYTES).arrayBuffer();
-  const { kind } = await bridge.request('precheck', { head, size: file.size }, [head]);
+  const { kind } = await bridge.request('precheck', { head, size: file.size }, { transfer: [head] });
   if (kind === 'AVIF' || file.type === 'image/avif' || AVIF.test(file.name)) {
     let bitmap;
     try {
@@ -160,12 +160,14 @@ export class Job {
     }
   }
 
-  /** Bytes of an output: 'png', 'mask', 'jpeg' or 'webp' (the last two over `background`). */
-  async output(format, background = {}) {
+  /** Bytes of an output: 'png', 'mask', 'jpeg' or 'webp' (the last two over `background`);
+   * `signal` cancels the export. */
+  async output(format, background = {}, signal = undefined) {
     if (format === 'png') return this.result.blob;
     const png = await this.result.blob.arrayBuffer();
     const backgroundImage = background.image ? await background.image.arrayBuffer() : null;
-    const r = await this.bridge.request('export', { png, format, colour: background.colour, backgroundImage });
+    const r = await this.bridge.request('export', { png, format, colour: background.colour, backgroundImage },
+      { signal });
     const type = { mask: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' }[format];
     return new Blob([r.bytes], { type });
   }
