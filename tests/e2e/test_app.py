@@ -111,6 +111,9 @@ def test_outputs_mask_jpeg_webp_and_zip(session, cat_rgb):
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert z.namelist() == ["cat_no_bg.png"]
         np.testing.assert_array_equal(alpha_of(z.read("cat_no_bg.png")), alpha)
+    names = session.page.evaluate("""async () => (await import('./client/zip.js'))
+      .uniqueNames(['a.png', 'a.png', 'a.png', 'x/y.png', 'notes', 'notes', ''])""")
+    assert names == ["a.png", "a-2.png", "a-3.png", "x_y.png", "notes", "notes-2", "file"], names
     session.page.select_option("#out-format", "png")
     session.assert_clean()
 

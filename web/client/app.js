@@ -9,6 +9,7 @@ import { Job, OUTPUT_NAMES } from './job.js';
 import { EditMerge } from './merge.js';
 import { clearAll, describeUsage, persist } from './storage.js';
 import { Viewer } from './viewer.js';
+import { zipBlob } from './zip.js';
 import { DEFAULTS, pipelineOptions, validate } from '../shared/config.js';
 import { formatBytes } from '../shared/format.js';
 
@@ -328,10 +329,8 @@ function wireEditor() {
     });
   };
   $('#download-all').onclick = () => saving(async (signal) => {
-    const done = jobs.filter((j) => j.result);
-    const files = await Promise.all(done.map((j) => j.result.blob.arrayBuffer()));
-    const r = await bridge.request('zip', { names: done.map((j) => OUTPUT_NAMES.png(j.name)), files }, { signal });
-    download(new Blob([r.bytes], { type: 'application/zip' }), 'alphacut.zip');
+    const done = jobs.filter((j) => j.result).map((j) => ({ name: OUTPUT_NAMES.png(j.name), blob: j.result.blob }));
+    download(await zipBlob(done, signal), 'alphacut.zip');
   }, 'zip');
   for (const where of ['save', 'zip']) $(`#${where}-cancel`).onclick = () => saves[where]?.abort();
 }

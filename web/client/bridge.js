@@ -1,7 +1,7 @@
 // The page's only way to the worker: a queue of jobs, progress callbacks, and cancellation
 // through an AbortSignal. A cancelled running job terminates the worker (Python cannot be
 // interrupted mid-call); a fresh worker is started and re-initialised from the cached model.
-// Quick requests (export, ZIP, merge, ...) have a lane of their own beside the cut-outs, one at a
+// Quick requests (export, merge, ...) have a lane of their own beside the cut-outs, one at a
 // time, so each can be cancelled without touching the others.
 //
 // A worker that dies on its own (killed for memory, closed, or a fatal error) fires no event,
@@ -128,7 +128,7 @@ export class Bridge {
   }
 
   /**
-   * A quick call ('precheck', 'export', 'zip', 'merge', 'problems') once the worker is ready.
+   * A quick call ('precheck', 'export', 'merge', 'problems') once the worker is ready.
    * Requests take turns, one at a time, beside the running cut-out. With `signal`, a request is
    * cancelled on its own: one still waiting is dropped; the one the worker is running is stopped
    * by replacing the worker (Python cannot be interrupted mid-call), and the cut-out that worker
