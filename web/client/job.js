@@ -97,8 +97,10 @@ export class Job {
     for (const url of this.exports.values()) URL.revokeObjectURL(url);
     this.exports.clear();
     const blob = new Blob([r.png], { type: 'image/png' });
+    // The coarse matte (a 16-bit PNG, for re-runs without the model) is kept as a Blob too, out
+    // of the page's heap: a batch of 50 photos holds 50 of them.
     this.result = { blob, url: URL.createObjectURL(blob), report: r.report,
-      coarse: r.coarse };
+      coarse: new Blob([r.coarse], { type: 'image/png' }) };
   }
 
   /** A colour-key preview stands until the model has loaded; then the photo is cut out again. */
@@ -138,11 +140,10 @@ export class Job {
     this.needFull = false;
     this.set('refining', whole ? 'Cutting out again…' : 'Refining…');
     const strokes = this.hasStrokes ? strokesMask(this.strokes) : null;
-    const reuse = whole ? {} : { coarse: this.result.coarse };
+    const coarse = whole ? null : this.result.coarse;
     const options = this.options();
-    this.running = this.source.arrayBuffer().then((bytes) => this.bridge.cutout(bytes, options, {
-      ...reuse, strokes: strokes?.data, strokesShape: strokes?.shape,
-    }));
+    this.running = Promise.all([this.source.arrayBuffer(), coarse?.arrayBuffer()]).then(([bytes, matte]) =>
+      this.bridge.cutout(bytes, options, { coarse: matte, strokes: strokes?.data, strokesShape: strokes?.shape }));
     try {
       const r = await this.running;
       r.report.total_ms = r.report.total_ms ?? 0;
