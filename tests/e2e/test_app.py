@@ -80,6 +80,9 @@ def test_file_picker_cutout_and_download(session, tmp_path, cat_rgb):
     assert badge in ("quality: good", "quality: suspicious", "quality: bad"), badge
     assert session.page.inner_text("#quality-verdict").startswith("Quality: ")
     assert "Cut out by the model." in session.page.inner_text("#quality-verdict")
+    # The queue's thumbnail: 96 px high, made from the photo (not the photo itself).
+    session.page.wait_for_function("() => document.querySelector('.job .thumb').naturalHeight === 96")
+    assert session.page.get_attribute(".job .thumb", "src").startswith("blob:")
     name, png = session.download("#download")
     assert name == "cat_no_bg.png"
     check_cutout(png, cat_rgb)  # lossless input: opaque RGB must be identical
