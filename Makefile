@@ -102,9 +102,11 @@ bench-batch: build
 	$(PY) bench/batch.py --count 50 --write BENCHMARKS.md
 	$(PY) bench/batch.py --count 50 --megapixels 12 --write BENCHMARKS.md
 
-# The CLI on a folder of photos (2 MP and 12 MP): plain loop, --jobs, --ray, and rembg on the same weights.
+# The CLI on a folder of photos (100 of 2 MP and of 12 MP): plain loop, --jobs, --ray, and rembg on the
+# same weights; then quality on every dev set beside rembg with and without its alpha matting.
 bench-batch-cli: deps
-	$(PY) bench/batch_cli.py --data $(DATA) --write BENCHMARKS.md
+	$(PY) bench/batch_cli.py --data $(DATA) --count 100 --write BENCHMARKS.md
+	$(PY) bench/rembg_quality.py --write BENCHMARKS.md
 
 # The README's screenshots, taken by Playwright.
 screenshots: build

@@ -8,7 +8,7 @@ resizing alphamatting27 photos (research data: read from ``--data``, written to 
 never into the repo). Every run starts from an empty output folder and includes its start-up
 (process pool, Ray instance, session creation), as a user's run would.
 
-Usage: python bench/batch_cli.py --data ../shared/data/alphamatting27 [--count 20] [--write BENCHMARKS.md]
+Usage: python bench/batch_cli.py --data ../shared/data/alphamatting27 [--count 100] [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def modes(folder: Path, out: Path, cores: int, home: Path) -> dict[str, list[str
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
-    ap.add_argument("--count", type=int, default=20)
+    ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--sizes", default="2,12", help="megapixels, comma-separated")
     ap.add_argument("--write", type=Path)
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
@@ -137,8 +137,7 @@ def targets(rows) -> str:
 
 def report(rows, args, cores: int, date: str) -> str:
     lines = [f"Measured {date} on {machine()}, CPython. Command: `python bench/batch_cli.py "
-             f"--count {args.count} --sizes {args.sizes}`. Another engineer's browser tests ran on the same machine "
-             f"at the same time, so the timings are noisy. Each run includes its start-up (pool, Ray, sessions).",
+             f"--count {args.count} --sizes {args.sizes}`. Each run includes its start-up (pool, Ray, sessions).",
              f"The last column is the machine's 1-minute load average at the end of the run ({cores} cores: above "
              f"{cores} means other work shared them).",
              "", "| photos | mode | seconds | images/s | vs plain loop | load |", "|---|---|---|---|---|---|"]

@@ -80,6 +80,9 @@ def test_file_picker_cutout_and_download(session, tmp_path, cat_rgb):
     assert badge in ("quality: good", "quality: suspicious", "quality: bad"), badge
     assert session.page.inner_text("#quality-verdict").startswith("Quality: ")
     assert "Cut out by the model." in session.page.inner_text("#quality-verdict")
+    # The queue's thumbnail: 96 px high, made from the photo (not the photo itself).
+    session.page.wait_for_function("() => document.querySelector('.job .thumb').naturalHeight === 96")
+    assert session.page.get_attribute(".job .thumb", "src").startswith("blob:")
     name, png = session.download("#download")
     assert name == "cat_no_bg.png"
     check_cutout(png, cat_rgb)  # lossless input: opaque RGB must be identical
@@ -111,6 +114,9 @@ def test_outputs_mask_jpeg_webp_and_zip(session, cat_rgb):
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert z.namelist() == ["cat_no_bg.png"]
         np.testing.assert_array_equal(alpha_of(z.read("cat_no_bg.png")), alpha)
+    names = session.page.evaluate("""async () => (await import('./client/zip.js'))
+      .uniqueNames(['a.png', 'a.png', 'a.png', 'x/y.png', 'notes', 'notes', ''])""")
+    assert names == ["a.png", "a-2.png", "a-3.png", "x_y.png", "notes", "notes-2", "file"], names
     session.page.select_option("#out-format", "png")
     session.assert_clean()
 
@@ -297,14 +303,20 @@ def test_the_watchdog_stops_a_cut_out_past_its_limit_and_the_queue_goes_on(sessi
     session.assert_clean()
 
 
+def running_cut_out(session, rgb, name: str) -> tuple[int, bytes]:
+    """Drop ``rgb`` as ``name`` and wait until its cut-out runs; returns its index and the PNG."""
+    before = len(session.page.query_selector_all(".job"))
+    png = io.BytesIO()
+    Image.fromarray(rgb).save(png, format="PNG")
+    drop_files(session.page, [(name, "image/png", png.getvalue())])
+    session.page.wait_for_function("(n) => document.querySelectorAll('.job')[n]?.dataset.state === 'running'",
+                                   arg=before, timeout=30000)
+    return before, png.getvalue()
+
+
 def test_cancel_a_running_job_keeps_other_requests_and_the_next_one_works(session, cat_rgb):
     page = session.page
-    before = len(page.query_selector_all(".job"))
-    png = io.BytesIO()
-    Image.fromarray(cat_rgb).save(png, format="PNG")
-    drop_files(page, [("one.png", "image/png", png.getvalue())])
-    page.wait_for_function("(n) => document.querySelectorAll('.job')[n]?.dataset.state === 'running'", arg=before,
-                           timeout=30000)
+    before, png = running_cut_out(session, cat_rgb, "one.png")
     # An export of an earlier result is posted to the busy worker, and the cut-out is cancelled
     # before the worker can read it: the export is sent again to the restarted worker.
     size = page.evaluate("""async (n) => {
@@ -317,10 +329,54 @@ def test_cancel_a_running_job_keeps_other_requests_and_the_next_one_works(sessio
       jobs[n].cancel();  // same task: the worker is terminated before it reads the export
       return (await exported).bytes.byteLength; }""", before)
     assert size > 1000
-    drop_files(page, [("two.png", "image/png", png.getvalue())])
+    drop_files(page, [("two.png", "image/png", png)])
     jobs = session.wait_jobs(before + 2)
     assert jobs[before][0] == "cancelled", jobs[before]
     assert jobs[before + 1][0] == "done", jobs[before + 1]
+    session.assert_clean()
+
+
+def test_requests_are_cancelled_one_by_one_and_the_running_cut_out_is_not_lost(session, cat_rgb):
+    page = session.page
+    before, _ = running_cut_out(session, cat_rgb, "three.png")
+    # Three exports while the cut-out runs: the first goes to the worker, the other two wait their
+    # turn in the bridge. Cancelling the third drops it and touches nothing; cancelling the first,
+    # which the worker has, replaces the worker: the second still arrives, and the cut-out the old
+    # worker was running runs again on the new one instead of failing.
+    out = page.evaluate("""async () => {
+      const { bridge, jobs } = window.alphacut;
+      const png = await jobs.find((j) => j.result).result.blob.arrayBuffer();
+      const ask = (signal) => bridge.request('export', { png, format: 'jpeg', colour: [255, 255, 255] }, { signal })
+        .then((r) => r.bytes.byteLength, (e) => e.name);
+      const [a, c] = [new AbortController(), new AbortController()];
+      const worker = bridge.worker;
+      const first = ask(a.signal), second = ask(), third = ask(c.signal);
+      for (let i = 0; i < 100 && !bridge.asking?.posted; i++) await Promise.resolve();
+      const waiting = bridge.requests.length;
+      c.abort();
+      const sameWorker = bridge.worker === worker;
+      a.abort();
+      return { waiting, sameWorker, replaced: bridge.worker !== worker, requeued: bridge.current !== null,
+               first: await first, second: await second, third: await third }; }""")
+    assert out["waiting"] == 2, out
+    assert out["sameWorker"] and out["replaced"] and out["requeued"], out
+    assert out["first"] == "AbortError" and out["third"] == "AbortError", out
+    assert isinstance(out["second"], int) and out["second"] > 1000, out
+    jobs = session.wait_jobs(before + 1)
+    assert jobs[before][0] == "done", jobs[before]
+    # The page's own Cancel: a ZIP cancelled at once says so, and the next one is made.
+    status = page.evaluate("""async () => {
+      document.querySelector('#download-all').click();
+      document.querySelector('#zip-cancel').click();
+      for (let i = 0; i < 200 && document.querySelector('#zip-status').textContent === 'Preparing…'; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return [document.querySelector('#zip-status').textContent, document.querySelector('#zip-cancel').hidden]; }""")
+    assert status == ["Cancelled", True], status
+    with page.expect_download() as dl:
+        page.click("#download-all")
+    assert dl.value.suggested_filename == "alphacut.zip"
+    page.wait_for_function("() => document.querySelector('#zip-status').textContent === 'Saved'")
     session.assert_clean()
 
 

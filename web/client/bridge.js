@@ -1,6 +1,8 @@
 // The page's only way to the worker: a queue of jobs, progress callbacks, and cancellation
 // through an AbortSignal. A cancelled running job terminates the worker (Python cannot be
 // interrupted mid-call); a fresh worker is started and re-initialised from the cached model.
+// Quick requests (export, merge, ...) have a lane of their own beside the cut-outs, one at a
+// time, so each can be cancelled without touching the others.
 //
 // A worker that dies on its own (killed for memory, closed, or a fatal error) fires no event,
 // and a busy one cannot answer a heartbeat. So each worker holds a Web Lock for its whole
@@ -36,6 +38,8 @@ export class Bridge {
     this.current = null;
     this.nextId = 1;
     this.pending = new Map();
+    this.requests = []; // requests waiting for their turn
+    this.asking = null; // the request the worker has (or is about to get)
     this.about = null;
     this.ready = null;
     // The watchdog: a cut-out that runs longer than this (decode, model and every step; Python
@@ -110,10 +114,10 @@ export class Bridge {
 
   /** Post `msg`; resolves to the worker's result. With `replay`, a restart of the worker (a
    * cancel, the watchdog, a crash) sends it again to the new one, once, instead of failing it. */
-  send(msg, onProgress, transfer = [], { replay = false } = {}) {
+  send(msg, onProgress, transfer = [], { replay = false, owner = null } = {}) {
     if (this.stopped) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
-      this.post({ resolve, reject, onProgress, msg: replay ? msg : null, replays: 0 }, msg, transfer);
+      this.post({ resolve, reject, onProgress, msg: replay ? msg : null, replays: 0, owner }, msg, transfer);
     });
   }
 
@@ -123,12 +127,60 @@ export class Bridge {
     this.worker.postMessage({ ...msg, id }, transfer);
   }
 
-  /** A quick, unqueued call ('export', 'zip', 'merge', ...) once the worker is ready. A cancelled
-   * cut-out does not fail it: it is sent again to the restarted worker (unless its bytes were
-   * transferred, and so are gone). */
-  async request(type, payload, transfer = []) {
-    await this.settled('ready');
-    return this.send({ type, ...payload }, null, transfer, { replay: transfer.length === 0 });
+  /**
+   * A quick call ('precheck', 'export', 'merge', 'problems') once the worker is ready.
+   * Requests take turns, one at a time, beside the running cut-out. With `signal`, a request is
+   * cancelled on its own: one still waiting is dropped; the one the worker is running is stopped
+   * by replacing the worker (Python cannot be interrupted mid-call), and the cut-out that worker
+   * was running goes back to the head of the queue, so no work is lost. A restart for another
+   * reason (a cancelled cut-out, the watchdog, a crash) sends the running request again, once,
+   * unless its bytes were transferred (and so are gone).
+   * @param {{transfer?: ArrayBuffer[], signal?: AbortSignal}} opts
+   */
+  request(type, payload, { transfer = [], signal } = {}) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) { reject(cancelled()); return; }
+      if (this.stopped) { reject(this.stopped); return; }
+      const req = { msg: { type, ...payload }, transfer, resolve, reject, posted: false };
+      signal?.addEventListener('abort', () => this.cancelRequest(req), { once: true });
+      this.requests.push(req);
+      this.pumpRequests();
+    });
+  }
+
+  async pumpRequests() {
+    if (this.asking || this.requests.length === 0) return;
+    const req = this.requests.shift();
+    this.asking = req;
+    try {
+      await this.settled('ready');
+      if (this.asking !== req) return; // cancelled while the worker was starting
+      req.posted = true;
+      const r = await this.send(req.msg, null, req.transfer, { replay: req.transfer.length === 0, owner: req });
+      if (this.asking === req) req.resolve(r);
+    } catch (e) {
+      if (this.asking === req) req.reject(e);
+    } finally {
+      if (this.asking === req) this.asking = null;
+      this.pumpRequests();
+    }
+  }
+
+  cancelRequest(req) {
+    const i = this.requests.indexOf(req);
+    if (i >= 0) { this.requests.splice(i, 1); req.reject(cancelled()); return; }
+    if (this.asking !== req) return; // already settled
+    this.asking = null;
+    req.reject(cancelled());
+    if (req.posted && !this.stopped) {
+      for (const [id, entry] of this.pending) if (entry.owner === req) this.pending.delete(id);
+      const job = this.current;
+      this.current = null;
+      if (job) this.queue.unshift(job); // its worker is going: it runs again on the next one
+      this.restart();
+      this.pump();
+    }
+    this.pumpRequests();
   }
 
   /** `this.ready` or `this.modelReady`, following restarts: a start that failed but was
@@ -223,6 +275,7 @@ export class Bridge {
     job?.reject(err);
     this.failAll(err);
     for (const queued of this.queue.splice(0)) queued.reject(err);
+    for (const req of this.requests.splice(0)) req.reject(err);
     return err;
   }
 
@@ -240,7 +293,8 @@ export class Bridge {
 
   /**
    * Queue a cut-out. Resolves to {png: ArrayBuffer, coarse: ArrayBuffer, report}.
-   * @param {ArrayBuffer} bytes  the file (transferred to the worker: pass a copy to keep one)
+   * @param {ArrayBuffer} bytes  the file (copied to the worker, so that the job can run again on a
+   *   new worker when a cancelled request replaces the one running it)
    * @param {object} options  pipeline options (snake_case, as Python takes them)
    * @param {{signal?: AbortSignal, onProgress?: Function, coarse?: ArrayBuffer,
    *          strokes?: Uint8Array, strokesShape?: number[]}} opts
@@ -250,7 +304,7 @@ export class Bridge {
     return new Promise((resolve, reject) => {
       const extra = { coarse, strokes, strokesShape };
       const job = { bytes, options, extra, signal, onProgress, resolve, reject };
-      if (signal?.aborted) { reject(new DOMException('cancelled', 'AbortError')); return; }
+      if (signal?.aborted) { reject(cancelled()); return; }
       if (this.stopped) { reject(this.stopped); return; }
       signal?.addEventListener('abort', () => this.cancel(job), { once: true });
       this.queue.push(job);
@@ -259,12 +313,11 @@ export class Bridge {
   }
 
   cancel(job) {
-    const abort = new DOMException('cancelled', 'AbortError');
     const i = this.queue.indexOf(job);
-    if (i >= 0) { this.queue.splice(i, 1); job.reject(abort); return; }
+    if (i >= 0) { this.queue.splice(i, 1); job.reject(cancelled()); return; }
     if (this.current === job) {
       this.current = null;
-      job.reject(abort);
+      job.reject(cancelled());
       this.restart();
       this.pump();
     }
@@ -273,19 +326,23 @@ export class Bridge {
   async pump() {
     if (this.current || this.queue.length === 0) return;
     const job = this.queue.shift();
+    // A job can run more than once (requeued by cancelRequest): only its latest run settles it.
+    const run = job.runs = (job.runs || 0) + 1;
+    const mine = () => this.current === job && job.runs === run;
     this.current = job;
     let timer;
     try {
       await this.settled('ready');
+      if (!mine()) return;
       const msg = { type: 'cutout', bytes: job.bytes, options: job.options, ...job.extra };
       timer = setTimeout(() => this.overran(job), this.jobLimitMs);
-      const r = await this.send(msg, job.onProgress, [job.bytes]);
-      if (this.current === job) job.resolve({ png: r.png, coarse: r.coarse, report: r.report });
+      const r = await this.send(msg, job.onProgress);
+      if (mine()) job.resolve({ png: r.png, coarse: r.coarse, report: r.report });
     } catch (e) {
-      if (this.current === job) job.reject(e);
+      if (mine()) job.reject(e);
     } finally {
       clearTimeout(timer);
-      if (this.current === job) this.current = null;
+      if (mine()) this.current = null;
       this.pump();
     }
   }
@@ -300,4 +357,9 @@ export class Bridge {
     this.restart();
     this.pump();
   }
+}
+
+/** What a cancelled job or request rejects with. */
+function cancelled() {
+  return new DOMException('cancelled', 'AbortError');
 }

@@ -34,7 +34,7 @@ const PRECHECK_BYTES = 65536;
  */
 async function decodableSource(file, bridge) {
   const head = await file.slice(0, PRECHECK_BYTES).arrayBuffer();
-  const { kind } = await bridge.request('precheck', { head, size: file.size }, [head]);
+  const { kind } = await bridge.request('precheck', { head, size: file.size }, { transfer: [head] });
   if (kind === 'AVIF' || file.type === 'image/avif' || AVIF.test(file.name)) {
     let bitmap;
     try {
@@ -102,8 +102,10 @@ export class Job {
     for (const url of this.exports.values()) URL.revokeObjectURL(url);
     this.exports.clear();
     const blob = new Blob([r.png], { type: 'image/png' });
+    // The coarse matte (a 16-bit PNG, for re-runs without the model) is kept as a Blob too, out
+    // of the page's heap: a batch of 50 photos holds 50 of them.
     this.result = { blob, url: URL.createObjectURL(blob), report: r.report,
-      coarse: r.coarse };
+      coarse: new Blob([r.coarse], { type: 'image/png' }) };
   }
 
   /** A colour-key preview stands until the model has loaded; then the photo is cut out again. */
@@ -143,11 +145,10 @@ export class Job {
     this.needFull = false;
     this.set('refining', whole ? 'Cutting out again…' : 'Refining…');
     const strokes = this.hasStrokes ? strokesMask(this.strokes) : null;
-    const reuse = whole ? {} : { coarse: this.result.coarse };
+    const coarse = whole ? null : this.result.coarse;
     const options = this.options();
-    this.running = this.source.arrayBuffer().then((bytes) => this.bridge.cutout(bytes, options, {
-      ...reuse, strokes: strokes?.data, strokesShape: strokes?.shape,
-    }));
+    this.running = Promise.all([this.source.arrayBuffer(), coarse?.arrayBuffer()]).then(([bytes, matte]) =>
+      this.bridge.cutout(bytes, options, { coarse: matte, strokes: strokes?.data, strokesShape: strokes?.shape }));
     try {
       const r = await this.running;
       r.report.total_ms = r.report.total_ms ?? 0;
@@ -165,12 +166,14 @@ export class Job {
     }
   }
 
-  /** Bytes of an output: 'png', 'mask', 'jpeg' or 'webp' (the last two over `background`). */
-  async output(format, background = {}) {
+  /** Bytes of an output: 'png', 'mask', 'jpeg' or 'webp' (the last two over `background`);
+   * `signal` cancels the export. */
+  async output(format, background = {}, signal = undefined) {
     if (format === 'png') return this.result.blob;
     const png = await this.result.blob.arrayBuffer();
     const backgroundImage = background.image ? await background.image.arrayBuffer() : null;
-    const r = await this.bridge.request('export', { png, format, colour: background.colour, backgroundImage });
+    const r = await this.bridge.request('export', { png, format, colour: background.colour, backgroundImage },
+      { signal });
     const type = { mask: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' }[format];
     return new Blob([r.bytes], { type });
   }

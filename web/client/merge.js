@@ -54,6 +54,7 @@ export class EditMerge {
     this.$('#merge-clear').onclick = () => { this.resetBrush(); this.regionChoice = {}; this.schedule(); };
     this.$('#merge-download').onclick = () => this.save('result');
     this.$('#merge-download-mask').onclick = () => this.save('mask');
+    this.$('#merge-cancel').onclick = () => this.saving?.abort();
     const canvas = this.$('#merge-brush');
     let last = null;
     const point = (e) => {
@@ -189,10 +190,11 @@ export class EditMerge {
 
   status(text) { this.$('#merge-status').textContent = text; }
 
-  async call(previewSide) {
+  async call(previewSide, signal = undefined) {
     const [original, edited] = await Promise.all([this.files.original.arrayBuffer(), this.files.edited.arrayBuffer()]);
     const [protect, force] = await Promise.all([this.brushBytes('protect'), this.brushBytes('force')]);
-    return this.bridge.request('merge', { original, edited, options: this.options(previewSide), protect, force });
+    return this.bridge.request('merge', { original, edited, options: this.options(previewSide), protect, force },
+      { signal });
   }
 
   async run() {
@@ -260,10 +262,17 @@ export class EditMerge {
     slider.setAttribute('aria-valuetext', `original on the left ${x}%, result on the right ${100 - x}%`);
   }
 
+  /** Merge at full resolution and download the result or the mask; #merge-cancel stops it. */
   async save(what) {
+    this.saving?.abort();
+    const control = new AbortController();
+    this.saving = control;
+    const { signal } = control;
+    const cancel = this.$('#merge-cancel');
+    cancel.hidden = false;
     this.status('Merging at full resolution…');
     try {
-      const r = await this.call(0);
+      const r = await this.call(0, signal);
       const base = (this.files.edited.name.replace(/\.[^.]+$/, '') || 'edited');
       let blob;
       let name;
@@ -271,7 +280,8 @@ export class EditMerge {
         blob = new Blob([r.mask], { type: 'image/png' });
         name = `${base}_merge_mask.png`;
       } else if (this.$('#merge-format').value === 'jpeg') {
-        const out = await this.bridge.request('export', { png: r.composite, format: 'jpeg', colour: [255, 255, 255] });
+        const out = await this.bridge.request('export', { png: r.composite, format: 'jpeg', colour: [255, 255, 255] },
+          { signal });
         blob = new Blob([out.bytes], { type: 'image/jpeg' });
         name = `${base}_merged.jpg`;
       } else {
@@ -281,7 +291,9 @@ export class EditMerge {
       download(blob, name);
       this.status(`Saved ${name} (${r.report.width}×${r.report.height}).`);
     } catch (e) {
-      this.status(`Failed: ${e.message}`);
+      if (this.saving === control) this.status(e.name === 'AbortError' ? 'Cancelled.' : `Failed: ${e.message}`);
+    } finally {
+      if (this.saving === control) { this.saving = null; cancel.hidden = true; }
     }
   }
 }

@@ -168,12 +168,6 @@ async function exportAs(msg) {
   return { bytes: bytes.buffer };
 }
 
-async function zipFiles(msg) {
-  const { api } = await ready;
-  const bytes = takeBytes(await api.zip_files(JSON.stringify(msg.names), ...msg.files.map((f) => new Uint8Array(f))));
-  return { bytes: bytes.buffer };
-}
-
 async function merge(id, msg) {
   const { api } = await ready;
   post({ id, type: 'progress', key: 'compute:merge', current: 0, total: 1 });
@@ -197,7 +191,7 @@ async function precheck(msg) {
 }
 
 const HANDLERS = {
-  cutout, merge, export: (id, msg) => exportAs(msg), zip: (id, msg) => zipFiles(msg), problems: (id, msg) => problems(msg),
+  cutout, merge, export: (id, msg) => exportAs(msg), problems: (id, msg) => problems(msg),
   precheck: (id, msg) => precheck(msg),
 };
 

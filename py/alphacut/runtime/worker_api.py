@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 
 import numpy as np
 from PIL import Image
@@ -218,38 +217,6 @@ def problems(data, png) -> bytes:
     for name, colour in PROBLEM_COLOURS.items():
         out[masks[name]] = colour
     return encode_png(out)
-
-
-def zip_files(names_json: str, *blobs) -> bytes:
-    """Pack files into a ZIP (stored, not deflated: PNGs do not compress further).
-
-    Parameters
-    ----------
-    names_json : str
-        JSON list of file names, one per blob; duplicates get a ``-2``, ``-3``... suffix.
-    *blobs : Uint8Array or bytes
-
-    Examples
-    --------
-    >>> z = zipfile.ZipFile(io.BytesIO(zip_files('["a.png", "a.png"]', b"1", b"2")))
-    >>> z.namelist()
-    ['a.png', 'a-2.png']
-    """
-    names = json.loads(names_json)
-    if len(names) != len(blobs):
-        raise ValueError(f"{len(names)} names for {len(blobs)} files")
-    buf = io.BytesIO()
-    seen: dict[str, int] = {}
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
-        for name, blob in zip(names, blobs):
-            base = name.replace("/", "_").replace("\\", "_") or "file"
-            n = seen.get(base, 0) + 1
-            seen[base] = n
-            if n > 1:
-                stem, dot, ext = base.rpartition(".")
-                base = f"{stem}-{n}.{ext}" if dot else f"{base}-{n}"
-            z.writestr(base, _bytes_of(blob))
-    return buf.getvalue()
 
 
 def merge_edit(original, edited, options_json: str = "{}", protect=None, force=None) -> tuple[bytes, bytes, bytes, str]:
