@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 from devquality import run_default  # noqa: E402
 from devsets import DATA_ROOT, DEFAULT_SETS, FOLDS, load_set, metrics, model_output, peer_baseline  # noqa: E402
 
-from alphacut.ort_backend import OrtInfer, default_model_path  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
 
 BEGIN, END = "<!-- rembg-quality:begin -->", "<!-- rembg-quality:end -->"
 REMBG = Path(os.environ.get("REMBG", "/tmp/rembg-venv/bin/rembg"))
