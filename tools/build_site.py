@@ -7,7 +7,8 @@ Layout of build/site:
   OpenBLAS, with SciPy cut down to the subpackages the pipeline imports (:func:`scipy_subset`)
   and pyodide-lock.json naming that wheel;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
-- vendor/client-zip/: client-zip 2.5.1 (MIT), which "Download all" streams its ZIP with;
+- lib/client-zip/: client-zip 2.5.1 (MIT), which "Download all" streams its ZIP with: part of the
+  app shell (the page imports it at start, so the service worker precaches it for offline use);
 - wheels/<sha256[:16]>/: the alphacut py3-none-any wheel, in a folder named by its content;
 - models/: the model manifest and the prepared graph variants (hard-linked from the cache;
   the worker downloads only the one its backend uses);
@@ -226,7 +227,7 @@ def main() -> int:
     for name in ORT_FILES:
         place(NODE / "onnxruntime-web" / "dist" / name, SITE / "vendor" / "ort" / name)
     for name in ("index.js", "LICENSE.txt"):
-        place(NODE / "client-zip" / name, SITE / "vendor" / "client-zip" / name)
+        place(NODE / "client-zip" / name, SITE / "lib" / "client-zip" / name)
     wheel = build_wheel(ROOT / "build" / "wheel")
     # The wheel's folder is named by its content: a new wheel has a new URL, which no HTTP cache holds.
     place(wheel, SITE / "wheels" / sha256_file(wheel)[:16] / wheel.name)

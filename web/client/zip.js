@@ -2,7 +2,7 @@
 // build) as a stream over the results' Blobs. Nothing is copied into the worker or into wasm, so a
 // batch of large photos does not raise the tab's memory by the size of the archive (it did when
 // Python's zipfile built it in the worker). Entries are stored, not deflated: PNGs do not shrink.
-import { makeZip } from '../vendor/client-zip/index.js';
+import { makeZip } from '../lib/client-zip/index.js';
 
 /** `names` with repeats told apart: 'a.png', 'a.png' → 'a.png', 'a-2.png'; slashes become '_'. */
 export function uniqueNames(names) {
