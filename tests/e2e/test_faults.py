@@ -103,7 +103,7 @@ def test_first_visit_offline_says_a_connection_is_needed(fresh):
 
     def offline_except_shell(route):
         path = route.request.url[len(fresh.url):].split("?")[0]
-        if path in shell or path.startswith(("/client/", "/shared/")):
+        if path in shell or path.startswith(("/client/", "/shared/", "/lib/")):
             fresh._route(route)
         else:
             route.abort("internetdisconnected")
