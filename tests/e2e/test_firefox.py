@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import warnings
 from pathlib import Path
 
 import pytest
@@ -51,13 +50,13 @@ def test_firefox_says_ready_isolated_with_threads(firefox_run):
     status = firefox_run["status"]
     assert status.startswith("Ready: WASM"), status
     assert firefox_run["isolated"] is True
-    # About one start in ten on a loaded 2-core machine, ONNX Runtime's threaded session creation
-    # never returns in Firefox; the bridge's session watchdog then restarts on one thread and the
-    # status says so. Either way the page must end up Ready and say how many threads it has.
-    if "1 thread (a start on several threads stalled)" in status:
-        warnings.warn(f"Firefox: the threaded start stalled and was restarted on one thread: {status}")
-    else:
-        assert "threads" in status, status
+    assert "threads" in status, status
+    # A first start whose threaded session stalled (about one in ten on a loaded 2-core machine)
+    # must have recovered on one thread and said why; the run then started again in a new tab.
+    stalled = firefox_run.get("stalledStatus")
+    if stalled is not None:
+        assert stalled.startswith("Ready: WASM, 1 thread (a start on several threads stalled)"), stalled
+        print(f"Firefox: the first start stalled and recovered on one thread: {stalled}")
 
 
 def test_firefox_cuts_out_with_the_model_and_the_colour_key_and_downloads(firefox_run, cat_rgb):
