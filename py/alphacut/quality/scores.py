@@ -37,6 +37,7 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha, as_rgb8
+from ..options import Integer
 
 __all__ = [
     "edge_jaggedness", "boundary_confidence", "halo_fraction", "colour_spill", "edge_support",
@@ -66,9 +67,11 @@ _EIGHT = np.ones((3, 3), bool)
 
 
 def _check_side(max_side) -> int:
-    if not isinstance(max_side, (int, np.integer)) or max_side < 16:
-        raise ValueError(f"max_side must be an int >= 16, got {max_side!r}")
-    return int(max_side)
+    return Integer(16).check("max_side", max_side)
+
+
+def _check_min_size(min_size) -> int:
+    return Integer(1).check("min_size", min_size)
 
 
 def _factor(shape, max_side) -> int:
@@ -270,7 +273,24 @@ def _sharpness(rgb: np.ndarray) -> float:
 
 # --- public scores -------------------------------------------------------------------------
 
+#: The parameters that the scores share, filled into their docstrings by ``_docfiller`` (the
+#: ``%(name)s`` convention of scipy.ndimage's docstrings), so each is worded once.
+_PARAMETERS = {
+    "alpha": "alpha : (M, N) ndarray of float in [0, 1], uint8 or bool",
+    "image": "image : (M, N, 3) ndarray of uint8",
+    "max_side": "max_side : int, optional\n        Longer side of the working copy.",
+}
+_PARAMETERS["alpha_parameters"] = "Parameters\n    ----------\n    {alpha}\n    {max_side}".format(**_PARAMETERS)
 
+
+def _docfiller(f):
+    if f.__doc__:  # None under python -OO
+        f.__doc__ = f.__doc__ % _PARAMETERS
+    return f
+
+
+
+@_docfiller
 def edge_jaggedness(alpha, *, max_side: int = MAX_SIDE) -> float:
     """How much longer the outline is than a smoothed copy of itself.
 
@@ -281,14 +301,14 @@ def edge_jaggedness(alpha, *, max_side: int = MAX_SIDE) -> float:
 
     Parameters
     ----------
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
+    %(alpha)s
     max_side : int, optional
         Longer side of the working copy; larger mattes are area-averaged down to it.
 
     Returns
     -------
     float
-        ``>= 0``: 0 for a smooth outline (a disc scores about 0.0), 0.3 means 30 % extra
+        ``>= 0``: 0 for a smooth outline (a disc scores about 0.0), 0.3 means 30 %% extra
         boundary. Fragments and pin holes that the smoothing removes count as extra boundary.
 
     Examples
@@ -302,14 +322,11 @@ def edge_jaggedness(alpha, *, max_side: int = MAX_SIDE) -> float:
     return _jaggedness(a > 0.5)
 
 
+@_docfiller
 def boundary_confidence(alpha, *, max_side: int = MAX_SIDE) -> float:
     """Mean ``|2 a - 1|`` in a band of 3 working pixels either side of the 0.5 outline.
 
-    Parameters
-    ----------
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
-    max_side : int, optional
-        Longer side of the working copy.
+    %(alpha_parameters)s
 
     Returns
     -------
@@ -329,14 +346,11 @@ def boundary_confidence(alpha, *, max_side: int = MAX_SIDE) -> float:
     return _confidence(a, _band(a > 0.5))
 
 
+@_docfiller
 def halo_fraction(alpha, *, max_side: int = MAX_SIDE) -> float:
     """Fraction of the visible cut-out (a > 0.05) that is semi-transparent (0.05 < a < 0.95).
 
-    Parameters
-    ----------
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
-    max_side : int, optional
-        Longer side of the working copy.
+    %(alpha_parameters)s
 
     Returns
     -------
@@ -352,6 +366,7 @@ def halo_fraction(alpha, *, max_side: int = MAX_SIDE) -> float:
     return _halo(_work_alpha(as_alpha(alpha), _check_side(max_side)))
 
 
+@_docfiller
 def colour_spill(image, alpha, *, max_side: int = MAX_SIDE) -> float:
     """How much background colour the matte keeps along its outline.
 
@@ -363,11 +378,10 @@ def colour_spill(image, alpha, *, max_side: int = MAX_SIDE) -> float:
 
     Parameters
     ----------
-    image : (M, N, 3) ndarray of uint8
+    %(image)s
         The photo.
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
-    max_side : int, optional
-        Longer side of the working copy.
+    %(alpha)s
+    %(max_side)s
 
     Returns
     -------
@@ -393,6 +407,7 @@ def colour_spill(image, alpha, *, max_side: int = MAX_SIDE) -> float:
     return _nanmean(spill)
 
 
+@_docfiller
 def edge_support(image, alpha, *, max_side: int = MAX_SIDE) -> float:
     """How much of the matte's edge lies on an edge of the photo.
 
@@ -404,10 +419,9 @@ def edge_support(image, alpha, *, max_side: int = MAX_SIDE) -> float:
 
     Parameters
     ----------
-    image : (M, N, 3) ndarray of uint8
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
-    max_side : int, optional
-        Longer side of the working copy.
+    %(image)s
+    %(alpha)s
+    %(max_side)s
 
     Returns
     -------
@@ -436,12 +450,13 @@ def _nanmean(x: np.ndarray) -> float:
     return float(x[ok].mean(dtype=np.float64)) if ok.any() else 0.0
 
 
+@_docfiller
 def foreground_fraction(alpha) -> float:
     """Mean alpha: the share of the photo that the cut-out keeps.
 
     Parameters
     ----------
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
+    %(alpha)s
 
     Returns
     -------
@@ -456,6 +471,7 @@ def foreground_fraction(alpha) -> float:
     return float(as_alpha(alpha).mean(dtype=np.float64))
 
 
+@_docfiller
 def count_fragments(alpha, *, min_size: int = 1) -> int:
     """Number of connected pieces of the cut-out (a > 0.5, 8-connected) of at least ``min_size`` pixels.
 
@@ -464,7 +480,7 @@ def count_fragments(alpha, *, min_size: int = 1) -> int:
 
     Parameters
     ----------
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
+    %(alpha)s
     min_size : int, optional
         Pieces with fewer pixels are ignored. >= 1.
 
@@ -479,18 +495,18 @@ def count_fragments(alpha, *, min_size: int = 1) -> int:
     >>> count_fragments(alpha)
     2
     """
-    if not isinstance(min_size, (int, np.integer)) or min_size < 1:
-        raise ValueError(f"min_size must be an int >= 1, got {min_size!r}")
+    min_size = _check_min_size(min_size)
     _, sizes = _pieces(as_alpha(alpha) > 0.5, _EIGHT)
     return int(np.count_nonzero(sizes >= min_size))
 
 
+@_docfiller
 def count_holes(alpha, *, min_size: int = 1) -> int:
     """Number of enclosed holes: pieces of a <= 0.5 (4-connected) that do not touch the frame.
 
     Parameters
     ----------
-    alpha : (M, N) ndarray of float in [0, 1], uint8 or bool
+    %(alpha)s
     min_size : int, optional
         Holes with fewer pixels are ignored. >= 1.
 
@@ -504,18 +520,18 @@ def count_holes(alpha, *, min_size: int = 1) -> int:
     >>> count_holes(alpha)
     1
     """
-    if not isinstance(min_size, (int, np.integer)) or min_size < 1:
-        raise ValueError(f"min_size must be an int >= 1, got {min_size!r}")
+    min_size = _check_min_size(min_size)
     _, hole = _holes_labels(as_alpha(alpha) > 0.5, min_size)
     return int(np.count_nonzero(hole))
 
 
+@_docfiller
 def sharpness(image, *, max_side: int = MAX_SIDE) -> float:
     """Variance of the Laplacian of the grey photo (0-255 scale) at working size.
 
     Parameters
     ----------
-    image : (M, N, 3) ndarray of uint8
+    %(image)s
     max_side : int, optional
         Longer side of the working copy (the score depends on scale, so compare like with like).
 
