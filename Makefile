@@ -60,53 +60,53 @@ test-browser: build
 # in one Chromium run, then the first visit (bytes by file, time) beside the peer; writes those
 # three sections of BENCHMARKS.md.
 bench: build bench/peer/node_modules/.package-lock.json
-	$(PY) bench/infer.py --write BENCHMARKS.md
-	$(PY) bench/speed.py --write BENCHMARKS.md
-	$(PY) bench/first_visit.py --write BENCHMARKS.md
+	$(PY) -m bench.infer --write BENCHMARKS.md
+	$(PY) -m bench.speed --write BENCHMARKS.md
+	$(PY) -m bench.first_visit --write BENCHMARKS.md
 
 # Matting quality (CPython): each stage on alphamatting27, then the default pipeline on every dev
 # set photo by photo, fp32 and int8, with the post-processing time per stage at 12 MP.
 bench-quality: deps
-	$(PY) bench/quality.py --data $(DATA) --write BENCHMARKS.md
-	$(PY) bench/devquality.py --int8-sets alphamatting27 realmask ecssd60 --write BENCHMARKS.md
+	$(PY) -m bench.quality --data $(DATA) --write BENCHMARKS.md
+	$(PY) -m bench.devquality --int8-sets alphamatting27 realmask ecssd60 --write BENCHMARKS.md
 
 # Cross-validated choice of the anchor's settings (both folds reported).
 bench-tune: deps
-	$(PY) bench/tune_anchor.py
+	$(PY) -m bench.tune_anchor
 
 # The real-photo dev sets, rebuilt from their public sources (bench/manifests/, docs/devsets.md).
 devsets: deps
-	$(PY) bench/build_devsets.py
+	$(PY) -m bench.build_devsets
 
 # Edit merge on synthetic pairs with a known answer.
 bench-editmerge: deps
-	$(PY) bench/editmerge.py --data $(DATA) --write BENCHMARKS.md $(if $(PREVIOUS),--previous $(PREVIOUS))
+	$(PY) -m bench.editmerge --data $(DATA) --write BENCHMARKS.md $(if $(PREVIOUS),--previous $(PREVIOUS))
 
 # Colour key against the model on studio composites; quality-check calibration (AUROC).
 bench-colorkey: deps
-	$(PY) bench/colorkey.py --data $(DATA) --write BENCHMARKS.md
+	$(PY) -m bench.colorkey --data $(DATA) --write BENCHMARKS.md
 
 bench-calibrate: deps
-	$(PY) bench/calibrate.py --data $(DATA) --write BENCHMARKS.md
+	$(PY) -m bench.calibrate --data $(DATA) --write BENCHMARKS.md
 
 # Small gaps: enclosed holes a matte filled, opened on constructed cases and checked on the dev set.
 bench-holes: deps
-	$(PY) bench/holes.py --data $(DATA) --write BENCHMARKS.md
+	$(PY) -m bench.holes --data $(DATA) --write BENCHMARKS.md
 
 # Every refused file of the bad-input corpus, decoded in a fresh process: peak memory and time.
 bench-decode: deps
-	$(PY) bench/decode_bounds.py --write BENCHMARKS.md
+	$(PY) -m bench.decode_bounds --write BENCHMARKS.md
 
 # Batches of 50 photos in the browser (small, then 12 MP with Download all): outcomes and tab memory.
 bench-batch: build
-	$(PY) bench/batch.py --count 50 --write BENCHMARKS.md
-	$(PY) bench/batch.py --count 50 --megapixels 12 --write BENCHMARKS.md
+	$(PY) -m bench.batch --count 50 --write BENCHMARKS.md
+	$(PY) -m bench.batch --count 50 --megapixels 12 --write BENCHMARKS.md
 
 # The CLI on a folder of photos (100 of 2 MP and of 12 MP): plain loop, --jobs, --ray, and rembg on the
 # same weights; then quality on every dev set beside rembg with and without its alpha matting.
 bench-batch-cli: deps
-	$(PY) bench/batch_cli.py --data $(DATA) --count 100 --write BENCHMARKS.md
-	$(PY) bench/rembg_quality.py --write BENCHMARKS.md
+	$(PY) -m bench.batch_cli --data $(DATA) --count 100 --write BENCHMARKS.md
+	$(PY) -m bench.rembg_quality --write BENCHMARKS.md
 
 # The README's screenshots, taken by Playwright.
 screenshots: build

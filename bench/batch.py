@@ -7,7 +7,7 @@ With ``--megapixels`` the photos are that large (chosen through the file input, 
 "Download all" is clicked at the end and its ZIP checked, and the renderer's peak resident memory
 (from /proc, bench/speed.py's TabMemory) is reported for the whole run.
 
-Usage: python bench/batch.py [--count 50] [--megapixels 12] [--write BENCHMARKS.md]
+Usage: python -m bench.batch [--count 50] [--megapixels 12] [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -22,9 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from speed import TabMemory, machine, start_site, write_section  # noqa: E402
+from .speed import TabMemory, machine, start_site, write_section
 
 BEGIN, END = "<!-- batch:begin -->", "<!-- batch:end -->"
 MEMORY_JS = "async () => (await performance.measureUserAgentSpecificMemory()).bytes"
@@ -126,7 +124,7 @@ def large_batch(args) -> int:
     done = states.get("done", 0)
     text = "\n".join([
         f"Measured {datetime.date.today().isoformat()} on {machine()}. Command: "
-        f"`python bench/batch.py --count {args.count} --megapixels {args.megapixels:g}` (Chromium, headless, WASM).",
+        f"`python -m bench.batch --count {args.count} --megapixels {args.megapixels:g}` (Chromium, headless, WASM).",
         "",
         f"- Files: {total} ({len(paths)} JPEG photos of about {args.megapixels:g} MP, {len(broken)} broken), chosen "
         f"through the file input; outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
@@ -189,7 +187,7 @@ def main(argv=None) -> int:
         states[state] = states.get(state, 0) + 1
     errors = [f"{name}: {text}" for state, name, text in jobs if state == "error"]
     text = "\n".join([
-        f"Measured {datetime.date.today().isoformat()} on {machine()}. Command: `python bench/batch.py --count {args.count}`.",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}. Command: `python -m bench.batch --count {args.count}`.",
         "",
         f"- Files: {total} ({len(files)} photos of 0.1-0.5 MP, {len(broken)} broken); outcomes: "
         + ", ".join(f"{k} {v}" for k, v in sorted(states.items())) + ".",

@@ -8,7 +8,7 @@ resizing alphamatting27 photos (research data: read from ``--data``, written to 
 never into the repo). Every run starts from an empty output folder and includes its start-up
 (process pool, Ray instance, session creation), as a user's run would.
 
-Usage: python bench/batch_cli.py --data ../shared/data/alphamatting27 [--count 100] [--write BENCHMARKS.md]
+Usage: python -m bench.batch_cli --data ../shared/data/alphamatting27 [--count 100] [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -25,14 +25,13 @@ from pathlib import Path
 
 from PIL import Image
 
+from alphacut.fetch import cache_dir
+from alphacut.models import load_manifest
+
+from .common import rembg_model
+from .speed import machine, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "py"))
-
-from speed import machine, write_section  # noqa: E402
-
-from alphacut.fetch import cache_dir  # noqa: E402
-from alphacut.models import load_manifest  # noqa: E402
 
 BEGIN, END = "<!-- batch-cli:begin -->", "<!-- batch-cli:end -->"
 REMBG = Path(os.environ.get("REMBG", "/tmp/rembg-venv/bin/rembg"))
@@ -69,10 +68,7 @@ def modes(folder: Path, out: Path, cores: int, home: Path) -> dict[str, list[str
         f"Ray Data, local (--ray --jobs {cores})": cli + ["-o", str(out / "ray"), "--ray", "--jobs", str(cores)],
     }
     if REMBG.is_file():
-        model = home / fp32.name  # rembg 2.0.86 only loads a custom model from inside its home folder
-        if not model.exists():
-            home.mkdir(parents=True, exist_ok=True)
-            shutil.copy(fp32, model)
+        model = rembg_model(fp32, home)
         found["rembg 2.0.86 p, dis_custom, the same fp32 graph"] = [
             str(REMBG), "p", "-m", "dis_custom", "-x", f'{{"model_path": "{model}"}}', str(folder),
             str(out / "rembg")]
@@ -136,7 +132,7 @@ def targets(rows) -> str:
 
 
 def report(rows, args, cores: int, date: str) -> str:
-    lines = [f"Measured {date} on {machine()}, CPython. Command: `python bench/batch_cli.py "
+    lines = [f"Measured {date} on {machine()}, CPython. Command: `python -m bench.batch_cli "
              f"--count {args.count} --sizes {args.sizes}`. Each run includes its start-up (pool, Ray, sessions).",
              f"The last column is the machine's 1-minute load average at the end of the run ({cores} cores: above "
              f"{cores} means other work shared them).",

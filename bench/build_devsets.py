@@ -15,7 +15,7 @@ A repository ``owner/name`` is looked for as a git directory under ``--mirror``
 (``<mirror>/<owner>+<name>/repo``, the layout of this project's research mirror) and otherwise
 cloned from GitHub into ``--clones`` (needs the network; large repositories take a while).
 
-Usage: python bench/build_devsets.py [--sets realmask ecssd60] [--out ../shared/data]
+Usage: python -m bench.build_devsets [--sets realmask ecssd60] [--out ../shared/data]
 """
 from __future__ import annotations
 

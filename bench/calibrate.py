@@ -34,7 +34,7 @@ numbers) and every number in the table is measured on the *report* half (even nu
 AUROC is rank based (Mann-Whitney U, ties count one half), with every score oriented so that
 higher means worse.
 
-Usage: python bench/calibrate.py --data DIR [--write FILE] [--cache DIR] [--no-12mp]
+Usage: python -m bench.calibrate --data DIR [--write FILE] [--cache DIR] [--no-12mp]
 """
 from __future__ import annotations
 
@@ -52,15 +52,13 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "py"))
-sys.path.insert(0, str(HERE))
-from common import sad, write_section  # noqa: E402
+from alphacut import quality
+from alphacut.quality import QualityThresholds, assess, judge
+from alphacut.matte.resize import resize_alpha
 
-from alphacut import quality  # noqa: E402
-from alphacut.quality import QualityThresholds, assess, judge  # noqa: E402
-from alphacut.matte.resize import resize_alpha  # noqa: E402
+from .common import sad, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BEGIN, END = "<!-- calibration:begin -->", "<!-- calibration:end -->"
 TITLE = "## Quality checks: calibration"
@@ -310,7 +308,7 @@ def table(result_tune, result_report, th, q, rows_report, model_rows, t12, args)
     names = list(result_report["auroc"])
     lines = [
         "",
-        f"Measured by `python bench/calibrate.py --data DIR --write FILE` on {platform.processor() or platform.machine()},"
+        f"Measured by `python -m bench.calibrate --data DIR --write FILE` on {platform.processor() or platform.machine()},"
         f" Python {platform.python_version()}, numpy {np.__version__}.",
         "",
         f"Cut-outs: for each of the {args['n_images']} photos of the alphamatting.com training set, the ground "

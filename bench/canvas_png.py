@@ -6,10 +6,11 @@ premultiplied, so the colour of a semi-transparent pixel comes back rounded. Rep
 encode time, and the largest RGB error per alpha band. The pipeline's PNG encoder (Pillow in
 Pyodide) is timed by `make bench` (the `encode` stage).
 
-Usage: python bench/canvas_png.py
+Usage: python -m bench.canvas_png
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import io
 import sys
@@ -18,10 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import peer_bench  # noqa: E402
-import speed  # noqa: E402
+from . import peer_bench, speed
 
 ENCODE = """async ([w, h, back]) => {
   const px = new Uint8ClampedArray(w * h * 4);
@@ -47,7 +45,8 @@ def source(w: int, h: int) -> np.ndarray:
     return px
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # no options; --help
     from playwright.sync_api import sync_playwright
 
     proc, url = speed.start_site()

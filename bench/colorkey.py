@@ -24,7 +24,7 @@ original photos (busy backdrops: it should say no).
 Halves: odd image numbers were used to look at failures while writing colorkey (tune), even
 numbers were not (report); both are shown.
 
-Usage: python bench/colorkey.py --data DIR [--model PATH] [--write FILE] [--cache DIR] [--no-12mp]
+Usage: python -m bench.colorkey --data DIR [--model PATH] [--write FILE] [--cache DIR] [--no-12mp]
 """
 from __future__ import annotations
 
@@ -40,19 +40,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "py"))
-sys.path.insert(0, str(HERE))
+from .calibrate import DEFAULT_CACHE, DEFAULT_DATA, Model, load
+from .common import grad, sad, write_section
 
-from calibrate import DEFAULT_CACHE, DEFAULT_DATA, Model, load  # noqa: E402
-from common import grad, sad, write_section  # noqa: E402
+from .devsets import model_output
 
-from devsets import model_output  # noqa: E402
-
-from alphacut.matte.colorkey import colour_key, should_colour_key  # noqa: E402
-from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
-from alphacut.pipeline import find_matte  # noqa: E402
+from alphacut.matte.colorkey import colour_key, should_colour_key
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path
+from alphacut.pipeline import find_matte
 
 BEGIN, END = "<!-- colorkey:begin -->", "<!-- colorkey:end -->"
 TITLE = "## Colour key"
@@ -133,7 +128,7 @@ def summarise(rows, sel) -> dict:
 def table(rows, photos, timing, n_images) -> str:
     lines = [
         "",
-        f"Measured by `python bench/colorkey.py --data DIR --write FILE` on {platform.processor() or platform.machine()},"
+        f"Measured by `python -m bench.colorkey --data DIR --write FILE` on {platform.processor() or platform.machine()},"
         f" Python {platform.python_version()}, numpy {np.__version__}.", "",
         f"{len(rows)} composites: the {n_images} subjects of the alphamatting.com training set (F = I where the "
         "ground-truth a > 0.95, else the mean nearby opaque colour) over white, grey, green and blue studio "

@@ -5,22 +5,21 @@
 - Model outputs are cached in ``$ALPHACUT_CACHE/bench/``, keyed by the photo's pixels, the graph
   file's sha256 and the input geometry.
 - Each benchmark owns one section of BENCHMARKS.md, between its two HTML comment markers.
+- rembg, where it is compared, runs our graph from a copy in its model folder (``rembg_model``).
 """
 from __future__ import annotations
 
 import hashlib
-import sys
+import shutil
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "py"))
-from alphacut.matte.prepare import to_model_input  # noqa: E402
-from alphacut.matte.refine import letterbox  # noqa: E402
-from alphacut.models import get_model  # noqa: E402
-from alphacut.runtime.ort_backend import OrtInfer, cache_dir  # noqa: E402
+from alphacut.matte.prepare import to_model_input
+from alphacut.matte.refine import letterbox
+from alphacut.models import get_model
+from alphacut.runtime.ort_backend import OrtInfer, cache_dir
 
 
 def sad(p: np.ndarray, g: np.ndarray) -> float:
@@ -52,6 +51,16 @@ def model_output(rgb: np.ndarray, infer: OrtInfer, geometry: str = "squash") -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, out)
     return out
+
+
+def rembg_model(graph: Path, home: Path) -> Path:
+    """``graph`` copied into rembg's model folder ``home`` (its U2NET_HOME), once; returns the copy.
+    rembg 2.0.86 loads a custom model (``-m dis_custom``) only from inside that folder."""
+    model = home / graph.name
+    if not model.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(graph, model)
+    return model
 
 
 def write_section(path: Path, text: str, begin: str, end: str, heading: str) -> None:

@@ -6,7 +6,7 @@ wall time for the decode and its peak resident memory (``ru_maxrss``; the interp
 and Pillow imported is part of it, and is measured alone as the first row). Targets (issue 16):
 under 200 MB and 2 s for each refused file.
 
-Usage: python bench/decode_bounds.py [--write BENCHMARKS.md]
+Usage: python -m bench.decode_bounds [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+# tests/ and tests/corpus/ are namespace packages (no __init__.py): with `python -m bench.decode_bounds`
+# from the repository root, the corpus generator imports as tests.corpus.generate.
+from tests.corpus.generate import CASES, Fails
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from corpus.generate import CASES, Fails  # noqa: E402
 
 BEGIN, END = "<!-- decode-bounds:begin -->", "<!-- decode-bounds:end -->"
 CHILD = """
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
     worst_mb = max(r["mb"] for _, _, r in rows)
     worst_s = max(r["s"] for _, _, r in rows)
     lines = [BEGIN, "", f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, Python "
-             f"{platform.python_version()}. Command: `python bench/decode_bounds.py --write BENCHMARKS.md`. "
+             f"{platform.python_version()}. Command: `python -m bench.decode_bounds --write BENCHMARKS.md`. "
              f"Each refused file of the bad-input corpus decoded in a fresh process: peak resident memory "
              f"(the interpreter with numpy and Pillow alone: {base['mb']:.0f} MB) and the decode's wall time. "
              f"Targets: under 200 MB and 2 s each. Worst: **{worst_mb:.0f} MB**, **{worst_s:.2f} s**.", "",
@@ -77,8 +79,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from speed import write_section
+        from .speed import write_section
 
         write_section(args.write, text, BEGIN, END, "## Refused files: memory and time")
     return 0

@@ -13,7 +13,7 @@ path that escalates (letterboxed pass and refinement).
 
 Photos above --max-mp megapixels are shrunk first (box filter), for time.
 
-Usage: python bench/devquality.py [--sets NAME ...] [--max-mp 2.5] [--write BENCHMARKS.md]
+Usage: python -m bench.devquality [--sets NAME ...] [--max-mp 2.5] [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -26,12 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from devsets import DATA_ROOT, DEFAULT_SETS, FOLDS, load_set, metrics, model_output, peer_baseline  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path
+from alphacut.pipeline import find_matte
 
-from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
-from alphacut.pipeline import find_matte  # noqa: E402
+from .devsets import DATA_ROOT, DEFAULT_SETS, FOLDS, load_set, metrics, model_output, peer_baseline
 
 BEGIN, END = "<!-- devquality:begin -->", "<!-- devquality:end -->"
 
@@ -125,7 +123,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     graphs = {"fp32": OrtInfer(default_model_path()), "int8": OrtInfer(default_model_path(variant="int8"))}
     lines = [f"Measured {datetime.date.today().isoformat()}, CPython, native onnxruntime; photos over "
-             f"{args.max_mp:g} MP shrunk first. Command: `make bench-quality` (`python bench/devquality.py "
+             f"{args.max_mp:g} MP shrunk first. Command: `make bench-quality` (`python -m bench.devquality "
              "--write BENCHMARKS.md`). Ratios are to the peer-equivalent baseline of the same graph's squashed "
              "output (ratio of the means); 'worse' counts photos whose own SAD is more than 1.10× / 1.25× their "
              "baseline's; recall: results more than 1.25× worse that the quality check did not call good.", ""]
@@ -188,7 +186,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        from speed import write_section
+        from .speed import write_section
 
         write_section(args.write, text, BEGIN, END, "## Quality on every dev set, photo by photo (CPython)")
     return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "py"))
-sys.path.insert(0, str(ROOT / "bench"))
-from common import metrics, model_output  # noqa: E402,F401  (the dev-set benchmarks import them from here)
+from .common import metrics, model_output  # noqa: F401  (the dev-set benchmarks import them from here)
 
 DATA_ROOT = ROOT.parent / "shared" / "data"
 #: The dev sets ``make bench-quality`` reads by default, by folder name under ``DATA_ROOT``.

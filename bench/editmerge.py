@@ -29,7 +29,7 @@ independently of this one, for both halves and both cross-validation folds of th
 with ``--previous DIR`` (an alphacut package directory, e.g. an export of an older commit's
 ``py``) the older method is scored on the same pairs, side by side.
 
-Usage: python bench/editmerge.py [--data DIR] [--write FILE] [--pairs N] [--split report|tune]
+Usage: python -m bench.editmerge [--data DIR] [--write FILE] [--pairs N] [--split report|tune]
                                  [--tune] [--no-12mp] [--data-root DIR] [--per-kind N]
                                  [--previous DIR]
 """
@@ -49,16 +49,15 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "py"))
+from alphacut.editmerge import merge as editmerge
+from alphacut.editmerge import regions as editmerge_regions
+from alphacut.editmerge import MergeOptions, merge_edit
+from alphacut._shared.colour import delta_e, srgb_to_lab
 
-import editmerge_kinds  # noqa: E402
-from common import write_section  # noqa: E402
-from alphacut.editmerge import merge as editmerge  # noqa: E402
-from alphacut.editmerge import regions as editmerge_regions  # noqa: E402
-from alphacut.editmerge import MergeOptions, merge_edit  # noqa: E402
-from alphacut._shared.colour import delta_e, srgb_to_lab  # noqa: E402
+from . import editmerge_kinds
+from .common import write_section
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BEGIN, END = "<!-- editmerge:begin -->", "<!-- editmerge:end -->"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "alphamatting27"
@@ -481,7 +480,7 @@ def measured_line(previous: Path | None) -> str:
     return (f"Measured {datetime.date.today().isoformat()} on {cpu}, {os.cpu_count()} cores (shared with other "
             f"jobs: timings are noisy), {platform.system()} {platform.release()}, CPython "
             f"{platform.python_version()}, numpy {np.__version__}. Command: `{command}` "
-            f"(`python bench/editmerge.py --data DIR --write BENCHMARKS.md"
+            f"(`python -m bench.editmerge --data DIR --write BENCHMARKS.md"
             f"{' --previous DIR' if previous else ''}`).")
 
 
@@ -494,9 +493,11 @@ def kinds_section(data_root: Path, per_kind: int, previous: Path | None) -> str:
     def rows_of(code: Path) -> list:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "rows.json"
-            subprocess.run([sys.executable, str(HERE / "editmerge_kinds.py"), "--split", "both", "--per-kind",
-                            str(per_kind), "--data-root", str(data_root), "--code", str(code), "--json", str(out)],
-                           check=True, stdout=subprocess.DEVNULL)
+            # Run as a module from the repository root (so that `bench` imports); the paths made absolute.
+            subprocess.run([sys.executable, "-m", "bench.editmerge_kinds", "--split", "both", "--per-kind",
+                            str(per_kind), "--data-root", str(data_root.absolute()), "--code", str(code.absolute()),
+                            "--json", str(out)],
+                           check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
             return json.loads(out.read_text())
 
     new = rows_of(ROOT / "py")
@@ -510,7 +511,7 @@ def kinds_section(data_root: Path, per_kind: int, previous: Path | None) -> str:
     columns = parts(new)
     if old:
         columns.update({f"previous, {k}": v for k, v in parts(old).items()})
-    lines = [f"By kind of edit ({editmerge_kinds.__name__}.py: {per_kind} pairs per kind and half on ECSSD, "
+    lines = [f"By kind of edit ({Path(editmerge_kinds.__file__).name}: {per_kind} pairs per kind and half on ECSSD, "
              "alphamatting.com and scikit-image photos at ≤ 640 px; each with a drift of up to 3 % per channel, "
              "two small unrelated local changes and JPEG q75-90). Each cell: IoU mean, share of pairs with IoU ≥ "
              f"{editmerge_kinds.IOU_TARGET:.2f}, share with PSNR of the untouched area ≥ "

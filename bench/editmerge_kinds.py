@@ -27,7 +27,7 @@ where identical). Pairs are split by photo into a ``tune`` and a ``report`` half
 photo's name, so adding photos does not move the others); the tune half is further split into
 two cross-validation folds the same way.
 
-Usage: python bench/editmerge_kinds.py [--data-root DIR] [--split tune|report|both] [--per-kind N]
+Usage: python -m bench.editmerge_kinds [--data-root DIR] [--split tune|report|both] [--per-kind N]
                                        [--json FILE] [--compare FILE] [--code DIR]
 """
 from __future__ import annotations
@@ -412,6 +412,10 @@ def main(argv=None):
     ap.add_argument("--code", type=Path, default=ROOT / "py", help="where the alphacut package is")
     ap.add_argument("--cv", action="store_true", help="two-fold cross-validation of VARIANTS on the tune half")
     args = ap.parse_args(argv)
+    # Deliberate, and the only sys.path change in bench/: --code names an alphacut package directory,
+    # this checkout's py/ by default or another checkout's (bench/editmerge.py --previous), so that the
+    # same pairs score an older method for the before/after table. It goes first so that it wins over
+    # the venv's alphacut-dev.pth; alphacut is imported only below, after it.
     sys.path.insert(0, str(args.code))
     from alphacut.editmerge import merge as editmerge
     from alphacut.editmerge import merge_edit

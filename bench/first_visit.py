@@ -8,7 +8,7 @@ the response bodies that came from the network as the browser reports them
 worker's own fetches; responses the service worker served from its cache are not counted again.
 Time: navigation start to the finished cut-out (the page's clock), median of ``--repeat``.
 
-Usage: python bench/first_visit.py [--repeat N] [--write BENCHMARKS.md]
+Usage: python -m bench.first_visit [--repeat N] [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -22,10 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import peer_bench  # noqa: E402
-import speed  # noqa: E402
+from . import peer_bench, speed
 
 BEGIN, END = "<!-- first-visit:begin -->", "<!-- first-visit:end -->"
 
@@ -90,7 +87,7 @@ def report(runs: dict, args) -> str:
         f"visit, over loopback (no network latency or bandwidth limit). Peer: @imgly/background-removal "
         f"with isnet_fp16 on WASM, served as in `bench/speed.py`.",
         "",
-        f"Command: `python bench/first_visit.py --repeat {args.repeat} --write BENCHMARKS.md`.",
+        f"Command: `python -m bench.first_visit --repeat {args.repeat} --write BENCHMARKS.md`.",
         "",
         "| | alphacut | peer | alphacut / peer |",
         "|---|---|---|---|",

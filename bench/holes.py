@@ -35,7 +35,7 @@ tolerance and share of matching pixels from the residuals' distribution, the con
 to the background's spread, a minimum area, only the outer background as evidence - re-checked
 on the constructed cases; no values were searched on the dev set.
 
-Usage: python bench/holes.py [--data DIR] [--model PATH] [--no-model] [--no-composites] [--write BENCHMARKS.md]
+Usage: python -m bench.holes [--data DIR] [--model PATH] [--no-model] [--no-composites] [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -50,14 +50,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
 
+from alphacut._shared.colour import delta_e, srgb_to_lab
+from alphacut.matte.holes import open_holes
+from alphacut.matte.refine import refine_alpha
+from alphacut.matte.resize import resize_alpha
+
+from .quality import model_output
+from .speed import machine, write_section
+
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "py"), str(HERE)]  # the package from this checkout; bench/ helpers
-from alphacut._shared.colour import delta_e, srgb_to_lab  # noqa: E402
-from alphacut.matte.holes import open_holes  # noqa: E402
-from alphacut.matte.refine import refine_alpha  # noqa: E402
-from alphacut.matte.resize import resize_alpha  # noqa: E402
-from quality import model_output  # noqa: E402
-from speed import machine, write_section  # noqa: E402
 
 SHAPE = (600, 800)
 SS = 4  # supersampling of the drawn shapes
@@ -250,7 +251,7 @@ def dev_rows(images, infer) -> list[dict]:
 
 
 def composite_rows(images, infer) -> list[dict]:
-    from colorkey import composite  # bench/colorkey.py: F from the GT alpha, flat studio backdrop, JPEG q90
+    from .colorkey import composite  # bench/colorkey.py: F from the GT alpha, flat studio backdrop, JPEG q90
 
     rows = []
     for i, (name, rgb, gt) in enumerate(images):

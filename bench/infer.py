@@ -8,7 +8,7 @@ thread count and level. Reported: session creation, median run time, browser / n
 the largest alpha difference between the browser and native outputs. This is how the worker's
 settings (threads, optimisation level, variant per device) were chosen.
 
-Usage: python bench/infer.py [--variants fp32,int8] [--threads 1,2] [--levels all,basic]
+Usage: python -m bench.infer [--variants fp32,int8] [--threads 1,2] [--levels all,basic]
                               [--runs 3] [--write BENCHMARKS.md] [--json RAW.json]
 """
 from __future__ import annotations
@@ -25,12 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "py"))
-import peer_bench  # noqa: E402
-import speed  # noqa: E402
+from . import peer_bench, speed
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BEGIN, END = "<!-- infer:begin -->", "<!-- infer:end -->"
 ISOLATED = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
@@ -182,7 +179,7 @@ def shown_argv(argv: list[str]) -> list[str]:
 def report(res: dict) -> str:
     med = statistics.median
     lines = [f"Measured {res['date']} on {res['machine']} (1-min load average at start/end "
-             f"{res['load'][0]}, {res['load'][1]}); {res['chromium']}, headless. Command: `python bench/infer.py {' '.join(res['argv'])}`. "
+             f"{res['load'][0]}, {res['load'][1]}); {res['chromium']}, headless. Command: `python -m bench.infer {' '.join(res['argv'])}`. "
              "Input 1024², fixed pseudo-random; median of the timed runs after one warm-up run; "
              "max |Δα| is browser against native on every 997th output value.", "",
              "| variant | size (MB) | threads | optimisation level | browser create (ms) | browser run (ms) "

@@ -18,7 +18,7 @@ headers that ONNX Runtime Web needs for threads. Virtual tree::
 
 Usage::
 
-    python bench/peer_bench.py IMAGE... [--repeat N] [--model isnet_fp16]
+    python -m bench.peer_bench IMAGE... [--repeat N] [--model isnet_fp16]
                                         [--threads N] [--out-dir DIR] [--data-dir DIR]
 
 Prints one JSON object per image: {image, width, height, ms: [...], ...}.

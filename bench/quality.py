@@ -9,7 +9,7 @@ trimap cut from the refined matte. Metrics
 with σ = 1.4. Also a decontamination benchmark, and the time of refinement and decontamination
 on a 12 MP photo.
 
-Usage: python bench/quality.py [--data DIR] [--model PATH] [--pymatting] [--write BENCHMARKS.md]
+Usage: python -m bench.quality [--data DIR] [--model PATH] [--pymatting] [--write BENCHMARKS.md]
 Model outputs are cached in $ALPHACUT_CACHE/bench/, keyed by the image's sha256, the graph
 file's sha256 and the input geometry. The ms/image column is the post-processing only (the model outputs are cached).
 """
@@ -28,19 +28,18 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "py"))
-sys.path.insert(0, str(HERE))
-from alphacut.matte.decontaminate import estimate_foreground  # noqa: E402
-from alphacut.models import get_model  # noqa: E402
-from alphacut.pipeline import find_matte  # noqa: E402
-from alphacut.runtime.ort_backend import OrtInfer, cache_dir, default_model_path  # noqa: E402
-from alphacut.matte.prepare import to_model_input  # noqa: E402
-from alphacut.matte.refine import hedging, letterbox, letterbox_box, refine_alpha  # noqa: E402
-from alphacut.matte.resize import resize_alpha  # noqa: E402
-from speed import machine, write_section  # noqa: E402
-from devsets import metrics, model_output, peer_baseline  # noqa: E402,F401
+from alphacut.matte.decontaminate import estimate_foreground
+from alphacut.models import get_model
+from alphacut.pipeline import find_matte
+from alphacut.runtime.ort_backend import OrtInfer, cache_dir, default_model_path
+from alphacut.matte.prepare import to_model_input
+from alphacut.matte.refine import hedging, letterbox, letterbox_box, refine_alpha
+from alphacut.matte.resize import resize_alpha
+
+from .devsets import metrics, model_output, peer_baseline  # noqa: F401
+from .speed import machine, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 BACKGROUNDS = {"blue": (0, 0, 255), "green": (0, 255, 0), "red": (255, 0, 0), "white": (255, 255, 255),

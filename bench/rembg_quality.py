@@ -16,7 +16,7 @@ matting, and photo by photo how many of alphacut's results are more than 1.10× 
 rembg's with alpha matting, and how many are more than 1.10× better. Nothing was tuned on rembg's
 numbers: this compares, it does not choose.
 
-Usage: python bench/rembg_quality.py [--sets NAME ...] [--max-mp 2.5] [--keep DIR] [--write BENCHMARKS.md]
+Usage: python -m bench.rembg_quality [--sets NAME ...] [--max-mp 2.5] [--keep DIR] [--write BENCHMARKS.md]
 """
 from __future__ import annotations
 
@@ -34,12 +34,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from devquality import run_default  # noqa: E402
-from devsets import DATA_ROOT, DEFAULT_SETS, FOLDS, load_set, metrics, model_output, peer_baseline  # noqa: E402
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path
 
-from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
+from .common import rembg_model
+from .devquality import run_default
+from .devsets import DATA_ROOT, DEFAULT_SETS, FOLDS, load_set, metrics, model_output, peer_baseline
 
 BEGIN, END = "<!-- rembg-quality:begin -->", "<!-- rembg-quality:end -->"
 REMBG = Path(os.environ.get("REMBG", "/tmp/rembg-venv/bin/rembg"))
@@ -48,10 +47,7 @@ METHODS = ("baseline", "rembg", "rembg -a", "alphacut")
 
 def run_rembg(inputs: Path, out: Path, graph: Path, home: Path, matting: bool) -> float:
     """``rembg p`` over the folder ``inputs`` into ``out`` with the graph ``graph``; returns seconds."""
-    model = home / graph.name  # rembg 2.0.86 loads a custom model only from inside its home folder
-    if not model.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(graph, model)
+    model = rembg_model(graph, home)
     cmd = [str(REMBG), "p", *(["-a"] if matting else []), "-m", "dis_custom",
            "-x", json.dumps({"model_path": str(model)}), str(inputs), str(out)]
     t0 = time.perf_counter()
@@ -136,7 +132,7 @@ def measure(sets, max_mp: float, work: Path) -> tuple[dict[str, list[dict]], dic
 def report(rows: dict[str, list[dict]], seconds: dict[str, float], missing: list[str], max_mp: float) -> str:
     lines = [f"Measured {datetime.date.today().isoformat()}, CPython; rembg 2.0.86 (`rembg p -m dis_custom`, "
              f"with and without `-a`) and alphacut on the same fp32 IS-Net graph and the same photos (over "
-             f"{max_mp:g} MP shrunk first). Command: `make bench-batch-cli` (`python bench/rembg_quality.py "
+             f"{max_mp:g} MP shrunk first). Command: `make bench-batch-cli` (`python -m bench.rembg_quality "
              "--write BENCHMARKS.md`). Cells: mean SAD / MSE×1000 / Grad against the ground truth (lower is "
              "better); 'worse'/'better' count photos whose own SAD is more than 1.10× above / below rembg -a's. "
              "realmask and ecssd60 have binary ground truth, which rewards crisp edges; alphamatting27 has "
@@ -180,7 +176,7 @@ def main(argv=None) -> int:
     text = report(rows, seconds, missing, args.max_mp)
     print(text)
     if args.write:
-        from speed import write_section
+        from .speed import write_section
 
         write_section(args.write, text, BEGIN, END, "## Quality beside rembg, with and without its alpha matting")
     return 0

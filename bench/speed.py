@@ -18,8 +18,8 @@ both see the same machine state. Reported, per photo size:
   prepared graph, 2 threads, 1024² input (``alphacut.runtime.ort_backend.OrtInfer``), run between the
   browser rounds while the browsers are idle; target browser / native <= 2.5.
 
-Usage: python bench/speed.py [--repeat N] [--sizes 0.2,2,12,24] [--write BENCHMARKS.md] [--json RAW.json]
-       python bench/speed.py --from-json RAW.json [--write BENCHMARKS.md]   (re-render only)
+Usage: python -m bench.speed [--repeat N] [--sizes 0.2,2,12,24] [--write BENCHMARKS.md] [--json RAW.json]
+       python -m bench.speed --from-json RAW.json [--write BENCHMARKS.md]   (re-render only)
 """
 from __future__ import annotations
 
@@ -41,12 +41,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-import common  # noqa: E402
-sys.path.insert(0, str(ROOT / "py"))
-import peer_bench  # noqa: E402
+from . import common, peer_bench
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"
 TIMEOUT_MS = 1_800_000  # a 24 MP cut-out can take minutes on a loaded 2-core machine
@@ -276,7 +273,7 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
         f"({about['threads']} threads), peer @imgly/background-removal 1.7.0, isnet_fp16, device cpu (WASM). "
         f"Photos: scikit-image's astronaut, upscaled, 4:3, JPEG q90.",
         "",
-        f"Command: `python bench/speed.py --repeat {args.repeat} --sizes {args.sizes} --write BENCHMARKS.md` "
+        f"Command: `python -m bench.speed --repeat {args.repeat} --sizes {args.sizes} --write BENCHMARKS.md` "
         f"(`make bench` runs the defaults).",
         "",
         f"**Warm, per photo** (median of {args.repeat} runs after one warm-up pass; alphacut and peer alternate "

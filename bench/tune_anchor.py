@@ -10,7 +10,7 @@ more than 1.10× worse than their baseline on the tuning fold, ties broken by th
 per-set SAD ratios. It is chosen on tune-a and checked on tune-b, and the other way round; the
 ``final`` fold is scored only with ``--final``, once the choice is made.
 
-Usage: python bench/tune_anchor.py [--sets a b ...] [--max-mp 4] [--final] [--out FILE.json]
+Usage: python -m bench.tune_anchor [--sets a b ...] [--max-mp 4] [--final] [--out FILE.json]
 """
 from __future__ import annotations
 
@@ -23,17 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from devsets import DATA_ROOT, DEFAULT_SETS, load_set, metrics, model_output, peer_baseline  # noqa: E402
+from alphacut.matte import anchor as A
+from alphacut.matte.colorkey import colour_key, should_colour_key
+from alphacut.matte.holes import open_holes
+from alphacut.runtime.ort_backend import OrtInfer, default_model_path
+from alphacut.matte.refine import hedging, letterbox_box, refine_alpha
+from scipy import ndimage
+from alphacut.matte.resize import resize_alpha
 
-from alphacut.matte import anchor as A  # noqa: E402
-from alphacut.matte.colorkey import colour_key, should_colour_key  # noqa: E402
-from alphacut.matte.holes import open_holes  # noqa: E402
-from alphacut.runtime.ort_backend import OrtInfer, default_model_path  # noqa: E402
-from alphacut.matte.refine import hedging, letterbox_box, refine_alpha  # noqa: E402
-from scipy import ndimage  # noqa: E402
-from alphacut.matte.resize import resize_alpha  # noqa: E402
+from .devsets import DATA_ROOT, DEFAULT_SETS, load_set, metrics, model_output, peer_baseline
 
 KEYS = ("pass", "soft", "delta", "ck", "holes", "sharpen")
 #: Stage 1: which inference(s) and how much refinement (delta 0.5, no colour key, no holes);

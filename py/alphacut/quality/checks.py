@@ -5,7 +5,7 @@ perfect score, the default ``(suspicious, bad)`` thresholds, the sentence a user
 not good, and how it is scored from the working copy (:mod:`alphacut.quality.scores`). Adding a
 check is adding a row: :class:`QualityThresholds`, :func:`assess` and :func:`judge` read the table.
 
-The default thresholds were measured by ``python bench/calibrate.py --data DIR`` (2026-11-21) on
+The default thresholds were measured by ``python -m bench.calibrate --data DIR`` (2026-11-21) on
 the tune half of the alphamatting.com training set (odd image numbers) with synthetic failures:
 suspicious = a per-check quantile of the score over the good cut-outs (coordinate ascent on
 catch - false alarms, false alarms <= 10 %), bad = the most extreme good score there; a "bad"
