@@ -1,10 +1,14 @@
 // Cross-origin isolation (needed for ORT-web threads) and offline use come from the service
 // worker (../sw.js) on hosts that cannot send COOP/COEP headers themselves.
 
+/** The URL parameter that marks the one automatic navigation made for isolation. */
+const ISOLATING = 'isolating';
+
 /**
- * Register the service worker. If the page is not cross-origin isolated yet, but the worker
- * controls it (a first visit), reload once so the isolation headers apply (after `beforeReload`,
- * which keeps what must survive it). Returns false when a reload is under way.
+ * Register the service worker. If the page is not cross-origin isolated yet, but the worker is
+ * active (a first visit, or a hard reload, which skips it), load the page again once through the
+ * worker so the isolation headers apply (after `beforeReload`, which keeps what must survive it).
+ * Returns false when that navigation is under way.
  */
 export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
   if (!('serviceWorker' in navigator)) return true;
@@ -25,19 +29,26 @@ export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
     console.warn(`service worker unavailable (${e.message}); offline use and threads on static hosts are off`);
     return true;
   }
-  // One automatic reload at a time: the flag is cleared once a page loads isolated; a reload that
-  // did not isolate the page is not repeated (no loop).
+  // One automatic navigation, marked in the URL (not in sessionStorage: Chromium gives the
+  // isolated page and the pages around it different copies, so a flag cleared there comes back).
+  // The mark is dropped once the page is isolated; a page that arrives marked and still not
+  // isolated is not sent round again (no loop) and runs on one thread, saying why.
+  const url = new URL(location.href);
+  const marked = url.searchParams.has(ISOLATING);
   if (self.crossOriginIsolated) {
-    sessionStorage.removeItem('alphacut-reloaded');
+    if (marked) {
+      url.searchParams.delete(ISOLATING);
+      history.replaceState(history.state, '', url);
+    }
     return true;
   }
-  // A hard reload skips the worker, so the page arrives without its headers, and Chromium reloads
-  // it past the worker again: it then runs without isolation (one thread, and the status line
-  // says why) until the next plain reload or visit.
-  if (navigator.serviceWorker.controller && !sessionStorage.getItem('alphacut-reloaded')) {
-    sessionStorage.setItem('alphacut-reloaded', '1');
+  // Not isolated while the worker is active: a first visit (the worker has just taken the page),
+  // or a hard reload, which skips the worker for that one navigation. A plain navigation then
+  // comes back through it, with its headers.
+  if ((navigator.serviceWorker.controller || reg.active) && !marked) {
     await beforeReload();
-    location.reload();
+    url.searchParams.set(ISOLATING, '1');
+    location.replace(url);
     return false;
   }
   return true;
