@@ -359,22 +359,13 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
     return text + "."
 
 
-#: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: how much added fine
-#: detail (grain, fine patterns; ``texture.added_detail``) counts. The texture-change constants were
-#: chosen the same way before (see BENCHMARKS.md). Earlier rounds, all on the tune half: the noise
-#: level as the lower quartile of ``|X|`` with ratios 2-16 and no floor (ratio 2-4 best) let
-#: JPEG-only copies of the tune photos grow false regions (mean mask 1.1 % against 0.6 % before);
-#: the upper quartile, a floor of 2 Delta E and averaging at 0.006 of the diagonal bring that back
-#: to 0.6 % and keep ``test_no_edit_gives_empty_mask``. Each variant sets all four constants.
-_ADDED = {"_ADDED_QUANTILE": 0.75, "_ADDED_MIN": 2.0}
+#: Candidate settings of :mod:`alphacut.editmerge`'s texture-change constants for ``--cv``.
 VARIANTS = {
-    "no added detail": {**_ADDED, "_ADDED_RATIO": 1e9, "_ADDED_REGION": 0.006},
-    "added 2, no region": {**_ADDED, "_ADDED_RATIO": 2.0, "_ADDED_REGION": 0.0},
-    "added 3, no region": {**_ADDED, "_ADDED_RATIO": 3.0, "_ADDED_REGION": 0.0},
-    "added 2, region 0.006": {**_ADDED, "_ADDED_RATIO": 2.0, "_ADDED_REGION": 0.006},
-    "added 2, region 0.01": {**_ADDED, "_ADDED_RATIO": 2.0, "_ADDED_REGION": 0.01},
-    "added 1.5, region 0.006": {**_ADDED, "_ADDED_RATIO": 1.5, "_ADDED_REGION": 0.006},
-    "added 1.5, region 0.01": {**_ADDED, "_ADDED_RATIO": 1.5, "_ADDED_REGION": 0.01},
+    "no texture": {"_TEXTURE_RATIO": 1e9},
+    "ratio 4, min 3": {"_TEXTURE_RATIO": 4.0, "_TEXTURE_MIN": 3.0, "_TEXTURE_REGION": 0.0},
+    "ratio 3, min 3": {"_TEXTURE_RATIO": 3.0, "_TEXTURE_MIN": 3.0, "_TEXTURE_REGION": 0.0},
+    "ratio 3, min 2.5, region 0.005": {"_TEXTURE_RATIO": 3.0, "_TEXTURE_MIN": 2.5, "_TEXTURE_REGION": 0.005},
+    "ratio 2.5, min 2.5, region 0.01": {"_TEXTURE_RATIO": 2.5, "_TEXTURE_MIN": 2.5, "_TEXTURE_REGION": 0.01},
 }
 
 

@@ -17,10 +17,8 @@ Steps, all on numpy arrays, float32 throughout:
    blur that hides compression noise; and a texture change, the local spread of
    the difference in units of the compression noise of equally detailed parts
    of the photo (:mod:`alphacut.editmerge.texture`), for edits that change grain
-   or fine detail but not the mean colour; and the energy of the finest detail
-   the edit added (fine grain, which compression does not add, however large
-   its own difference). They count only away from changes of the mean colour,
-   whose own edges and structure would read as texture.
+   or fine detail but not the mean colour. It counts only away from changes of
+   the mean colour, whose own edges and structure would read as texture.
 4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge.regions`). Every
    candidate region gets an id (by decreasing mass) and the report says why it was
    kept or dropped; ``include_regions`` / ``exclude_regions`` override the rule.
@@ -56,7 +54,7 @@ from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
-from .texture import added_detail, texture_change
+from .texture import texture_change
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
 
@@ -80,14 +78,6 @@ _TEXTURE_BLUR = 0.004
 _TEXTURE_REGION = 0.0
 _TEXTURE_RATIO = 4.0
 _TEXTURE_MIN = 3.0
-#: Added fine detail (:func:`alphacut.editmerge.texture.added_detail`: grain and fine patterns,
-#: which compression does not add) counts as much as a colour change at the threshold where its
-#: energy is both ``_ADDED_RATIO`` times its noise at that level of detail (the
-#: ``_ADDED_QUANTILE`` of its size there) and at least ``_ADDED_MIN`` squared (Delta E squared).
-_ADDED_RATIO = 2.0
-_ADDED_MIN = 2.0
-_ADDED_QUANTILE = 0.75
-_ADDED_REGION = 0.006
 #: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
 _TEXTURE_CLEAR = 0.01
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
@@ -279,7 +269,7 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     diff = _blurred_norm(planes, _BLUR * diag_a)
     level = noise_threshold(diff, options.sensitivity)
     texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
-                                  level[1] * options.sensitivity, _ADDED_REGION * diag_a)
+                                  level[1] * options.sensitivity)
     del planes, lightness
     # Near a change of the mean colour the spread is that change's edge and inner structure, not a
     # texture change: the colour difference alone decides there.
@@ -524,21 +514,12 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
     return np.sqrt(norm, out=norm)
 
 
-def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float,
-                        added_region_sigma: float) -> np.ndarray:
-    """The texture change and the added detail on the colour difference's scale: ``threshold`` where
-    the stronger of them just counts."""
-    spread, ratio, detail = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
+def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float) -> np.ndarray:
+    """The texture change on the colour difference's scale: ``threshold`` where it just counts."""
+    spread, ratio, _ = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
     ratio *= np.float32(1 / _TEXTURE_RATIO)
     spread *= np.float32(1 / _TEXTURE_MIN)
     np.minimum(ratio, spread, out=ratio)
-    added, added_ratio = added_detail(planes[0], lightness, detail, sigma=sigma, region_sigma=added_region_sigma,
-                                      noise_quantile=_ADDED_QUANTILE)
-    added_ratio *= np.float32(1 / _ADDED_RATIO)
-    np.sqrt(np.maximum(added, 0, out=added), out=added)
-    added *= np.float32(1 / _ADDED_MIN)
-    np.minimum(added_ratio, added, out=added)
-    np.maximum(ratio, added, out=ratio)
     ratio *= np.float32(threshold)
     return ratio
 

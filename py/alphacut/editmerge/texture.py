@@ -15,17 +15,13 @@ untouched pixels show at the same level of detail: the pixels are binned by the 
 the original's finest detail (``A``: its lightness minus a 1-pixel blur), and in each bin a low quantile of ``T`` is the noise there
 (an edit covering less than about three quarters of a bin does not move it). The result is
 ``T`` in units of that noise.
-
-Per-pixel grain is finer than that: at the scale of one pixel, compression's own difference
-in busy parts is as large as the grain. But compression removes energy at that scale and grain
-adds it, so :func:`added_detail` measures the energy the edit added there.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["texture_change", "added_detail", "noise_by_detail"]
+__all__ = ["texture_change", "noise_by_detail"]
 
 #: Number of bins of the original's local detail, each with its own noise level.
 _BINS = 6
@@ -33,10 +29,6 @@ _BINS = 6
 _NOISE_QUANTILE = 0.25
 #: The noise level is at least this, in Delta E (a perfect copy has no noise at all).
 _MIN_NOISE = 0.25
-#: The noise level of :func:`added_detail`: this quantile of ``|X|`` in a bin, and at least
-#: ``_MIN_ADDED_NOISE`` Delta E squared.
-_ADDED_QUANTILE = 0.75
-_MIN_ADDED_NOISE = 1.0
 
 
 def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
@@ -86,90 +78,13 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
     spread = _local_spread(planes, sigma, k)
     # Compression errors follow the finest detail (what JPEG quantises), so the detail measure is
     # the local spread of the lightness minus a 1-pixel blur of it.
-    fine = _finest(lightness)
+    fine = lightness - ndi.gaussian_filter(lightness, 1.0, mode="nearest", truncate=3.0)
     activity = _local_spread(fine[np.newaxis], sigma, k)
     ratio = spread / noise_by_detail(spread, activity)
     if region_sigma > 0:
         spread = ndi.gaussian_filter(spread, region_sigma / k, mode="nearest", truncate=3.0)
         ratio = ndi.gaussian_filter(ratio, region_sigma / k, mode="nearest", truncate=3.0)
     return tuple(_upsample(a, k, lightness.shape) for a in (spread, ratio, activity))
-
-
-def added_detail(lightness_change: np.ndarray, lightness: np.ndarray, detail: np.ndarray, *, sigma: float,
-                 region_sigma: float = 0.0, noise_quantile: float = _ADDED_QUANTILE) -> tuple[np.ndarray, np.ndarray]:
-    """Energy of the finest detail that an edit added, in units of its noise at that level of detail.
-
-    Grain added to a photo is independent of it: the edit's finest detail ``h_e = h_o + h_d``
-    (``h``: the lightness minus a 1-pixel blur, of the original and of the difference) has, in a
-    window of scale ``sigma``, the energy ``G * h_e^2 = G * h_o^2 + G * h_d^2 + 2 G * h_o h_d``,
-    where the last term averages out. Compression removes detail instead (``h_d`` close to
-    ``-a h_o``, a loss of energy), however large its difference, and a change of the mean
-    colour has little energy at this scale; so the added energy
-    ``X = G * (h_d (h_d + 2 h_o))`` is above its noise only where detail was added. Its noise
-    is taken, as in :func:`texture_change`, among pixels with as much detail in the original, but
-    as a high quantile of ``|X|`` (:func:`noise_by_detail`; compression's ringing next to edges
-    has a long tail), at least ``_MIN_ADDED_NOISE``.
-
-    Parameters
-    ----------
-    lightness_change : (M, N) ndarray of float32
-        L* of the edit minus L* of the original.
-    lightness : (M, N) ndarray of float32
-        The original's L*.
-    detail : (M, N) ndarray of float32
-        The original's level of detail, as :func:`texture_change` returns it.
-    sigma : float
-        Gaussian scale of the local energy, in pixels, > 0.
-    region_sigma : float, optional
-        If > 0, both outputs are then averaged at this larger scale (pixels): grain covers a
-        region, compression's ringing only spots of it.
-    noise_quantile : float, optional
-        The noise level is this quantile of ``|X|`` among the pixels with a similar level of detail.
-
-    Returns
-    -------
-    added : (M, N) ndarray of float32
-        ``X``, Delta E squared: positive where detail was added, negative where it was removed.
-    ratio : (M, N) ndarray of float32
-        ``X`` divided by its noise level.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> lightness = (50 + rng.normal(0, 2, (64, 64))).astype(np.float32)
-    >>> change = rng.normal(0, 0.5, (64, 64)).astype(np.float32)
-    >>> change[20:44, 20:44] += rng.normal(0, 6, (24, 24)).astype(np.float32)
-    >>> _, _, detail = texture_change(np.stack([change] * 3), lightness, sigma=2)
-    >>> added, ratio = added_detail(change, lightness, detail, sigma=2)
-    >>> bool(ratio[32, 32] > 4 and abs(ratio[5, 5]) < 1 and added[32, 32] > 9)
-    True
-    """
-    lightness_change = np.asarray(lightness_change, dtype=np.float32)
-    lightness = np.asarray(lightness, dtype=np.float32)
-    if not lightness_change.shape == lightness.shape == np.shape(detail) or lightness.ndim != 2:
-        raise ValueError(f"lightness_change, lightness and detail must be (M, N) of one shape, got "
-                         f"{lightness_change.shape}, {lightness.shape} and {np.shape(detail)}")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma}")
-    k = 2 if sigma >= 2 and min(lightness.shape) >= 8 else 1
-    h_d = _finest(lightness_change)
-    energy = _finest(lightness)
-    energy *= 2
-    energy += h_d
-    energy *= h_d
-    added = ndi.gaussian_filter(_blocks(energy, k), sigma / k, mode="nearest", truncate=3.0)
-    del energy, h_d
-    ratio = added / noise_by_detail(np.abs(added), _blocks(np.asarray(detail, np.float32), k), floor=_MIN_ADDED_NOISE,
-                                   quantile=noise_quantile)
-    if region_sigma > 0:
-        added = ndi.gaussian_filter(added, region_sigma / k, mode="nearest", truncate=3.0)
-        ratio = ndi.gaussian_filter(ratio, region_sigma / k, mode="nearest", truncate=3.0)
-    return _upsample(added, k, lightness.shape), _upsample(ratio, k, lightness.shape)
-
-
-def _finest(image: np.ndarray) -> np.ndarray:
-    """The finest detail of an (M, N) image: itself minus a 1-pixel Gaussian blur of it."""
-    return image - ndi.gaussian_filter(image, 1.0, mode="nearest", truncate=3.0)
 
 
 def _blocks(image: np.ndarray, k: int) -> np.ndarray:
@@ -217,23 +132,18 @@ def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
     return np.sqrt(np.maximum(energy, 0, out=energy), out=energy)
 
 
-def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _MIN_NOISE,
-                    quantile: float = _NOISE_QUANTILE) -> np.ndarray:
-    """Per pixel, a quantile of ``values`` (a low one by default) among the pixels with a similar level of ``detail``.
+def noise_by_detail(values: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    """Per pixel, a low quantile of ``values`` among the pixels with a similar level of ``detail``.
 
     Parameters
     ----------
     values, detail : (M, N) ndarray of float32
         A difference statistic, and the original's level of detail (see :func:`texture_change`).
-    floor : float, optional
-        The smallest noise level, in the units of ``values``.
-    quantile : float, optional
-        The noise level of a bin is this quantile of ``values`` in it.
 
     Returns
     -------
     (M, N) ndarray of float32
-        The noise level, non-decreasing in ``detail`` and at least ``floor``.
+        The noise level, non-decreasing in ``detail`` and at least ``_MIN_NOISE``.
 
     Examples
     --------
@@ -253,7 +163,7 @@ def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _M
         sel = which == b
         if sel.any():
             centres.append(float(np.median(a[sel])))
-            levels.append(float(np.quantile(s[sel], quantile)))
+            levels.append(float(np.quantile(s[sel], _NOISE_QUANTILE)))
     # More detail never means less noise: a monotone model, interpolated between the bins.
-    levels = np.maximum(np.maximum.accumulate(levels), floor)
+    levels = np.maximum(np.maximum.accumulate(levels), _MIN_NOISE)
     return np.interp(activity, centres, levels).astype(np.float32)
