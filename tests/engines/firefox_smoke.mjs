@@ -51,6 +51,13 @@ try {
     throw new Error(`timed out waiting for ${name}; the status line says: ${status}`);
   };
   const upload = async (selector, path) => (await page.$(selector)).uploadFile(path);
+  /** Close the tab, open the site in a new one and wait until it says Ready; returns the status. */
+  const reopen = async () => {
+    await page.close();
+    page = await open();
+    await page.goto(`${url}/`);
+    return until('ready');
+  };
 
   await page.goto(`${url}/`);
   out.status = await until('ready');
@@ -60,10 +67,7 @@ try {
   // second start, in a new tab, as a user reloading would get.
   if (out.status.includes('a start on several threads stalled')) {
     out.stalledStatus = out.status;
-    await page.close();
-    page = await open();
-    await page.goto(`${url}/`);
-    out.status = await until('ready');
+    out.status = await reopen();
   }
   Object.assign(out, await step('isolated'));
   for (const [i, key] of ['cat', 'studio'].entries()) {
@@ -94,10 +98,7 @@ try {
   // The app opened again, offline, in a new tab. Not page.reload(): in two of many fresh-clone CI
   // runs the reloaded page gave no answer for 300 s (a BiDi call hung in the first; every bounded
   // call came back empty in the second), while it never failed locally.
-  await page.close();
-  page = await open();
-  await page.goto(`${url}/`);
-  out.offlineStatus = await until('ready');
+  out.offlineStatus = await reopen();
   await upload('#file-input', config.cat);
   out.offlineJob = await until('job', 0);
 } finally {

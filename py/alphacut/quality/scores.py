@@ -289,7 +289,6 @@ def _docfiller(f):
     return f
 
 
-
 @_docfiller
 def edge_jaggedness(alpha, *, max_side: int = MAX_SIDE) -> float:
     """How much longer the outline is than a smoothed copy of itself.
