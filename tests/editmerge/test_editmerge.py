@@ -521,15 +521,15 @@ def test_close_matches_the_whole_image_closing():
 # --- texture changes, region ids (issue 19) ------------------------------------------------
 
 
-def _grain_pair(cat_rgb):
-    """The cat with fine grain added on a smooth ellipse (mean colour unchanged), drift and JPEG."""
-    shape = cat_rgb.shape[:2]
-    mask = _ellipse(shape, (90, 330), (45, 60))
-    rng = np.random.default_rng(3)
+def _grain_pair(cat_rgb, *, centre=(90, 330), radii=(45, 60), sigma=14, seed=3, drift=(1.02, 1), quality=85):
+    """The cat with per-pixel grain of ``sigma`` added on an ellipse (mean colour unchanged), a drift
+    ``edit * gain + offset`` and JPEG. The default ellipse is on a smooth part of the photo."""
+    mask = _ellipse(cat_rgb.shape[:2], centre, radii)
+    rng = np.random.default_rng(seed)
     edited = cat_rgb.astype(np.float32)
-    edited[mask] += rng.normal(0, 14, (int(mask.sum()), 1)).astype(np.float32)
-    edited = edited * np.float32(1.02) + 1
-    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 85)
+    edited[mask] += rng.normal(0, sigma, (int(mask.sum()), 1)).astype(np.float32)
+    edited = edited * np.float32(drift[0]) + drift[1]
+    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), quality)
 
 
 def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypatch):
@@ -539,6 +539,7 @@ def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypa
     res = merge_edit(cat_rgb, edited)
     assert _iou(res.mask >= 0.5, mask) > 0.6
     monkeypatch.setattr(em, "_TEXTURE_RATIO", 1e9)  # the colour difference alone
+    monkeypatch.setattr(em, "_STRUCT_LEVEL", 1e9)
     assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
 
 
@@ -568,6 +569,48 @@ def test_texture_change_validates():
         texture_change(np.zeros((2, 8, 8), np.float32), np.zeros((8, 8), np.float32), sigma=1)
     with pytest.raises(ValueError, match="sigma"):
         texture_change(np.zeros((3, 8, 8), np.float32), np.zeros((8, 8), np.float32), sigma=0)
+
+
+def _smoothed_pair(cat_rgb):
+    """The cat's fur smoothed on an ellipse and fine stripes laid over it (its mean colour kept),
+    then a drift and JPEG: an edit of fine detail."""
+    mask = _ellipse(cat_rgb.shape[:2], (170, 200), (60, 80))
+    smooth = ndi.gaussian_filter(cat_rgb.astype(np.float32), (2.5, 2.5, 0))
+    rows, cols = np.ogrid[:cat_rgb.shape[0], :cat_rgb.shape[1]]
+    smooth += 16 * np.sin((rows * 0.6 + cols * 0.8) * 2 * np.pi / 5)[..., None]
+    edited = cat_rgb.astype(np.float32)
+    edited[mask] = smooth[mask]
+    edited = edited * np.float32(1.02) + 1
+    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 80)
+
+
+def test_structure_change_finds_an_edit_of_fine_detail(cat_rgb, monkeypatch):
+    import alphacut.editmerge.merge as em
+
+    mask, edited = _smoothed_pair(cat_rgb)
+    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) > 0.85
+    monkeypatch.setattr(em, "_STRUCT_LEVEL", 1e9)  # the other signals alone
+    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.75
+
+
+def test_structure_change_is_quiet_where_only_compression_differs(cat_rgb):
+    from alphacut.editmerge.texture import structure_change
+
+    lightness = np.ascontiguousarray(srgb_to_lab(cat_rgb)[:, :, 0])
+    change = np.ascontiguousarray(srgb_to_lab(_jpeg(cat_rgb, 75))[:, :, 0]) - lightness
+    d = structure_change(lightness, change, sigma=2.0, contrast=6.0)
+    assert d.shape == lightness.shape and d.dtype == np.float32
+    assert float(np.quantile(d, 0.99)) < 0.2  # below the default _STRUCT_LEVEL
+
+
+def test_structure_change_validates():
+    from alphacut.editmerge.texture import structure_change
+
+    flat = np.zeros((8, 8), np.float32)
+    with pytest.raises(ValueError, match="shape"):
+        structure_change(flat, np.zeros((8, 9), np.float32), sigma=1, contrast=4)
+    with pytest.raises(ValueError, match="sigma"):
+        structure_change(flat, flat, sigma=1, contrast=0)
 
 
 def _two_blobs():

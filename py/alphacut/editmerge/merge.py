@@ -17,8 +17,10 @@ Steps, all on numpy arrays, float32 throughout:
    blur that hides compression noise; and a texture change, the local spread of
    the difference in units of the compression noise of equally detailed parts
    of the photo (:mod:`alphacut.editmerge.texture`), for edits that change grain
-   or fine detail but not the mean colour. It counts only away from changes of
-   the mean colour, whose own edges and structure would read as texture.
+   or fine detail but not the mean colour; and a change of the local structure (SSIM's
+   contrast-structure term), which compression keeps and grain, new texture,
+   smoothing or other content do not. They count only away from changes of the
+   mean colour, whose own edges and structure would read as texture.
 4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge.regions`). Every
    candidate region gets an id (by decreasing mass) and the report says why it was
    kept or dropped; ``include_regions`` / ``exclude_regions`` override the rule.
@@ -54,7 +56,7 @@ from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
-from .texture import texture_change
+from .texture import noise_by_detail, structure_change, texture_change
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
 
@@ -78,6 +80,18 @@ _TEXTURE_BLUR = 0.004
 _TEXTURE_REGION = 0.0
 _TEXTURE_RATIO = 4.0
 _TEXTURE_MIN = 3.0
+#: Structure change (:func:`alphacut.editmerge.texture.structure_change`, one minus SSIM's
+#: contrast-structure term of the lightness, in windows of ``_STRUCT_BLUR`` of the diagonal; detail
+#: weaker than ``_STRUCT_CONTRAST`` L* does not count) counts as much as a colour change at the
+#: threshold where it is both ``_STRUCT_LEVEL`` and ``_STRUCT_RATIO`` times its ``_STRUCT_QUANTILE``
+#: among pixels with as much detail in the original (at least ``_STRUCT_FLOOR``): busy photos lose
+#: some structure to compression everywhere.
+_STRUCT_BLUR = 0.004
+_STRUCT_CONTRAST = 6.0
+_STRUCT_LEVEL = 0.2
+_STRUCT_RATIO = 3.0
+_STRUCT_QUANTILE = 0.5
+_STRUCT_FLOOR = 0.02
 #: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
 _TEXTURE_CLEAR = 0.01
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
@@ -269,7 +283,7 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     diff = _blurred_norm(planes, _BLUR * diag_a)
     level = noise_threshold(diff, options.sensitivity)
     texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
-                                  level[1] * options.sensitivity)
+                                  level[1] * options.sensitivity, diag_a)
     del planes, lightness
     # Near a change of the mean colour the spread is that change's edge and inner structure, not a
     # texture change: the colour difference alone decides there.
@@ -514,12 +528,20 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
     return np.sqrt(norm, out=norm)
 
 
-def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float) -> np.ndarray:
-    """The texture change on the colour difference's scale: ``threshold`` where it just counts."""
-    spread, ratio, _ = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
+def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float,
+                        diag: float) -> np.ndarray:
+    """The texture change and the structure change on the colour difference's scale: ``threshold``
+    where the stronger of them just counts (``diag``: the diagonal, pixels)."""
+    spread, ratio, detail = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
     ratio *= np.float32(1 / _TEXTURE_RATIO)
     spread *= np.float32(1 / _TEXTURE_MIN)
     np.minimum(ratio, spread, out=ratio)
+    change = structure_change(lightness, planes[0], sigma=_STRUCT_BLUR * diag, contrast=_STRUCT_CONTRAST)
+    rel = change / noise_by_detail(change, detail, floor=_STRUCT_FLOOR, quantile=_STRUCT_QUANTILE)
+    rel *= np.float32(1 / _STRUCT_RATIO)
+    change *= np.float32(1 / _STRUCT_LEVEL)
+    np.minimum(change, rel, out=change)
+    np.maximum(ratio, change, out=ratio)
     ratio *= np.float32(threshold)
     return ratio
 

@@ -15,13 +15,18 @@ untouched pixels show at the same level of detail: the pixels are binned by the 
 the original's finest detail (``A``: its lightness minus a 1-pixel blur), and in each bin a low quantile of ``T`` is the noise there
 (an edit covering less than about three quarters of a bin does not move it). The result is
 ``T`` in units of that noise.
+
+:func:`structure_change` asks another question of the same windows: how much of the original's
+structure (its correlation with the edit, SSIM's contrast-structure term) the edit kept.
+Compression keeps it where there is detail to keep; grain, a new texture, smoothing or other
+content do not.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["texture_change", "noise_by_detail"]
+__all__ = ["texture_change", "structure_change", "noise_by_detail"]
 
 #: Number of bins of the original's local detail, each with its own noise level.
 _BINS = 6
@@ -78,13 +83,78 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
     spread = _local_spread(planes, sigma, k)
     # Compression errors follow the finest detail (what JPEG quantises), so the detail measure is
     # the local spread of the lightness minus a 1-pixel blur of it.
-    fine = lightness - ndi.gaussian_filter(lightness, 1.0, mode="nearest", truncate=3.0)
+    fine = _finest(lightness)
     activity = _local_spread(fine[np.newaxis], sigma, k)
     ratio = spread / noise_by_detail(spread, activity)
     if region_sigma > 0:
         spread = ndi.gaussian_filter(spread, region_sigma / k, mode="nearest", truncate=3.0)
         ratio = ndi.gaussian_filter(ratio, region_sigma / k, mode="nearest", truncate=3.0)
     return tuple(_upsample(a, k, lightness.shape) for a in (spread, ratio, activity))
+
+
+def structure_change(lightness: np.ndarray, lightness_change: np.ndarray, *, sigma: float,
+                     contrast: float) -> np.ndarray:
+    """How much of the local structure an edit replaced: one minus SSIM's contrast-structure term.
+
+    In a Gaussian window of scale ``sigma`` the original's lightness ``x`` and the edit's ``y``
+    have variances ``v_x``, ``v_y`` and covariance ``c``; the result is
+    ``1 - (2 c + C) / (v_x + v_y + C)`` with ``C = contrast**2`` (Wang et al., 2004). It is 0
+    where the edit keeps the structure up to a change of mean or a mild gain (a colour drift, a
+    recolour, compression of detail much stronger than ``contrast``) and approaches 1 where it
+    replaced or added detail stronger than ``contrast`` (grain, a new texture, smoothing, other
+    content): compression keeps the structure it quantises, an edit of texture does not.
+
+    Parameters
+    ----------
+    lightness, lightness_change : (M, N) ndarray of float32
+        The original's L* and the edit's L* minus it.
+    sigma : float
+        Gaussian window scale in pixels, > 0.
+    contrast : float
+        Standard deviation (L* units) below which detail does not count, > 0.
+
+    Returns
+    -------
+    (M, N) ndarray of float32 in [0, 2]
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> lightness = (50 + 10 * rng.standard_normal((64, 64))).astype(np.float32)
+    >>> change = rng.normal(0, 1, (64, 64)).astype(np.float32)
+    >>> change[20:44, 20:44] += rng.normal(0, 10, (24, 24)).astype(np.float32)
+    >>> d = structure_change(lightness, change, sigma=2, contrast=4)
+    >>> bool(d[32, 32] > 0.3 > 0.05 > d[5, 5])
+    True
+    """
+    x = np.asarray(lightness, dtype=np.float32)
+    y = x + np.asarray(lightness_change, dtype=np.float32)
+    if x.ndim != 2 or y.shape != x.shape:
+        raise ValueError(f"lightness and lightness_change must be (M, N) of one shape, got {x.shape} and {y.shape}")
+    if not (sigma > 0 and contrast > 0):
+        raise ValueError(f"sigma and contrast must be > 0, got {sigma} and {contrast}")
+
+    def g(a):
+        return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
+
+    mx, my = g(x), g(y)
+    c = np.float32(contrast * contrast)
+    num = g(x * y)
+    num -= mx * my
+    num *= 2
+    num += c
+    den = g(x * x) + g(y * y)
+    den -= np.square(mx)
+    den -= np.square(my)
+    den += c
+    np.maximum(den, c, out=den)
+    num /= den
+    return np.subtract(np.float32(1), num, out=num)
+
+
+def _finest(image: np.ndarray) -> np.ndarray:
+    """The finest detail of an (M, N) image: itself minus a 1-pixel Gaussian blur of it."""
+    return image - ndi.gaussian_filter(image, 1.0, mode="nearest", truncate=3.0)
 
 
 def _blocks(image: np.ndarray, k: int) -> np.ndarray:
@@ -132,18 +202,23 @@ def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
     return np.sqrt(np.maximum(energy, 0, out=energy), out=energy)
 
 
-def noise_by_detail(values: np.ndarray, detail: np.ndarray) -> np.ndarray:
-    """Per pixel, a low quantile of ``values`` among the pixels with a similar level of ``detail``.
+def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _MIN_NOISE,
+                    quantile: float = _NOISE_QUANTILE) -> np.ndarray:
+    """Per pixel, a quantile of ``values`` (a low one by default) among the pixels with a similar level of ``detail``.
 
     Parameters
     ----------
     values, detail : (M, N) ndarray of float32
         A difference statistic, and the original's level of detail (see :func:`texture_change`).
+    floor : float, optional
+        The smallest noise level, in the units of ``values``.
+    quantile : float, optional
+        The noise level of a bin is this quantile of ``values`` in it.
 
     Returns
     -------
     (M, N) ndarray of float32
-        The noise level, non-decreasing in ``detail`` and at least ``_MIN_NOISE``.
+        The noise level, non-decreasing in ``detail`` and at least ``floor``.
 
     Examples
     --------
@@ -163,7 +238,7 @@ def noise_by_detail(values: np.ndarray, detail: np.ndarray) -> np.ndarray:
         sel = which == b
         if sel.any():
             centres.append(float(np.median(a[sel])))
-            levels.append(float(np.quantile(s[sel], _NOISE_QUANTILE)))
+            levels.append(float(np.quantile(s[sel], quantile)))
     # More detail never means less noise: a monotone model, interpolated between the bins.
-    levels = np.maximum(np.maximum.accumulate(levels), _MIN_NOISE)
+    levels = np.maximum(np.maximum.accumulate(levels), floor)
     return np.interp(activity, centres, levels).astype(np.float32)
