@@ -369,8 +369,8 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
 #: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: when a change of the
 #: local structure (``texture.structure_change``: one minus SSIM's contrast-structure term) counts.
 #: It counts where it is both ``_STRUCT_LEVEL`` and ``_STRUCT_RATIO`` times its median among pixels
-#: of the photo with as much detail. Earlier rounds chose the texture-change and added-detail
-#: constants the same way (BENCHMARKS.md). Tried on the tune half and left out: the energy of the
+#: of the photo with as much detail. Earlier rounds chose the texture-change constants the same way
+#: (BENCHMARKS.md). Tried on the tune half and left out: the energy of the
 #: finest added detail (it helped the noise kind, but JPEG's ringing below a strong recolour read as
 #: added grain and grew the e2e test's region 11 px past the edit), a fixed level alone
 #: (ECSSD_0523, a bushy trail, then got 12 % of its area from JPEG alone), two window scales
