@@ -366,25 +366,17 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
     return text + "."
 
 
-#: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: when a change of the
-#: local structure (``texture.structure_change``: one minus SSIM's contrast-structure term) counts.
-#: It counts where it is both ``_STRUCT_LEVEL`` and ``_STRUCT_RATIO`` times its median among pixels
-#: of the photo with as much detail. Earlier rounds chose the texture-change constants the same way
-#: (BENCHMARKS.md). Tried on the tune half and left out: the energy of the
-#: finest added detail (it helped the noise kind, but JPEG's ringing below a strong recolour read as
-#: added grain and grew the e2e test's region 11 px past the edit), a fixed level alone
-#: (ECSSD_0523, a bushy trail, then got 12 % of its area from JPEG alone), two window scales
-#: (x1 and x2, or x2 alone: swap and two_regions lost pairs), the map averaged over 0.004-0.006 of
-#: the diagonal (JPEG-only copies still grew regions), and a boundary placed at half the local
-#: strongest change instead of half the typical one (texture pairs lost). A contrast of 4 L* lets a
-#: JPEG q75 copy of scikit-image's cat grow five small regions (``test_no_edit_gives_empty_mask``).
+#: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: when a detected region
+#: keeps its coarse outline instead of the one the sharper difference map gives it
+#: (``regions.refine_boundary``'s ``steady`` and ``large``): for grain and noisy textures the sharper
+#: map is spiky and cut their outline short. Earlier rounds chose the texture-change and the
+#: structure-change constants the same way; their variants and fold tables are in BENCHMARKS.md.
 VARIANTS = {
-    "no structure": {"_STRUCT_CONTRAST": 4.0, "_STRUCT_RATIO": 3.0, "_STRUCT_LEVEL": 1e9},
-    "contrast 4, level 0.15, ratio 3": {"_STRUCT_CONTRAST": 4.0, "_STRUCT_RATIO": 3.0, "_STRUCT_LEVEL": 0.15},
-    "contrast 6, level 0.2, ratio 3": {"_STRUCT_CONTRAST": 6.0, "_STRUCT_RATIO": 3.0, "_STRUCT_LEVEL": 0.2},
-    "contrast 6, level 0.2, ratio 2": {"_STRUCT_CONTRAST": 6.0, "_STRUCT_RATIO": 2.0, "_STRUCT_LEVEL": 0.2},
-    "contrast 8, level 0.15, ratio 3": {"_STRUCT_CONTRAST": 8.0, "_STRUCT_RATIO": 3.0, "_STRUCT_LEVEL": 0.15},
-    "contrast 8, level 0.2, ratio 3": {"_STRUCT_CONTRAST": 8.0, "_STRUCT_RATIO": 3.0, "_STRUCT_LEVEL": 0.2},
+    "boundary always refined": {"_BOUNDARY_STEADY": 0.0, "_BOUNDARY_LARGE": 0.01},
+    "unsteady 0.6, large 0.01": {"_BOUNDARY_STEADY": 0.6, "_BOUNDARY_LARGE": 0.01},
+    "unsteady 0.65, large 0.01": {"_BOUNDARY_STEADY": 0.65, "_BOUNDARY_LARGE": 0.01},
+    "unsteady 0.7, large 0.01": {"_BOUNDARY_STEADY": 0.7, "_BOUNDARY_LARGE": 0.01},
+    "unsteady 0.75, large 0.01": {"_BOUNDARY_STEADY": 0.75, "_BOUNDARY_LARGE": 0.01},
 }
 
 

@@ -11,7 +11,7 @@ from scipy import ndimage as ndi
 from alphacut.editmerge import MergeOptions, MergeResult, merge_edit, merge_edit_bytes
 from alphacut.editmerge.align import estimate_shift
 from alphacut._shared.colour import delta_e, srgb_to_lab
-from alphacut.editmerge.regions import find_regions
+from alphacut.editmerge.regions import find_regions, refine_boundary
 from alphacut.io.encode import encode_png
 
 
@@ -611,6 +611,21 @@ def test_structure_change_validates():
         structure_change(flat, np.zeros((8, 9), np.float32), sigma=1, contrast=4)
     with pytest.raises(ValueError, match="sigma"):
         structure_change(flat, flat, sigma=1, contrast=0)
+
+
+def test_refine_boundary_keeps_the_outline_of_a_region_whose_change_is_spiky():
+    rng = np.random.default_rng(0)
+    coarse = np.zeros((120, 120), bool)
+    coarse[20:100, 20:100] = True
+    # Grain: the sharper map is high on a third of the pixels only, inside and at the edge.
+    fine = np.where(rng.random((120, 120)) < 0.33, 30.0, 2.0).astype(np.float32)
+    fine[~coarse] = 0.5
+    kept = refine_boundary(coarse, fine, threshold=5.0, width=6, steady=0.75, large=0.01)
+    np.testing.assert_array_equal(kept, coarse)
+    # Without the rule the band is cut to the spikes, and the outline is ragged.
+    assert refine_boundary(coarse, fine, threshold=5.0, width=6).sum() < 0.9 * coarse.sum()
+    # A small region (below ``large``) is still refined.
+    assert refine_boundary(coarse, fine, threshold=5.0, width=6, steady=0.75, large=0.5).sum() < 0.9 * coarse.sum()
 
 
 def _two_blobs():

@@ -94,6 +94,11 @@ _STRUCT_QUANTILE = 0.5
 _STRUCT_FLOOR = 0.02
 #: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
 _TEXTURE_CLEAR = 0.01
+#: A detected region of at least ``_BOUNDARY_LARGE`` of the analysis image whose core is above
+#: the boundary's level on less than ``_BOUNDARY_STEADY`` of its pixels (grain, a noisy texture)
+#: keeps its coarse outline (:func:`alphacut.editmerge.regions.refine_boundary`).
+_BOUNDARY_STEADY = 0.75
+_BOUNDARY_LARGE = 0.01
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
@@ -300,7 +305,7 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
                            exclude=protect_a, include=force_a, level=level,
                            include_ids=options.include_regions, exclude_ids=options.exclude_regions)
     binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=max(2 * _BLUR * diag_a + 1, _BAND * diag_a),
-                             outer=2 * _BLUR * diag_a + 1)
+                             outer=2 * _BLUR * diag_a + 1, steady=_BOUNDARY_STEADY, large=_BOUNDARY_LARGE)
     if force_a is not None:
         binary = binary | force_a
     if protect_a is not None:

@@ -228,7 +228,7 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
 
 
 def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, width: float,
-                    outer: float | None = None) -> np.ndarray:
+                    outer: float | None = None, steady: float = 0.0, large: float = 0.0) -> np.ndarray:
     """Move the boundary of coarse regions to where a sharper difference map crosses half height.
 
     Detection runs on a blurred map, so its regions overshoot the edit by about the blur. In a
@@ -247,6 +247,12 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
         Width of the band inside the regions, pixels.
     outer : float, optional
         Width of the band outside them (default ``width``): how far the boundary may move out.
+    steady : float, optional
+        A region (connected part of ``mask``) of at least ``large`` of the image whose core is
+        above the level on less than this share of its pixels keeps its coarse outline (the
+        boundary may still grow out): a spiky ``fine`` map there cannot place it. 0 turns this off.
+    large : float, optional
+        See ``steady``: the smallest such region, as a fraction of the image's pixels.
 
     Returns
     -------
@@ -272,7 +278,18 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     level = max(float(threshold), 0.5 * float(np.median(fine[core] if core.any() else fine[sub])))
     near = ndi.distance_transform_edt(~sub) <= (width if outer is None else outer)
     band = near & ~core
-    out = core | (band & (fine > level))
+    above = fine > level
+    out = core | (band & above)
+    if steady > 0:
+        # A region whose core is mostly below the level (grain, a noisy texture: the sharper map
+        # is spiky there) cannot place its boundary by it: its coarse outline stays.
+        comps, n_comps = ndi.label(sub, structure=_EIGHT)
+        area = np.bincount(comps.ravel(), minlength=n_comps + 1)
+        in_core = np.bincount(comps[core], minlength=n_comps + 1)
+        held = np.bincount(comps[core & above], minlength=n_comps + 1)
+        unsteady = (area >= large * mask.size) & (in_core > 0) & (held < steady * np.maximum(in_core, 1))
+        unsteady[0] = False
+        out |= unsteady[comps]
     # Keep only what touches the coarse regions' core, and refill the small holes.
     labels, n = ndi.label(out, structure=_EIGHT)
     if n > 1 and core.any():
