@@ -368,15 +368,17 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
 
 #: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: when a detected region
 #: keeps its coarse outline instead of the one the sharper difference map gives it
-#: (``regions.refine_boundary``'s ``steady`` and ``large``): for grain and noisy textures the sharper
-#: map is spiky and cut their outline short. Earlier rounds chose the texture-change and the
+#: (``regions.refine_boundary``'s ``steady``, ``large`` and ``incoherent``): for grain and noisy
+#: textures the sharper map is spiky and cut their outline short; a recolour of a patterned area is
+#: spiky too, but its change survives the blur (it is coherent), and refining its outline helps. Earlier rounds chose the texture-change and the
 #: structure-change constants the same way; their variants and fold tables are in BENCHMARKS.md.
 VARIANTS = {
-    "boundary always refined": {"_BOUNDARY_STEADY": 0.0, "_BOUNDARY_LARGE": 0.01},
-    "unsteady 0.6, large 0.01": {"_BOUNDARY_STEADY": 0.6, "_BOUNDARY_LARGE": 0.01},
-    "unsteady 0.65, large 0.01": {"_BOUNDARY_STEADY": 0.65, "_BOUNDARY_LARGE": 0.01},
-    "unsteady 0.7, large 0.01": {"_BOUNDARY_STEADY": 0.7, "_BOUNDARY_LARGE": 0.01},
-    "unsteady 0.75, large 0.01": {"_BOUNDARY_STEADY": 0.75, "_BOUNDARY_LARGE": 0.01},
+    "boundary always refined": {"_BOUNDARY_STEADY": 0.0, "_BOUNDARY_INCOHERENT": 1.0},
+    "unsteady 0.75": {"_BOUNDARY_STEADY": 0.75, "_BOUNDARY_INCOHERENT": 1.0},
+    "unsteady 0.75, incoherent 0.6": {"_BOUNDARY_STEADY": 0.75, "_BOUNDARY_INCOHERENT": 0.6},
+    "unsteady 0.75, incoherent 0.7": {"_BOUNDARY_STEADY": 0.75, "_BOUNDARY_INCOHERENT": 0.7},
+    "unsteady 0.75, incoherent 0.8": {"_BOUNDARY_STEADY": 0.75, "_BOUNDARY_INCOHERENT": 0.8},
+    "incoherent 0.7 alone": {"_BOUNDARY_STEADY": 1.01, "_BOUNDARY_INCOHERENT": 0.7},
 }
 
 

@@ -95,10 +95,12 @@ _STRUCT_FLOOR = 0.02
 #: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
 _TEXTURE_CLEAR = 0.01
 #: A detected region of at least ``_BOUNDARY_LARGE`` of the analysis image whose core is above
-#: the boundary's level on less than ``_BOUNDARY_STEADY`` of its pixels (grain, a noisy texture)
-#: keeps its coarse outline (:func:`alphacut.editmerge.regions.refine_boundary`).
+#: the boundary's level on less than ``_BOUNDARY_STEADY`` of its pixels, and whose change mostly
+#: cancels under the detection blur (coherence below ``_BOUNDARY_INCOHERENT``: grain, a noisy
+#: texture, not a recolour) keeps its coarse outline (:func:`alphacut.editmerge.regions.refine_boundary`).
 _BOUNDARY_STEADY = 0.75
 _BOUNDARY_LARGE = 0.01
+_BOUNDARY_INCOHERENT = 0.8
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
@@ -286,6 +288,11 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     del lab_o, lab_e
     fine = _blurred_norm(planes, _FINE_BLUR * diag_a)
     diff = _blurred_norm(planes, _BLUR * diag_a)
+    # How much of the change survives the blur: near 1 for a change of the mean colour, low for
+    # grain and noisy textures, whose difference changes sign from pixel to pixel.
+    energy = np.sqrt(ndi.gaussian_filter(np.square(planes).sum(axis=0), _BLUR * diag_a, mode="nearest", truncate=3.0))
+    coherence = diff / np.maximum(energy, np.float32(1e-6))
+    del energy
     level = noise_threshold(diff, options.sensitivity)
     texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
                                   level[1] * options.sensitivity, diag_a)
@@ -305,7 +312,8 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
                            exclude=protect_a, include=force_a, level=level,
                            include_ids=options.include_regions, exclude_ids=options.exclude_regions)
     binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=max(2 * _BLUR * diag_a + 1, _BAND * diag_a),
-                             outer=2 * _BLUR * diag_a + 1, steady=_BOUNDARY_STEADY, large=_BOUNDARY_LARGE)
+                             outer=2 * _BLUR * diag_a + 1, steady=_BOUNDARY_STEADY, large=_BOUNDARY_LARGE,
+                             coherence=coherence, incoherent=_BOUNDARY_INCOHERENT)
     if force_a is not None:
         binary = binary | force_a
     if protect_a is not None:

@@ -228,7 +228,8 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
 
 
 def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, width: float,
-                    outer: float | None = None, steady: float = 0.0, large: float = 0.0) -> np.ndarray:
+                    outer: float | None = None, steady: float = 0.0, large: float = 0.0,
+                    coherence: np.ndarray | None = None, incoherent: float = 1.0) -> np.ndarray:
     """Move the boundary of coarse regions to where a sharper difference map crosses half height.
 
     Detection runs on a blurred map, so its regions overshoot the edit by about the blur. In a
@@ -253,6 +254,12 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
         boundary may still grow out): a spiky ``fine`` map there cannot place it. 0 turns this off.
     large : float, optional
         See ``steady``: the smallest such region, as a fraction of the image's pixels.
+    coherence : (M, N) ndarray of float32, optional
+        How much of the change survives a blur (1 for a change of the mean colour, low for grain);
+        if given, only regions whose core averages below ``incoherent`` keep their outline by the
+        ``steady`` rule (a recolour of a patterned area is spiky too, but coherent).
+    incoherent : float, optional
+        See ``coherence``.
 
     Returns
     -------
@@ -288,6 +295,10 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
         in_core = np.bincount(comps[core], minlength=n_comps + 1)
         held = np.bincount(comps[core & above], minlength=n_comps + 1)
         unsteady = (area >= large * mask.size) & (in_core > 0) & (held < steady * np.maximum(in_core, 1))
+        if coherence is not None:
+            c = coherence[box]
+            mean_c = np.bincount(comps[core], weights=c[core], minlength=n_comps + 1) / np.maximum(in_core, 1)
+            unsteady &= mean_c < incoherent
         unsteady[0] = False
         out |= unsteady[comps]
     # Keep only what touches the coarse regions' core, and refill the small holes.
