@@ -134,8 +134,12 @@ def structure_change(lightness: np.ndarray, lightness_change: np.ndarray, *, sig
     if not (sigma > 0 and contrast > 0):
         raise ValueError(f"sigma and contrast must be > 0, got {sigma} and {contrast}")
 
+    # As in texture_change: the window sums (of x, y and their products, so that no variance is
+    # lost) over 2 x 2 blocks when the window is wide enough, and the result brought back up.
+    k = 2 if sigma >= 2 and min(x.shape) >= 8 else 1
+
     def g(a):
-        return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
+        return ndi.gaussian_filter(_blocks(a, k), sigma / k, mode="nearest", truncate=3.0)
 
     mx, my = g(x), g(y)
     c = np.float32(contrast * contrast)
@@ -149,7 +153,7 @@ def structure_change(lightness: np.ndarray, lightness_change: np.ndarray, *, sig
     den += c
     np.maximum(den, c, out=den)
     num /= den
-    return np.subtract(np.float32(1), num, out=num)
+    return _upsample(np.subtract(np.float32(1), num, out=num), k, x.shape)
 
 
 def _finest(image: np.ndarray) -> np.ndarray:
@@ -169,13 +173,25 @@ def _blocks(image: np.ndarray, k: int) -> np.ndarray:
 
 
 def _upsample(image: np.ndarray, k: int, shape) -> np.ndarray:
-    """Back from :func:`_blocks` to ``shape``: bilinear, block centres aligned."""
+    """Back from :func:`_blocks` (k = 1 or 2) to ``shape``: bilinear, block centres aligned, edges
+    repeated. By slicing: SciPy's ``affine_transform`` took 40 ms per 1024 px map, this about 5."""
     if k == 1:
         return image
-    scale = np.array(image.shape, np.float64) / np.array(shape, np.float64)
-    # The diagonal as a matrix: SciPy 1.14 (Pyodide's) warns on a 1-D one, for the same result.
-    return ndi.affine_transform(image, np.diag(scale), offset=0.5 * scale - 0.5, output_shape=tuple(shape), order=1,
-                                mode="nearest", output=np.float32)
+    if k != 2:
+        raise ValueError(f"k must be 1 or 2, got {k}")
+    out = np.asarray(image, dtype=np.float32)
+    for axis in (0, 1):
+        a = np.moveaxis(out, axis, 0)
+        prev = np.concatenate([a[:1], a[:-1]])
+        nxt = np.concatenate([a[1:], a[-1:]])
+        doubled = np.empty((2 * a.shape[0],) + a.shape[1:], np.float32)
+        # Output pixel 2i sits a quarter block before block i's centre, 2i + 1 a quarter after.
+        np.multiply(a, np.float32(0.75), out=doubled[0::2])
+        doubled[0::2] += np.float32(0.25) * prev
+        np.multiply(a, np.float32(0.75), out=doubled[1::2])
+        doubled[1::2] += np.float32(0.25) * nxt
+        out = np.moveaxis(doubled, 0, axis)
+    return np.ascontiguousarray(out[:shape[0], :shape[1]])
 
 
 def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
