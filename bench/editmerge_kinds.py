@@ -30,7 +30,8 @@ two cross-validation folds the same way.
 A third set, ``holdout``, is built the same way from other photos: the ``realmask`` dev set (ECSSD
 photos that ``ecssd60`` did not take, Carvana cars and DIS5K objects; docs/devsets.md). It was
 added after the report half had been scored, when the method was changed again (the structure
-change), and is scored once per change that is kept, never while choosing constants.
+change), and is scored after a change's constants are fixed on the tune half (BENCHMARKS.md says
+how often, and when a look at it shaped a change).
 
 Usage: python -m bench.editmerge_kinds [--data-root DIR] [--split tune|report|both|holdout|all] [--per-kind N]
                                        [--json FILE] [--compare FILE] [--code DIR]
@@ -370,8 +371,9 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
 #: keeps its coarse outline instead of the one the sharper difference map gives it
 #: (``regions.refine_boundary``'s ``steady``, ``large`` and ``incoherent``): for grain and noisy
 #: textures the sharper map is spiky and cut their outline short; a recolour of a patterned area is
-#: spiky too, but its change survives the blur (it is coherent), and refining its outline helps. Earlier rounds chose the texture-change and the
-#: structure-change constants the same way; their variants and fold tables are in BENCHMARKS.md.
+#: spiky too, but its change survives the blur (it is coherent), and refining its outline helps.
+#: Earlier rounds chose the texture-change and the structure-change constants the same way; their
+#: variants and fold tables are in BENCHMARKS.md.
 VARIANTS = {
     "boundary always refined": {"_BOUNDARY_STEADY": 0.0, "_BOUNDARY_INCOHERENT": 1.0},
     "unsteady 0.75": {"_BOUNDARY_STEADY": 0.75, "_BOUNDARY_INCOHERENT": 1.0},

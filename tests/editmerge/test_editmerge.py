@@ -521,15 +521,15 @@ def test_close_matches_the_whole_image_closing():
 # --- texture changes, region ids (issue 19) ------------------------------------------------
 
 
-def _grain_pair(cat_rgb, *, centre=(90, 330), radii=(45, 60), sigma=14, seed=3, drift=(1.02, 1), quality=85):
-    """The cat with per-pixel grain of ``sigma`` added on an ellipse (mean colour unchanged), a drift
-    ``edit * gain + offset`` and JPEG. The default ellipse is on a smooth part of the photo."""
-    mask = _ellipse(cat_rgb.shape[:2], centre, radii)
-    rng = np.random.default_rng(seed)
+def _grain_pair(cat_rgb):
+    """The cat with fine grain added on a smooth ellipse (mean colour unchanged), drift and JPEG."""
+    shape = cat_rgb.shape[:2]
+    mask = _ellipse(shape, (90, 330), (45, 60))
+    rng = np.random.default_rng(3)
     edited = cat_rgb.astype(np.float32)
-    edited[mask] += rng.normal(0, sigma, (int(mask.sum()), 1)).astype(np.float32)
-    edited = edited * np.float32(drift[0]) + drift[1]
-    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), quality)
+    edited[mask] += rng.normal(0, 14, (int(mask.sum()), 1)).astype(np.float32)
+    edited = edited * np.float32(1.02) + 1
+    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 85)
 
 
 def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypatch):

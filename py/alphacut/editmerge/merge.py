@@ -97,7 +97,8 @@ _TEXTURE_CLEAR = 0.01
 #: A detected region of at least ``_BOUNDARY_LARGE`` of the analysis image whose core is above
 #: the boundary's level on less than ``_BOUNDARY_STEADY`` of its pixels, and whose change mostly
 #: cancels under the detection blur (coherence below ``_BOUNDARY_INCOHERENT``: grain, a noisy
-#: texture, not a recolour) keeps its coarse outline (:func:`alphacut.editmerge.regions.refine_boundary`).
+#: texture, not a recolour) keeps its coarse outline
+#: (:func:`alphacut.editmerge.regions.refine_boundary`).
 _BOUNDARY_STEADY = 0.75
 _BOUNDARY_LARGE = 0.01
 _BOUNDARY_INCOHERENT = 0.8
@@ -290,7 +291,8 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     diff = _blurred_norm(planes, _BLUR * diag_a)
     # How much of the change survives the blur: near 1 for a change of the mean colour, low for
     # grain and noisy textures, whose difference changes sign from pixel to pixel.
-    energy = np.sqrt(ndi.gaussian_filter(np.square(planes).sum(axis=0), _BLUR * diag_a, mode="nearest", truncate=3.0))
+    energy = ndi.gaussian_filter(np.square(planes).sum(axis=0), _BLUR * diag_a, mode="nearest", truncate=3.0)
+    np.sqrt(energy, out=energy)
     coherence = diff / np.maximum(energy, np.float32(1e-6))
     del energy
     level = noise_threshold(diff, options.sensitivity)

@@ -79,7 +79,7 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
         raise ValueError(f"sigma must be > 0, got {sigma}")
     # The statistics are smooth at this scale: compute them on 2 x 2 blocks (their sums of d and
     # of d^2, so no variance is lost) and bring them back up.
-    k = 2 if sigma >= 2 and min(lightness.shape) >= 8 else 1
+    k = _block_factor(sigma, lightness.shape)
     spread = _local_spread(planes, sigma, k)
     # Compression errors follow the finest detail (what JPEG quantises), so the detail measure is
     # the local spread of the lightness minus a 1-pixel blur of it.
@@ -136,7 +136,7 @@ def structure_change(lightness: np.ndarray, lightness_change: np.ndarray, *, sig
 
     # As in texture_change: the window sums (of x, y and their products, so that no variance is
     # lost) over 2 x 2 blocks when the window is wide enough, and the result brought back up.
-    k = 2 if sigma >= 2 and min(x.shape) >= 8 else 1
+    k = _block_factor(sigma, x.shape)
 
     def g(a):
         return ndi.gaussian_filter(_blocks(a, k), sigma / k, mode="nearest", truncate=3.0)
@@ -159,6 +159,11 @@ def structure_change(lightness: np.ndarray, lightness_change: np.ndarray, *, sig
 def _finest(image: np.ndarray) -> np.ndarray:
     """The finest detail of an (M, N) image: itself minus a 1-pixel Gaussian blur of it."""
     return image - ndi.gaussian_filter(image, 1.0, mode="nearest", truncate=3.0)
+
+
+def _block_factor(sigma: float, shape) -> int:
+    """2 (statistics on 2 x 2 blocks) when a window of ``sigma`` pixels is wide enough for it, else 1."""
+    return 2 if sigma >= 2 and min(shape) >= 8 else 1
 
 
 def _blocks(image: np.ndarray, k: int) -> np.ndarray:
