@@ -57,3 +57,13 @@ def test_as_alpha_refuses(alpha, kw, message):
 def test_check_radius_refuses(radius):
     with pytest.raises(ValueError, match="radius must be an integer >= 1"):
         check_radius(radius)
+
+
+def test_as_alpha_without_copy_returns_a_valid_float32_matte_itself():
+    a = np.array([[0.0, 0.5, 1.0]], np.float32)
+    assert as_alpha(a, copy=False) is a
+    for other in (a.astype(np.float64), np.array([[0.0, 1.5]], np.float32)):  # converted or clipped: a copy
+        out = as_alpha(other, copy=False)
+        assert out is not other and out.dtype == np.float32 and out.max() <= 1
+    with pytest.raises(ValueError, match="finite"):
+        as_alpha(np.array([[np.nan, 0.5]], np.float32), copy=False)

@@ -30,3 +30,33 @@ def test_downsample_matches_pillow():
     img = rng.integers(0, 256, (301, 405, 3), dtype=np.uint8)
     expected = np.asarray(Image.fromarray(img).resize((100, 77), Image.BILINEAR))
     assert np.abs(downsample(img, (77, 100)).astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("shape", [(600, 700), (1024, 1025), (257, 300)])
+def test_upsample_bands_match_pillow(shape):
+    """Band by band, the same as Pillow's whole-image bilinear enlargement, and every row once."""
+    from PIL import Image
+
+    from alphacut._shared.resample import upsample_bands
+
+    plane = np.random.default_rng(3).random((200, 256), dtype=np.float32)
+    whole = np.asarray(Image.fromarray(plane, mode="F").resize(shape[::-1], Image.BILINEAR))
+    bands = list(upsample_bands(plane, shape, band=128))
+    assert [r.start for r, _ in bands] == list(range(0, shape[0], 128))
+    np.testing.assert_allclose(np.concatenate([b for _, b in bands]), whole, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7])
+@pytest.mark.parametrize("dtype,channels", [(np.float32, ()), (np.uint8, ()), (np.uint8, (3,))])
+def test_reduce_in_bands_equals_one_pillow_reduce(k, dtype, channels):
+    """Bands of whole blocks give exactly Pillow's reduction of the whole image, edges included."""
+    from PIL import Image
+
+    from alphacut._shared.resample import reduce
+
+    rng = np.random.default_rng(k)
+    img = (rng.random((301, 203) + channels, dtype=np.float32) * (1 if dtype == np.float32 else 255)).astype(dtype)
+    whole = np.asarray(Image.fromarray(img, mode="F" if dtype == np.float32 else None).reduce(k))
+    out = reduce(img, k, band=16)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, whole)

@@ -216,3 +216,17 @@ def test_real_avif_is_refused_even_where_pillow_reads_it():
     assert Image.open(io.BytesIO(data)).size == (8, 8)  # Pillow itself would read it
     with pytest.raises(DecodeError, match="^AVIF images are not supported yet"):
         decode(data)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "CMYK", "LA"])
+def test_band_by_band_conversion_equals_whole_image(mode):
+    """Taller than one band of `_pixels`: the same pixels as converting the whole image at once."""
+    rng = np.random.default_rng(5)
+    rgba = rng.integers(0, 256, (700, 9, 4), dtype=np.uint8)
+    img = Image.fromarray(rgba).convert(mode) if mode != "P" else Image.fromarray(rgba[..., :3]).quantize(37)
+    fmt = "TIFF" if mode == "CMYK" else "PNG"
+    d = decode(_encode(img, fmt))
+    whole = np.asarray(Image.open(io.BytesIO(_encode(img, fmt))).convert("RGBA"))
+    np.testing.assert_array_equal(d.rgb, whole[..., :3])
+    if d.alpha is not None:
+        np.testing.assert_array_equal(d.alpha, whole[..., 3])

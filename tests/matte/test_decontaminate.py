@@ -69,3 +69,16 @@ def test_band_pass_matches_a_whole_image_reference():
     expected = np.clip(np.rint(img[band] + 0.7 * (f - i) * 255), 0, 255)
     assert np.abs(out[band].astype(int) - expected).max() <= 1
     np.testing.assert_array_equal(out[~band], img[~band])
+
+
+def test_out_receives_the_estimate():
+    """Written into the colour channels of an RGBA array: the same values as a fresh array."""
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (300, 40, 3), dtype=np.uint8)
+    alpha = np.clip(rng.random((300, 40), dtype=np.float32) * 1.6 - 0.3, 0, 1)
+    rgba = np.zeros((300, 40, 4), np.uint8)
+    assert estimate_foreground(img, alpha, out=rgba[..., :3]).base is rgba
+    np.testing.assert_array_equal(rgba[..., :3], estimate_foreground(img, alpha))
+    assert not rgba[..., 3].any()
+    with pytest.raises(ValueError, match="out must be"):
+        estimate_foreground(img, alpha, out=np.zeros((300, 40, 4), np.uint8))

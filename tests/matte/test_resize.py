@@ -26,3 +26,16 @@ def test_matches_pillow_bilinear_on_uint8_scale():
 def test_rejects_3d():
     with pytest.raises(ValueError):
         resize_alpha(np.zeros((2, 2, 1), np.float32), (4, 4))
+
+
+@pytest.mark.parametrize("shape", [(300, 700), (64, 64), (40, 900)])
+def test_enlarging_matches_pillow_and_above_matches_the_resize(shape):
+    """Enlargement runs block by block, not through Pillow: the same matte within float rounding,
+    and `above` the same mask as thresholding it (mixed sizes take Pillow's path in both)."""
+    from alphacut.matte.resize import above
+
+    a = np.random.default_rng(2).random((64, 64), dtype=np.float32)
+    pil = np.clip(np.asarray(Image.fromarray(a, mode="F").resize(shape[::-1], Image.BILINEAR)), 0, 1)
+    out = resize_alpha(a, shape)
+    np.testing.assert_allclose(out, pil, atol=1e-6)
+    np.testing.assert_array_equal(above(a, shape, 0.5), out > 0.5)

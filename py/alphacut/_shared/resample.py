@@ -7,7 +7,10 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-__all__ = ["bilinear_block", "downsample", "resize_block", "taps"]
+__all__ = ["bilinear_block", "downsample", "reduce", "resize_block", "taps", "upsample_bands"]
+
+#: Rows per block of :func:`upsample_bands`: a 12 MP block is under 5 MB of float32.
+BAND_ROWS = 256
 
 
 def bilinear_block(grid, shape, rows, cols):
@@ -45,6 +48,40 @@ def bilinear_block(grid, shape, rows, cols):
         (c0[:, None] * k + channels).ravel(), (c1[:, None] * k + channels).ravel(), np.repeat(wc, k),
     )
     return out.reshape(out.shape[0], -1, k)
+
+
+def upsample_bands(plane, shape, band=BAND_ROWS):
+    """``plane`` resized bilinearly to ``shape``, as blocks of ``band`` whole rows.
+
+    For filling a full-size array without holding the resized plane twice (Pillow's resize
+    holds it in its own format, then as bytes, then as the array); the same resize as
+    :func:`bilinear_block`, so it upsamples as Pillow does (within float32 rounding). It does
+    not antialias: use it to enlarge, not to shrink.
+
+    Parameters
+    ----------
+    plane : (m, n) ndarray
+    shape : tuple of int
+        ``(M, N)`` of the resized plane.
+    band : int, optional
+
+    Yields
+    ------
+    rows : slice
+        The block's rows in the resized plane.
+    block : (R, N) ndarray of float32
+
+    Examples
+    --------
+    >>> plane = np.array([[0.0, 1.0]], np.float32)
+    >>> [(r.start, b.tolist()) for r, b in upsample_bands(plane, (3, 4), band=2)]
+    [(0, [[0.0, 0.25, 0.75, 1.0], [0.0, 0.25, 0.75, 1.0]]), (2, [[0.0, 0.25, 0.75, 1.0]])]
+    """
+    grid = np.asarray(plane, np.float32)[:, :, None]
+    cols = slice(0, shape[1])
+    for top in range(0, shape[0], band):
+        rows = slice(top, min(top + band, shape[0]))
+        yield rows, bilinear_block(grid, shape, rows, cols)[:, :, 0]
 
 
 def resize_block(grid, out_rows, rows, col0, col1, wc):
@@ -99,6 +136,36 @@ def downsample(image, shape):
     flat = np.ascontiguousarray(image).reshape(rows, cols * ch)
     tall = np.asarray(Image.fromarray(flat).resize((cols * ch, shape[0]), Image.BILINEAR))
     return np.asarray(Image.fromarray(tall.reshape(shape[0], cols, ch)).resize(shape[::-1], Image.BILINEAR))
+
+
+def reduce(image, k, band=BAND_ROWS):
+    """Pillow's box reduction by ``k`` (``Image.reduce``), band by band.
+
+    Pillow reads a band at a time, so it never holds a full-size copy of the image (4 bytes a
+    pixel for RGB and for float); each band is a whole number of ``k``-row blocks, so the result
+    is the same as one ``Image.reduce`` of the whole image.
+
+    Parameters
+    ----------
+    image : (M, N) ndarray of float32 or uint8, or (M, N, 3) ndarray of uint8
+    k : int
+        At least 1; the last block of a row or column averages what is left.
+
+    Returns
+    -------
+    (ceil(M / k), ceil(N / k)[, 3]) ndarray of the same dtype
+
+    Examples
+    --------
+    >>> reduce(np.arange(10, dtype=np.float32).reshape(2, 5), 2).tolist()
+    [[3.0, 5.0, 6.5]]
+    """
+    rows = image.shape[0]
+    step = max(1, band // k) * k
+    mode = "F" if image.dtype == np.float32 else None
+    parts = [np.asarray(Image.fromarray(np.ascontiguousarray(image[top : top + step]), mode=mode).reduce(k))
+             for top in range(0, rows, step)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 @lru_cache(maxsize=8)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+#: Rows per band of :func:`set_alpha`.
+_BAND_ROWS = 256
+
 
 def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | None = None) -> np.ndarray:
     """Stack colour and a matte into RGBA uint8, leaving ``rgb`` untouched.
@@ -30,12 +33,34 @@ def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | No
         raise ValueError(f"rgb {rgb.shape} and alpha {alpha.shape} differ in size")
     out = np.empty(alpha.shape + (4,), np.uint8)
     out[..., :3] = rgb
-    a = alpha * np.float32(255.0)
-    if source_alpha is not None:
-        a *= source_alpha * np.float32(1 / 255)
-    np.rint(a, out=a)
-    out[..., 3] = a
-    return out
+    return set_alpha(out, alpha, source_alpha=source_alpha)
+
+
+def set_alpha(rgba: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | None = None) -> np.ndarray:
+    """Write a matte into the alpha channel of ``rgba``, in place; returns it.
+
+    Parameters
+    ----------
+    rgba : (M, N, 4) ndarray of uint8
+    alpha : (M, N) ndarray of float32 in [0, 1]
+    source_alpha : (M, N) ndarray of uint8, optional
+        As in :func:`to_rgba`.
+
+    Examples
+    --------
+    >>> set_alpha(np.zeros((1, 2, 4), np.uint8), np.array([[0.5, 1.0]], np.float32))[..., 3].tolist()
+    [[128, 255]]
+    """
+    if rgba.shape != alpha.shape + (4,) or rgba.dtype != np.uint8:
+        raise ValueError(f"rgba must be {alpha.shape + (4,)} uint8, got {rgba.shape} {rgba.dtype}")
+    for top in range(0, alpha.shape[0], _BAND_ROWS):  # no full-size float temporaries
+        rows = slice(top, top + _BAND_ROWS)
+        a = alpha[rows] * np.float32(255.0)
+        if source_alpha is not None:
+            a *= source_alpha[rows] * np.float32(1 / 255)
+        np.rint(a, out=a)
+        rgba[rows, :, 3] = a
+    return rgba
 
 
 def over(rgba: np.ndarray, background) -> np.ndarray:

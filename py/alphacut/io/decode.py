@@ -505,7 +505,38 @@ def _to_rgb_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         return np.repeat(grey[:, :, None], 3, axis=2), alpha
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
     if has_alpha:
-        rgba = np.asarray((img.convert("LA") if mode == "La" else img).convert("RGBA"))
+        rgba = _pixels(img, *(("LA",) if mode == "La" else ()), "RGBA")
         alpha = np.ascontiguousarray(rgba[:, :, 3])
         return np.ascontiguousarray(rgba[:, :, :3]), alpha
-    return np.asarray(img if mode == "RGB" else img.convert("RGB")), None
+    return _pixels(img, *(() if mode == "RGB" else ("RGB",))), None
+
+
+#: Rows per band of :func:`_pixels`.
+_BAND_ROWS = 256
+
+
+def _pixels(img: Image.Image, *modes: str) -> np.ndarray:
+    """The pixels of ``img`` converted to each of ``modes`` in turn, as an array.
+
+    Band by band: ``np.asarray`` of a whole image goes through ``tobytes``, which holds the
+    pixels twice more (the encoder's chunks and their join) beside Pillow's own copy, and a
+    whole-image ``convert`` a third. Pixel-wise conversions give the same values either way.
+
+    Examples
+    --------
+    >>> img = Image.new("P", (3, 600), 1); img.putpalette([0, 0, 0, 10, 20, 30])
+    >>> px = _pixels(img, "RGB")
+    >>> px.shape, px[599, 2].tolist()
+    ((600, 3, 3), [10, 20, 30])
+    """
+    cols, rows = img.size
+    out = None
+    for top in range(0, rows, _BAND_ROWS):
+        band = img.crop((0, top, cols, min(rows, top + _BAND_ROWS)))
+        for mode in modes:
+            band = band.convert(mode)
+        block = np.asarray(band)
+        if out is None:
+            out = np.empty((rows,) + block.shape[1:], block.dtype)
+        out[top : top + block.shape[0]] = block
+    return out

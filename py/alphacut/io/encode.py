@@ -33,8 +33,19 @@ def encode_png(pixels: np.ndarray, *, compress_level: int = 1) -> bytes:
     if not 0 <= compress_level <= 9:
         raise ValueError(f"compress_level must be in 0..9, got {compress_level}")
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, format="PNG", compress_level=compress_level)
+    _image(pixels).save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
+
+
+def _image(pixels: np.ndarray) -> Image.Image:
+    """``pixels`` as a Pillow image. RGBA and grey share the array's memory (Pillow maps them
+    read-only), where ``Image.fromarray`` would copy them; RGB is copied either way (Pillow
+    stores it as 4 bytes per pixel)."""
+    pixels = np.ascontiguousarray(pixels)
+    mode = "L" if pixels.ndim == 2 else {4: "RGBA"}.get(pixels.shape[2])
+    if mode is None:
+        return Image.fromarray(pixels)
+    return Image.frombuffer(mode, (pixels.shape[1], pixels.shape[0]), pixels, "raw", mode, 0, 1)
 
 
 def encode_jpeg(rgb: np.ndarray, *, quality: int = 92) -> bytes:

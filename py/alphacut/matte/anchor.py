@@ -25,7 +25,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha
-from .resize import resize_alpha
+from .resize import above, resize_alpha
 
 __all__ = ["agrees", "band", "bounds", "clamp", "disagreement", "lift", "second_pass", "settle", "sharpen", "softness"]
 
@@ -146,8 +146,7 @@ def bounds(coarse, shape) -> tuple[np.ndarray, np.ndarray]:
     """
     coarse = as_alpha(coarse, "coarse")
     anchor = resize_alpha(coarse, shape)
-    inside = resize_alpha(band(coarse).astype(np.float32), shape) > 0
-    return anchor, inside
+    return anchor, above(band(coarse).astype(np.float32), shape, 0.0)
 
 
 def clamp(alpha: np.ndarray, anchor: np.ndarray, inside: np.ndarray, *, delta: float = DELTA) -> np.ndarray:

@@ -30,7 +30,8 @@ _GAP = 64
 _LONGEST = 1024
 
 
-def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float = 1.0) -> np.ndarray:
+def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float = 1.0,
+                        out: np.ndarray | None = None) -> np.ndarray:
     """Estimate the foreground colour where ``0 < alpha < 1``.
 
     Parameters
@@ -39,11 +40,14 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
     alpha : (M, N) ndarray of float32 in [0, 1]
     amount : float, optional
         0 returns ``image`` unchanged, 1 the full estimate; in between, a blend.
+    out : (M, N, 3) ndarray of uint8, optional
+        Where to write the result, e.g. the colour channels of the RGBA cut-out
+        (``rgba[..., :3]``), so that no third full-size copy of the photo is made.
 
     Returns
     -------
     (M, N, 3) ndarray of uint8
-        Pixels whose alpha rounds to 255 or to 0 keep their original RGB exactly.
+        ``out`` if given. Pixels whose alpha rounds to 255 or to 0 keep their original RGB exactly.
 
     Examples
     --------
@@ -58,10 +62,15 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
     if alpha.shape != image.shape[:2]:
         raise ValueError(f"alpha {alpha.shape} and image {image.shape} differ in size")
     amount = Number(0.0, 1.0).check("amount", amount)
+    if out is None:
+        out = np.empty_like(image)
+    elif out.shape != image.shape or out.dtype != np.uint8:
+        raise ValueError(f"out must be {image.shape} uint8, got {out.shape} {out.dtype}")
+    out[...] = image
     if amount == 0.0:
-        return image.copy()
+        return out
     rows, cols = alpha.shape
-    out = smooth = None
+    smooth = None
     for start in range(0, rows, _STRIP_ROWS):
         s = slice(start, start + _STRIP_ROWS)
         a8 = np.rint(alpha[s] * 255)
@@ -69,7 +78,6 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
         for x0, x1 in true_runs(band.any(axis=0), gap=_GAP, longest=_LONGEST):
             if smooth is None:
                 smooth = _smooth_estimates(image, np.asarray(alpha, np.float32))
-                out = image.copy()
             # A block's colours as (R, 3 C) rows, channels interleaved as in the image: every
             # operation runs on contiguous memory, and per-pixel values are repeated per channel.
             cs = slice(x0, x1)
@@ -81,7 +89,7 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
             new *= _per_channel(band[:, cs])  # whole numbers, so outside the band this is exact
             new += img
             out[s, cs] = new.reshape(r, -1, 3)
-    return image.copy() if out is None else out
+    return out
 
 
 def _smooth_estimates(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,11 +188,16 @@ def _shrink(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """
     fr, fc = (2 if alpha.shape[i] >= 3 * shape[i] else 1 for i in (0, 1))
     x = alpha[: alpha.shape[0] - alpha.shape[0] % fr, : alpha.shape[1] - alpha.shape[1] % fc]
-    rows = x[0::fr].astype(np.float32)
-    for k in range(1, fr):
-        rows += x[k::fr]
-    block = rows[:, 0::fc].copy()
-    for k in range(1, fc):
-        block += rows[:, k::fc]
+    block = np.empty((x.shape[0] // fr, x.shape[1] // fc), np.float32)
+    step = _STRIP_ROWS * fr
+    for top in range(0, x.shape[0], step):  # strip by strip: no half-size float temporaries
+        strip = x[top : top + step]
+        rows = strip[0::fr].astype(np.float32)
+        for k in range(1, fr):
+            rows += strip[k::fr]
+        out = block[top // fr : top // fr + rows.shape[0]]
+        out[...] = rows[:, 0::fc]
+        for k in range(1, fc):
+            out += rows[:, k::fc]
     block *= np.float32(1 / (fr * fc))
     return np.asarray(Image.fromarray(block, mode="F").resize(shape[::-1], Image.BILINEAR))

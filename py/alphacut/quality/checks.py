@@ -251,7 +251,7 @@ def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
     """
     if not isinstance(thresholds, QualityThresholds):
         raise TypeError(f"thresholds must be a QualityThresholds, got {type(thresholds).__name__}")
-    a = as_alpha(alpha)
+    a = as_alpha(alpha, copy=False)  # only read
     side = _check_side(max_side)
     rgb = None
     if image is not None:
@@ -335,7 +335,7 @@ def flagged_regions(alpha, *, image=None, max_side: int = MAX_SIDE) -> dict:
     >>> sorted(masks), masks['fragments'].shape, int(masks['fragments'].sum())
     (['fragments', 'halo', 'holes', 'jagged'], (40, 40), 1)
     """
-    a = as_alpha(alpha)
+    a = as_alpha(alpha, copy=False)  # only read
     if image is not None:
         image = as_rgb8(image, shape=a.shape)
     side = _check_side(max_side)

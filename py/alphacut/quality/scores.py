@@ -33,10 +33,10 @@ score              range       meaning (worse is ...)
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha, as_rgb8
+from .._shared.resample import reduce
 from ..options import Integer
 
 __all__ = [
@@ -87,17 +87,14 @@ def _work_alpha(alpha: np.ndarray, max_side: int) -> np.ndarray:
     """Box-average ``alpha`` (float32, [0, 1]) by the integer factor that brings it to at most
     ``max_side``; never upsampled."""
     k = _factor(alpha.shape, max_side)
-    if k == 1:
-        return alpha
-    img = Image.fromarray(np.ascontiguousarray(alpha, dtype=np.float32), mode="F")
-    return np.asarray(img.reduce(k), dtype=np.float32)
+    return alpha if k == 1 else reduce(np.asarray(alpha, np.float32), k)
 
 
 def _work_image(image: np.ndarray, max_side: int) -> np.ndarray:
     """RGB float32 in [0, 1], box-averaged by the same integer factor as :func:`_work_alpha`."""
     k = _factor(image.shape[:2], max_side)
     if k > 1:
-        image = np.asarray(Image.fromarray(image).reduce(k))
+        image = reduce(image, k)
     return image.astype(np.float32) * np.float32(1 / 255)
 
 
