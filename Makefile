@@ -57,12 +57,13 @@ test-browser: build
 	$(PY) -m pytest tests/e2e
 
 # Speed: inference alone per setting (ORT-web against native), then side by side with the peer
-# in one Chromium run, then the first visit (bytes by file, time) beside the peer; writes those
-# three sections of BENCHMARKS.md.
+# in one Chromium run, then the first visit (bytes by file, time) beside the peer, then the
+# memory of each pipeline stage in CPython and Pyodide; writes those four sections of BENCHMARKS.md.
 bench: build bench/peer/node_modules/.package-lock.json
 	$(PY) -m bench.infer --write BENCHMARKS.md
 	$(PY) -m bench.speed --write BENCHMARKS.md
 	$(PY) -m bench.first_visit --write BENCHMARKS.md
+	$(PY) -m bench.memory --write BENCHMARKS.md
 
 # Matting quality (CPython): each stage on alphamatting27, then the default pipeline on every dev
 # set photo by photo, fp32 and int8, with the post-processing time per stage at 12 MP.

@@ -3,6 +3,8 @@ lock file that names it. That Pyodide runs every pipeline path on it is tested i
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import json
 import sys
 import zipfile
@@ -50,7 +52,7 @@ def test_the_subset_is_reproducible(scipy_wheel, tmp_path):
 
 def test_the_lock_file_names_the_subset_with_its_sha256(scipy_wheel, tmp_path):
     wheel = build_site.scipy_subset(scipy_wheel, tmp_path)
-    build_site.subset_lock(NODE / "pyodide" / "pyodide-lock.json", tmp_path / "lock.json", "scipy", wheel)
+    build_site.write_lock(NODE / "pyodide" / "pyodide-lock.json", tmp_path / "lock.json", {"scipy": wheel})
     lock = json.loads((tmp_path / "lock.json").read_text())["packages"]
     assert lock["scipy"]["file_name"] == wheel.name
     assert lock["scipy"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
@@ -96,3 +98,40 @@ def test_dependencies_are_declared_once_in_pyproject():
     pinned = {re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower()
               for line in (ROOT / "requirements-dev.in").read_text().splitlines() if line and not line.startswith("#")}
     assert set(runtime_dependencies()) <= pinned
+
+
+@pytest.mark.parametrize("layout", ["wheel", "zip"])
+def test_bytecode_is_added_beside_each_module_and_is_what_imports(layout, tmp_path, monkeypatch):
+    """tools/pycompile.py (the build runs it in Pyodide; here in CPython, for its own version):
+    a pyc beside each module where the layout's importer looks, RECORD listing it, the same bytes
+    twice, and the bytecode, not the source, is what runs (unchecked-hash pycs)."""
+    import pycompile  # tools/ is on sys.path (above)
+
+    src = tmp_path / "src.zip"
+    with zipfile.ZipFile(src, "w") as z:
+        z.writestr("pkg/__init__.py", "")
+        z.writestr("pkg/mod.py", "VALUE = 1\n")
+        z.writestr("pkg/broken.py", "def (:\n")  # never imported: skipped, kept as it was
+        z.writestr("pkg-1.0.dist-info/RECORD", "pkg/__init__.py,,\npkg/mod.py,,\n")
+    outs = [tmp_path / f"out{i}.zip" for i in (0, 1)]
+    for out in outs:
+        assert pycompile.add_pycs(str(src), str(out), str(tmp_path / "site"), layout) == 2
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    names = zipfile.ZipFile(outs[0]).namelist()
+    pyc = importlib.util.cache_from_source("pkg/mod.py") if layout == "wheel" else "pkg/mod.pyc"
+    assert pyc in names and "pkg/broken.py" in names
+    assert pyc in zipfile.ZipFile(outs[0]).read("pkg-1.0.dist-info/RECORD").decode()
+    # The pyc runs even when the source says otherwise: nothing compares the two at import.
+    with zipfile.ZipFile(outs[0]) as z, zipfile.ZipFile(tmp_path / "edited.zip", "w") as w:
+        for n in z.namelist():
+            w.writestr(n, "VALUE = 2\n" if n == "pkg/mod.py" else z.read(n))
+    if layout == "wheel":
+        zipfile.ZipFile(tmp_path / "edited.zip").extractall(tmp_path / "site")
+        monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    else:
+        monkeypatch.syspath_prepend(str(tmp_path / "edited.zip"))
+    monkeypatch.delitem(sys.modules, "pkg", raising=False)
+    monkeypatch.delitem(sys.modules, "pkg.mod", raising=False)
+    importlib.invalidate_caches()
+    mod = importlib.import_module("pkg.mod")
+    assert mod.VALUE == 1

@@ -4,12 +4,14 @@ Layout of build/site:
 
 - the app shell from web/ (HTML, CSS, JS modules, service worker, web manifest, icons);
 - vendor/pyodide/: Pyodide 0.27.7's core files and the verified wheels of numpy, Pillow and
-  OpenBLAS, with SciPy cut down to the subpackages the pipeline imports (:func:`scipy_subset`)
-  and pyodide-lock.json naming that wheel;
+  OpenBLAS, with SciPy cut down to the subpackages the pipeline imports (:func:`scipy_subset`);
+  the Python wheels and the standard library with bytecode added (:func:`pycompile`), and
+  pyodide-lock.json naming those wheels;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
 - lib/client-zip/: client-zip 2.5.1 (MIT), which "Download all" streams its ZIP with: part of the
   app shell (the page imports it at start, so the service worker precaches it for offline use);
-- wheels/<sha256[:16]>/: the alphacut py3-none-any wheel, in a folder named by its content;
+- wheels/<sha256[:16]>/: the alphacut py3-none-any wheel (bytecode added), in a folder named by
+  its content;
 - models/: the model manifest and the prepared graph variants (hard-linked from the cache;
   the worker downloads only the one its backend uses);
 - build-info.json: version, build id, and every file with its size and sha256 (the page's
@@ -50,7 +52,7 @@ SCIPY_KEEP = ("scipy/_lib/", "scipy/fft/", "scipy/linalg/", "scipy/ndimage/", "s
 # functions, and linalg.interpolative's library.
 SCIPY_DROP = ("/tests/", "scipy/special/cython_special", "scipy/linalg/_decomp_interpolative",
               "scipy/special/_test_internal", "scipy/_lib/_test_", "scipy/ndimage/_ctest", "scipy/ndimage/_cytest")
-SCIPY_SUBSET_TAG = "0alphacut"  # a wheel build tag: the subset has its own file name and sha256
+VENDOR_TAG = "0alphacut"  # a wheel build tag: a wheel the build changes has its own file name and sha256
 
 
 def place(src: Path, dst: Path) -> None:
@@ -81,7 +83,7 @@ def scipy_subset(src: Path, out_dir: Path) -> Path:
     written with fixed timestamps, so the same input gives the same bytes (and build id).
     """
     name, version, *rest = src.name.split("-")
-    dst = out_dir / "-".join([name, version, SCIPY_SUBSET_TAG, *rest[-3:]])
+    dst = out_dir / "-".join([name, version, VENDOR_TAG, *rest[-3:]])
 
     def keep(path: str) -> bool:
         if path.endswith("/") or any(d in path for d in SCIPY_DROP):
@@ -106,11 +108,33 @@ def scipy_subset(src: Path, out_dir: Path) -> Path:
     return dst
 
 
-def subset_lock(lock_src: Path, lock_dst: Path, package: str, wheel: Path) -> None:
-    """Copy pyodide-lock.json with ``package`` pointing at ``wheel`` (its name and sha256)."""
+def retagged(src: Path, out_dir: Path) -> Path:
+    """Copy the wheel ``src`` into ``out_dir`` under its name with :data:`VENDOR_TAG` (a copy the
+    build will change, never a link to the verified original)."""
+    name, version, *rest = src.name.split("-")
+    dst = out_dir / "-".join([name, version, VENDOR_TAG, *rest[-3:]])
+    dst.unlink(missing_ok=True)
+    shutil.copyfile(src, dst)
+    return dst
+
+
+def write_lock(lock_src: Path, lock_dst: Path, wheels: dict[str, Path]) -> None:
+    """Copy pyodide-lock.json with each package of ``wheels`` pointing at its wheel (name and sha256)."""
     lock = json.loads(lock_src.read_text())
-    lock["packages"][package].update(file_name=wheel.name, sha256=sha256_file(wheel))
+    for package, wheel in wheels.items():
+        lock["packages"][package].update(file_name=wheel.name, sha256=sha256_file(wheel))
     _write(lock_dst, json.dumps(lock, separators=(",", ":")))
+
+
+def pycompile(archives: list[tuple[str, Path]]) -> None:
+    """Add CPython 3.12 bytecode beside every module of each archive, in place (``tools/pycompile.py``,
+    run in Pyodide under Node). ``archives`` are (``'wheel'`` or ``'zip'``, path) pairs.
+
+    Pyodide 0.27 ships source only, so the page compiled every module it imported at each start
+    (what it saves, and costs in download: BENCHMARKS.md, "Start-up: bytecode").
+    """
+    subprocess.run(["node", str(ROOT / "tools" / "pycompile.mjs"), *(f"{kind}:{path}" for kind, path in archives)],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def make_icons(folder: Path) -> None:
@@ -214,21 +238,27 @@ def main() -> int:
     lock = pyodide_lock()
     pyodide_dir = SITE / "vendor" / "pyodide"
     for name in PYODIDE_CORE:
-        if name != "pyodide-lock.json":
+        if name == "python_stdlib.zip":  # bytecode is added below: a copy, not a link
+            shutil.copyfile(NODE / "pyodide" / name, pyodide_dir / name)
+        elif name != "pyodide-lock.json":
             place(NODE / "pyodide" / name, pyodide_dir / name)
+    wheels = {}  # the Python packages, as the build changes them
     for pkg in pyodide_packages(lock)[1]:
         file_name = lock[pkg]["file_name"]
         src = verify_file(CACHE / "pyodide" / file_name, lock[pkg]["sha256"], file_name)
         if pkg == "scipy":
-            subset_lock(NODE / "pyodide" / "pyodide-lock.json", pyodide_dir / "pyodide-lock.json", pkg,
-                        scipy_subset(src, pyodide_dir))
-        else:
+            wheels[pkg] = scipy_subset(src, pyodide_dir)
+        elif file_name.endswith(".whl"):
+            wheels[pkg] = retagged(src, pyodide_dir)
+        else:  # a shared library (OpenBLAS): no Python in it
             place(src, pyodide_dir / file_name)
     for name in ORT_FILES:
         place(NODE / "onnxruntime-web" / "dist" / name, SITE / "vendor" / "ort" / name)
     for name in ("index.js", "LICENSE.txt"):
         place(NODE / "client-zip" / name, SITE / "lib" / "client-zip" / name)
     wheel = build_wheel(ROOT / "build" / "wheel")
+    pycompile([("zip", pyodide_dir / "python_stdlib.zip"), *(("wheel", w) for w in wheels.values()), ("wheel", wheel)])
+    write_lock(NODE / "pyodide" / "pyodide-lock.json", pyodide_dir / "pyodide-lock.json", wheels)
     # The wheel's folder is named by its content: a new wheel has a new URL, which no HTTP cache holds.
     place(wheel, SITE / "wheels" / sha256_file(wheel)[:16] / wheel.name)
     manifest = json.loads((ROOT / "models" / f"{MODEL}.json").read_text())

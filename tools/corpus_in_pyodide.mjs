@@ -13,8 +13,8 @@ const corpus = process.argv[2];
 if (!corpus) throw new Error('usage: node tools/corpus_in_pyodide.mjs CORPUS_DIR');
 const py = await loadPyodide({ indexURL: path.resolve('node_modules/pyodide') + '/' });
 const info = JSON.parse(fs.readFileSync('build/site/build-info.json', 'utf8'));
-const wheels = ['vendor/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl',
-  'vendor/pyodide/pillow-10.2.0-cp312-cp312-pyodide_2024_0_wasm32.whl', info.wheel];
+const lock = JSON.parse(fs.readFileSync('build/site/vendor/pyodide/pyodide-lock.json', 'utf8')).packages;
+const wheels = ['numpy', 'pillow'].map((p) => `vendor/pyodide/${lock[p].file_name}`).concat([info.wheel]);
 for (const w of wheels) {
   const name = path.basename(w);
   py.FS.writeFile(`/tmp/${name}`, fs.readFileSync(path.join('build/site', w)));
