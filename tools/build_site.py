@@ -5,13 +5,13 @@ Layout of build/site:
 - the app shell from web/ (HTML, CSS, JS modules, service worker, web manifest, icons);
 - vendor/pyodide/: Pyodide 0.27.7's core files and the verified wheels of numpy, Pillow and
   OpenBLAS, with SciPy cut down to the subpackages the pipeline imports (:func:`scipy_subset`);
-  the Python wheels and the standard library with bytecode added (:func:`pycompile`), and
+  the Python wheels and the standard library as bytecode (:func:`pycompile`), and
   pyodide-lock.json naming those wheels;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
 - lib/client-zip/: client-zip 2.5.1 (MIT), which "Download all" streams its ZIP with: part of the
   app shell (the page imports it at start, so the service worker precaches it for offline use);
-- wheels/<sha256[:16]>/: the alphacut py3-none-any wheel (bytecode added), in a folder named by
-  its content;
+- wheels/<sha256[:16]>/: the alphacut wheel as CPython 3.12 bytecode (so tagged cp312-none-any),
+  in a folder named by its content;
 - models/: the model manifest and the prepared graph variants (hard-linked from the cache;
   the worker downloads only the one its backend uses);
 - build-info.json: version, build id, and every file with its size and sha256 (the page's
@@ -127,8 +127,9 @@ def write_lock(lock_src: Path, lock_dst: Path, wheels: dict[str, Path]) -> None:
 
 
 def pycompile(archives: list[tuple[str, Path]]) -> None:
-    """Add CPython 3.12 bytecode beside every module of each archive, in place (``tools/pycompile.py``,
-    run in Pyodide under Node). ``archives`` are (``'wheel'`` or ``'zip'``, path) pairs.
+    """Replace every module's source in each archive by CPython 3.12 bytecode, in place
+    (``tools/pycompile.py``, run in Pyodide under Node). ``archives`` are (``'wheel'`` or
+    ``'zip'``, path) pairs: unpacked into site-packages, or imported from the zip.
 
     Pyodide 0.27 ships source only, so the page compiled every module it imported at each start
     (what it saves, and costs in download: BENCHMARKS.md, "Start-up: bytecode").
@@ -258,6 +259,7 @@ def main() -> int:
         place(NODE / "client-zip" / name, SITE / "lib" / "client-zip" / name)
     wheel = build_wheel(ROOT / "build" / "wheel")
     pycompile([("zip", pyodide_dir / "python_stdlib.zip"), *(("wheel", w) for w in wheels.values()), ("wheel", wheel)])
+    wheel = wheel.rename(wheel.with_name(wheel.name.replace("-py3-none-", "-cp312-none-")))
     write_lock(NODE / "pyodide" / "pyodide-lock.json", pyodide_dir / "pyodide-lock.json", wheels)
     # The wheel's folder is named by its content: a new wheel has a new URL, which no HTTP cache holds.
     place(wheel, SITE / "wheels" / sha256_file(wheel)[:16] / wheel.name)

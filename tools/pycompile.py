@@ -2,18 +2,15 @@
 
 Pyodide 0.27's own wheels and its ``python_stdlib.zip`` hold source only, so every module is
 compiled in the page at each start (more than half of Pyodide's start and of importing the
-pipeline: BENCHMARKS.md, "Start-up: bytecode"). This adds, beside each module's source, its bytecode as an
-unchecked-hash ``.pyc`` (PEP 552: read without looking at the source, so no timestamps are
-involved and the same input gives the same bytes). It must run in the interpreter that will
-load it (Pyodide's CPython 3.12), which ``tools/pycompile.mjs`` does at build time.
-
-- ``wheel``: unpacked into site-packages, imported by the path-based loader, which looks in
-  ``__pycache__/NAME.cpython-312.pyc``;
-- ``zip``: imported from the zip itself by zipimport, which looks for ``NAME.pyc`` beside
-  ``NAME.py`` and tries it first.
+pipeline: BENCHMARKS.md, "Start-up: bytecode"). This replaces each module's source by its
+bytecode, as an unchecked-hash ``NAME.pyc`` in its place (PEP 552: no timestamps, so the same
+input gives the same bytes), where both the path-based importer and zipimport look for a module
+without source. Without the source the page downloads less and holds less in Pyodide's file
+system; a traceback still names the file and line, without the line's text. It must run in the
+interpreter that will load it (Pyodide's CPython 3.12), which ``tools/pycompile.mjs`` does at
+build time. A module that does not compile (a template never imported) keeps its source.
 """
 import importlib.util
-import marshal  # noqa: F401  (the pyc format, via importlib's own writer below)
 import zipfile
 from importlib._bootstrap_external import _code_to_hash_pyc
 
@@ -27,35 +24,36 @@ def _entry(name: str, like: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
     return info
 
 
-def add_pycs(src: str, dst: str, prefix: str, layout: str) -> int:
-    """Write ``src`` with a ``.pyc`` beside each ``.py`` to ``dst``; return how many were added.
+def add_pycs(src: str, dst: str, prefix: str) -> int:
+    """Write ``src`` to ``dst`` with each ``.py`` replaced by its ``.pyc``; return how many were.
 
     ``prefix`` is the folder the archive's entries live under at run time (for the file names in
-    tracebacks); ``layout`` is ``'wheel'`` or ``'zip'`` (see the module docstring).
+    tracebacks). A wheel's RECORD is rewritten to list what the wheel now holds.
     """
-    added = 0
+    compiled = {}
     with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as w:
         names = z.namelist()
         record = next((n for n in names if n.endswith(".dist-info/RECORD")), None)
-        pycs = []
         for info in z.infolist():
             data = z.read(info)
             if info.filename == record:
-                continue  # written last, listing the new files too
+                continue  # written last, listing what replaced the sources
+            if info.filename.endswith(".py"):
+                try:
+                    code = compile(data, f"{prefix}/{info.filename}", "exec", dont_inherit=True)
+                except SyntaxError:  # e.g. a template that is never imported: kept as it is
+                    code = None
+                if code is not None:
+                    name = info.filename + "c"
+                    w.writestr(_entry(name, info), bytes(_code_to_hash_pyc(code, importlib.util.source_hash(data),
+                                                                            checked=False)))
+                    compiled[info.filename] = name
+                    continue
             w.writestr(_entry(info.filename, info), data)
-            if not info.filename.endswith(".py"):
-                continue
-            try:
-                code = compile(data, f"{prefix}/{info.filename}", "exec", dont_inherit=True)
-            except SyntaxError:  # e.g. a template that is never imported
-                continue
-            pyc = bytes(_code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False))
-            name = (importlib.util.cache_from_source(info.filename) if layout == "wheel"
-                    else info.filename[:-3] + ".pyc")
-            w.writestr(_entry(name, info), pyc)
-            pycs.append(name)
-            added += 1
         if record is not None:
-            lines = z.read(record).decode().splitlines() + [f"{n},," for n in pycs]
+            lines = []
+            for line in z.read(record).decode().splitlines():
+                path = line.split(",")[0]
+                lines.append(f"{compiled[path]},," if path in compiled else line)
             w.writestr(_entry(record, z.getinfo(record)), "\n".join(lines) + "\n")
-    return added
+    return len(compiled)
