@@ -151,7 +151,8 @@ def report(cpython: dict, pyodide: dict, sizes: list[str]) -> str:
         "Per stage, in bytes per pixel of the photo above the memory before the cut-out: CPython's peak RSS "
         "during the stage, and tracemalloc's peak (numpy's arrays; Pillow's own memory is not traced). "
         "Pyodide: its wasm heap after the stage, above its size before the cut-out, in MB: it never "
-        "shrinks, so the stage where it grows is the one that sets the tab's memory.",
+        "shrinks, so the stage where it grows is the one that sets the tab's memory. A stage that runs "
+        "twice (the forced path's second pass) shows the larger of its two figures.",
     ]
     for path in PATHS:
         lines += ["", f"**{path}**", ""]

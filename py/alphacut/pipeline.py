@@ -24,7 +24,7 @@ from .matte.decontaminate import estimate_foreground
 from .matte.holes import open_holes
 from .matte.prepare import to_model_input
 from .matte.refine import hedging, letterbox, letterbox_box, refine_alpha
-from .matte.resize import resize_alpha
+from .matte.resize import resize_alpha, resize_bands
 from .models import ModelSpec, get_model
 from .options import OptionsBase, choice, flag, integer, number
 from .quality import QualityReport, assess
@@ -193,14 +193,16 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, *, options: Options = Options(), 
     base, inside = anchor.bounds(coarse, rgb.shape[:2])
     if refine:
         # Where the model hedges over an area (hair, fur): the refined matte; where its edge is
-        # crisp: its own edge, with the blur of upsampling taken out (alphacut.matte.anchor).
-        w = resize_alpha(anchor.softness(coarse), rgb.shape[:2])
+        # crisp: its own edge, with the blur of upsampling taken out (alphacut.matte.anchor). The
+        # weight is enlarged band by band, never held at full size.
         alpha = refine_alpha(rgb, coarse)
         crisp = anchor.sharpen(base.copy(), coarse.shape, factor=anchor.SHARPEN) if anchor.SHARPEN else base
-        alpha -= crisp
-        alpha *= w
-        alpha += crisp
-        del w, crisp
+        for rows, w in resize_bands(anchor.softness(coarse), rgb.shape[:2]):
+            a = alpha[rows]
+            a -= crisp[rows]
+            a *= w
+            a += crisp[rows]
+        del crisp
         anchor.clamp(alpha, base, inside)
     else:
         alpha = base  # settled in place below; every other step makes its own array
@@ -378,11 +380,13 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
         why = "asked for" if options.escalate == "force" else f"the first result was {q.verdict}"
         first_info = first.info(q)
         t0 = time.perf_counter()
+        del alpha  # a full-size matte less while the second pass refines (made again if it fails)
         try:
             second = await _hq_pass(rgb, hq_infer or infer, spec, first, clock)
         except Exception as e:  # the first result stands; say why the second did not run
             escalation = {"ran": False, "why": f"{why}, but the higher-quality path failed: {e}",
                           "first": first_info}
+            alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
         else:
             agreement = anchor.disagreement(first.coarse, second.coarse)
             opinion = {"letterboxed pass": {k: agreement[k] for k in ("added", "removed", "pieces")}, **opinion}

@@ -39,3 +39,14 @@ def test_enlarging_matches_pillow_and_above_matches_the_resize(shape):
     out = resize_alpha(a, shape)
     np.testing.assert_allclose(out, pil, atol=1e-6)
     np.testing.assert_array_equal(above(a, shape, 0.5), out > 0.5)
+
+
+@pytest.mark.parametrize("shape", [(600, 700), (30, 40), (600, 40)])
+def test_resize_bands_cover_the_resize(shape):
+    """Bands in order, every row once, the same values as resize_alpha (one band when shrinking)."""
+    from alphacut.matte.resize import resize_bands
+
+    a = np.random.default_rng(6).random((64, 64), dtype=np.float32)
+    bands = list(resize_bands(a, shape))
+    assert [r.start for r, _ in bands] == sorted(r.start for r, _ in bands) and bands[-1][0].stop >= shape[0]
+    np.testing.assert_array_equal(np.concatenate([b for _, b in bands]), resize_alpha(a, shape))

@@ -31,15 +31,29 @@ def resize_alpha(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """
     if alpha.ndim != 2:
         raise ValueError(f"alpha must be 2-D, got shape {alpha.shape}")
-    rows, cols = shape
-    if rows >= alpha.shape[0] and cols >= alpha.shape[1]:  # enlarging: block by block, no copies
-        out = np.empty((rows, cols), np.float32)
-        for band, block in upsample_bands(alpha, shape):
-            np.clip(block, 0.0, 1.0, out=out[band])
-        return out
-    img = Image.fromarray(np.ascontiguousarray(alpha, dtype=np.float32), mode="F")
-    out = np.asarray(img.resize((cols, rows), Image.BILINEAR), dtype=np.float32)
-    return np.clip(out, 0.0, 1.0)
+    if not _enlarging(alpha.shape, shape):
+        return _pillow(alpha, shape)
+    out = np.empty(shape, np.float32)
+    for rows, block in resize_bands(alpha, shape):
+        out[rows] = block
+    return out
+
+
+def resize_bands(alpha: np.ndarray, shape: tuple[int, int]):
+    """:func:`resize_alpha` as (rows, block) pairs, block by block when enlarging (one block when not).
+
+    For callers that use the resized matte once, row by row, without holding it at full size.
+
+    Examples
+    --------
+    >>> [(r.start, b.shape) for r, b in resize_bands(np.ones((2, 2), np.float32), (600, 3))]
+    [(0, (256, 3)), (256, (256, 3)), (512, (88, 3))]
+    """
+    if not _enlarging(alpha.shape, shape):
+        yield slice(0, shape[0]), _pillow(alpha, shape)
+        return
+    for rows, block in upsample_bands(alpha, shape):
+        yield rows, np.clip(block, 0.0, 1.0, out=block)
 
 
 def above(alpha: np.ndarray, shape: tuple[int, int], level: float) -> np.ndarray:
@@ -50,9 +64,17 @@ def above(alpha: np.ndarray, shape: tuple[int, int], level: float) -> np.ndarray
     >>> above(np.array([[0.0, 1.0]], np.float32), (1, 4), 0.5).tolist()
     [[False, False, True, True]]
     """
-    if alpha.ndim != 2 or shape[0] < alpha.shape[0] or shape[1] < alpha.shape[1]:
-        return resize_alpha(alpha, shape) > level
     out = np.empty(shape, bool)
-    for band, block in upsample_bands(alpha, shape):
-        np.greater(np.clip(block, 0.0, 1.0, out=block), level, out=out[band])
+    for rows, block in resize_bands(alpha, shape):
+        np.greater(block, level, out=out[rows])
     return out
+
+
+def _enlarging(old: tuple[int, int], new: tuple[int, int]) -> bool:
+    return new[0] >= old[0] and new[1] >= old[1]
+
+
+def _pillow(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    img = Image.fromarray(np.ascontiguousarray(alpha, dtype=np.float32), mode="F")
+    out = np.asarray(img.resize((shape[1], shape[0]), Image.BILINEAR), dtype=np.float32)
+    return np.clip(out, 0.0, 1.0)
