@@ -33,7 +33,8 @@ from browser import SITE, Session
 
 pytestmark = pytest.mark.browser
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
 import build_site  # noqa: E402
 
 
@@ -59,13 +60,19 @@ def make_build_b(a: Path, b: Path) -> None:
     app = b / "client" / "app.js"
     replace(app, app.read_bytes() + b"\nwindow.alphacutMark = 'B';\n")
     (old,) = b.glob("wheels/*/alphacut-*.whl")
+    # The site's wheel holds bytecode only (tools/pycompile.py): B's package module is its source,
+    # with a new version, in place of the bytecode (the importer reads a .py where there is one).
+    source = (ROOT / "py" / "alphacut" / "__init__.py").read_bytes()
+    assert b'__version__ = "0.1.0"' in source
     out = io.BytesIO()
     with zipfile.ZipFile(old) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        names = zin.namelist()
+        assert "alphacut/__init__.pyc" in names and "alphacut/__init__.py" not in names
         for item in zin.infolist():
-            data = zin.read(item)
-            if item.filename == "alphacut/__init__.py":
-                data = data.replace(b'__version__ = "0.1.0"', b'__version__ = "0.1.0+b"')
-            zout.writestr(item, data)
+            if item.filename == "alphacut/__init__.pyc":
+                zout.writestr("alphacut/__init__.py", source.replace(b'__version__ = "0.1.0"', b'__version__ = "0.1.0+b"'))
+            else:
+                zout.writestr(item, zin.read(item))
     shutil.rmtree(old.parent)
     new = b / "wheels" / hashlib.sha256(out.getvalue()).hexdigest()[:16] / old.name
     new.parent.mkdir(parents=True)
