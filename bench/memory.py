@@ -142,9 +142,10 @@ def _pyodide(photos: dict, coarse: dict) -> dict:
 
 def report(cpython: dict, pyodide: dict, sizes: list[str]) -> str:
     when = datetime.date.today().isoformat()
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
         f"Measured {when} on {platform.processor() or platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()} and Pyodide 0.27.7 (Node {subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}).",
+        f"{platform.python_version()} and Pyodide 0.27.7 (Node {node}).",
         "Photo: scikit-image's astronaut scaled to the size, JPEG q90; inference replaced by the model's "
         "output (onnxruntime, computed once). Command: `python -m bench.memory --write BENCHMARKS.md`.",
         "",
@@ -156,8 +157,8 @@ def report(cpython: dict, pyodide: dict, sizes: list[str]) -> str:
     ]
     for path in PATHS:
         lines += ["", f"**{path}**", ""]
-        head = "| stage | " + " | ".join(f"CPython RSS {s} MP | traced {s} MP | Pyodide heap {s} MP (MB)" for s in sizes) + " |"
-        lines += [head, "|---|" + "---|" * (3 * len(sizes))]
+        cols = (f"CPython RSS {s} MP | traced {s} MP | Pyodide heap {s} MP (MB)" for s in sizes)
+        lines += ["| stage | " + " | ".join(cols) + " |", "|---|" + "---|" * (3 * len(sizes))]
         order = list(pyodide[sizes[0]][path]["stages"])
         for stage in order:
             cells = []

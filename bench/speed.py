@@ -361,7 +361,28 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
            if big else "not run")
         + f". Browser / native inference ≤ 2.5: {median(infer) / median(native):.2f} "
         f"({met(median(infer) / median(native) <= 2.5)})."]
+    lines += ["", "**Issue 15's targets**: " + "; ".join(_issue15(res, ratios, cold_ratio, met)) + "."]
     return "\n".join(lines)
+
+
+def _issue15(res: dict, ratios: dict, cold_ratio: float, met) -> list[str]:
+    """Issue 15's speed and memory targets, from the same measurements (peaks: the first pass)."""
+    out = []
+    for mp in ("0.2 MP", "12.0 MP"):
+        ratio = next((r for name, r in ratios.items() if f"({mp})" in name), None)
+        if ratio is not None:
+            out.append(f"warm {mp} ≤ 0.6: {ratio:.2f} ({met(ratio <= 0.6)})")
+    out.append(f"cold ≤ 0.7: {cold_ratio:.2f} ({met(cold_ratio <= 0.7)})")
+    for name, r in res.items():
+        if "(12.0 MP)" in name and r["first_alphacut"] and r["first_peer"]:
+            ours, peer = r["first_alphacut"][0]["peak"], r["first_peer"][0]["peak"]
+            out.append(f"peak tab memory at 12 MP ≤ 1.0× the peer's: {_mb(ours)} against {_mb(peer)} MB, "
+                       f"{ours / peer:.2f}× ({met(ours <= peer)})")
+        if "(24.0 MP)" in name and r["first_alphacut"]:
+            peak = max(x["peak"] for x in r["alphacut"] + r["first_alphacut"])
+            first = r["first_alphacut"][0]["peak"]
+            out.append(f"at 24 MP ≤ 1.6 GB: {_mb(first)} MB first, {_mb(peak)} MB at most ({met(peak <= 1.6e9)})")
+    return out
 
 
 def write_section(path: Path, text: str, begin: str = BEGIN, end: str = END,

@@ -70,7 +70,8 @@ def make_build_b(a: Path, b: Path) -> None:
         assert "alphacut/__init__.pyc" in names and "alphacut/__init__.py" not in names
         for item in zin.infolist():
             if item.filename == "alphacut/__init__.pyc":
-                zout.writestr("alphacut/__init__.py", source.replace(b'__version__ = "0.1.0"', b'__version__ = "0.1.0+b"'))
+                new_version = source.replace(b'__version__ = "0.1.0"', b'__version__ = "0.1.0+b"')
+                zout.writestr("alphacut/__init__.py", new_version)
             else:
                 zout.writestr(item, zin.read(item))
     shutil.rmtree(old.parent)
