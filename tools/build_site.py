@@ -82,8 +82,7 @@ def scipy_subset(src: Path, out_dir: Path) -> Path:
     Top-level modules and the dist-info are kept; RECORD lists only what is kept. The zip is
     written with fixed timestamps, so the same input gives the same bytes (and build id).
     """
-    name, version, *rest = src.name.split("-")
-    dst = out_dir / "-".join([name, version, VENDOR_TAG, *rest[-3:]])
+    dst = out_dir / _tagged(src.name)
 
     def keep(path: str) -> bool:
         if path.endswith("/") or any(d in path for d in SCIPY_DROP):
@@ -111,11 +110,16 @@ def scipy_subset(src: Path, out_dir: Path) -> Path:
 def retagged(src: Path, out_dir: Path) -> Path:
     """Copy the wheel ``src`` into ``out_dir`` under its name with :data:`VENDOR_TAG` (a copy the
     build will change, never a link to the verified original)."""
-    name, version, *rest = src.name.split("-")
-    dst = out_dir / "-".join([name, version, VENDOR_TAG, *rest[-3:]])
+    dst = out_dir / _tagged(src.name)
     dst.unlink(missing_ok=True)
     shutil.copyfile(src, dst)
     return dst
+
+
+def _tagged(wheel_name: str) -> str:
+    """A wheel's file name with :data:`VENDOR_TAG` as its build tag."""
+    name, version, *rest = wheel_name.split("-")
+    return "-".join([name, version, VENDOR_TAG, *rest[-3:]])
 
 
 def write_lock(lock_src: Path, lock_dst: Path, wheels: dict[str, Path]) -> None:

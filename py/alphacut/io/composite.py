@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-#: Rows per band of :func:`set_alpha`.
-_BAND_ROWS = 256
+from .._shared.resample import BAND_ROWS
 
 
 def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | None = None) -> np.ndarray:
@@ -53,8 +52,8 @@ def set_alpha(rgba: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray |
     """
     if rgba.shape != alpha.shape + (4,) or rgba.dtype != np.uint8:
         raise ValueError(f"rgba must be {alpha.shape + (4,)} uint8, got {rgba.shape} {rgba.dtype}")
-    for top in range(0, alpha.shape[0], _BAND_ROWS):  # no full-size float temporaries
-        rows = slice(top, top + _BAND_ROWS)
+    for top in range(0, alpha.shape[0], BAND_ROWS):  # no full-size float temporaries
+        rows = slice(top, top + BAND_ROWS)
         a = alpha[rows] * np.float32(255.0)
         if source_alpha is not None:
             a *= source_alpha[rows] * np.float32(1 / 255)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .._shared.resample import BAND_ROWS
+
 #: Default pixel limit (rows x cols): 50 MP. A 50 MP RGBA image already takes 200 MB as uint8,
 #: plus float32 work arrays; beyond that a browser tab runs out of memory.
 MAX_PIXELS = 50_000_000
@@ -511,10 +513,6 @@ def _to_rgb_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return _pixels(img, *(() if mode == "RGB" else ("RGB",))), None
 
 
-#: Rows per band of :func:`_pixels`.
-_BAND_ROWS = 256
-
-
 def _pixels(img: Image.Image, *modes: str) -> np.ndarray:
     """The pixels of ``img`` converted to each of ``modes`` in turn, as an array.
 
@@ -531,8 +529,8 @@ def _pixels(img: Image.Image, *modes: str) -> np.ndarray:
     """
     cols, rows = img.size
     out = None
-    for top in range(0, rows, _BAND_ROWS):
-        band = img.crop((0, top, cols, min(rows, top + _BAND_ROWS)))
+    for top in range(0, rows, BAND_ROWS):
+        band = img.crop((0, top, cols, min(rows, top + BAND_ROWS)))
         for mode in modes:
             band = band.convert(mode)
         block = np.asarray(band)
