@@ -80,6 +80,15 @@ _TEXTURE_BLUR = 0.004
 _TEXTURE_REGION = 0.0
 _TEXTURE_RATIO = 4.0
 _TEXTURE_MIN = 3.0
+#: ... and, for the lightness alone, averaged over a wider window (Gaussian, ``_WIDE_REGION`` of
+#: the diagonal; 0 turns it off), where it is steadily ``_WIDE_RATIO`` times the noise and at least
+#: ``_WIDE_MIN`` Delta E (:func:`_wide_texture`; each pixel's ratio capped at ``_WIDE_CAP``): grain
+#: over a busy area is never far above the compression noise there, but it is above it everywhere
+#: in the region, and the untouched pixels' ratio averages about 1.
+_WIDE_REGION = 0.005
+_WIDE_RATIO = 2.0
+_WIDE_MIN = 4.0
+_WIDE_CAP = 3.0
 #: Structure change (:func:`alphacut.editmerge.texture.structure_change`, one minus SSIM's
 #: contrast-structure term of the lightness, in windows of ``_STRUCT_BLUR`` of the diagonal; detail
 #: weaker than ``_STRUCT_CONTRAST`` L* does not count) counts as much as a colour change at the
@@ -296,13 +305,14 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     coherence = diff / np.maximum(energy, np.float32(1e-6))
     del energy
     level = noise_threshold(diff, options.sensitivity)
-    texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
-                                  level[1] * options.sensitivity, diag_a)
-    del planes, lightness
     # Near a change of the mean colour the spread is that change's edge and inner structure, not a
     # texture change: the colour difference alone decides there.
     near = _TEXTURE_CLEAR * diag_a
-    texture[ndi.maximum_filter(diff > level[1], size=2 * int(near) + 1)] = 0
+    cleared = ndi.maximum_filter(diff > level[1], size=2 * int(near) + 1)
+    texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, _TEXTURE_REGION * diag_a,
+                                  level[1] * options.sensitivity, diag_a, cleared)
+    del planes, lightness
+    texture[cleared] = 0
     np.maximum(diff, texture, out=diff)
     np.maximum(fine, texture, out=fine)
     clock.lap("difference")
@@ -544,13 +554,16 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, threshold: float,
-                        diag: float) -> np.ndarray:
+                        diag: float, cleared: np.ndarray) -> np.ndarray:
     """The texture change and the structure change on the colour difference's scale: ``threshold``
-    where the stronger of them just counts (``diag``: the diagonal, pixels)."""
+    where the strongest of them just counts (``diag``: the diagonal, pixels; ``cleared``: pixels
+    near a change of the mean colour, left out of the wide average)."""
     spread, ratio, detail = texture_change(planes, lightness, sigma=sigma, region_sigma=region_sigma)
     ratio *= np.float32(1 / _TEXTURE_RATIO)
     spread *= np.float32(1 / _TEXTURE_MIN)
     np.minimum(ratio, spread, out=ratio)
+    if _WIDE_REGION > 0:
+        np.maximum(ratio, _wide_texture(planes[0], lightness, sigma, _WIDE_REGION * diag, cleared), out=ratio)
     change = structure_change(lightness, planes[0], sigma=_STRUCT_BLUR * diag, contrast=_STRUCT_CONTRAST)
     rel = change / noise_by_detail(change, detail, floor=_STRUCT_FLOOR, quantile=_STRUCT_QUANTILE)
     rel *= np.float32(1 / _STRUCT_RATIO)
@@ -559,6 +572,35 @@ def _texture_as_delta_e(planes, lightness, sigma: float, region_sigma: float, th
     np.maximum(ratio, change, out=ratio)
     ratio *= np.float32(threshold)
     return ratio
+
+
+def _wide_texture(lightness_change, lightness, sigma: float, wide: float, cleared: np.ndarray) -> np.ndarray:
+    """The lightness's texture change averaged over a window of ``wide`` pixels, where it counts
+    (1) when it is ``_WIDE_RATIO`` times the noise and ``_WIDE_MIN`` Delta E.
+
+    Lightness only: chroma subsampling leaves chroma errors along colour edges that the
+    original's lightness detail does not predict. Each pixel's ratio is capped at ``_WIDE_CAP``
+    (edges and compression blocks do not carry the average), the pixels in ``cleared`` are left
+    out of it (normalised convolution), and the count starts at a ratio of 1, the untouched
+    pixels' average, so that the regions' hysteresis (a fraction of the threshold) stays above
+    the untouched level too.
+    """
+    spread, ratio, _ = texture_change(lightness_change[np.newaxis], lightness, sigma=sigma)
+    valid = (~cleared).astype(np.float32)
+
+    def average(a):
+        return ndi.gaussian_filter(a * valid, wide, mode="nearest", truncate=3.0)
+
+    weight = np.maximum(average(np.ones_like(valid)), np.float32(1e-3))
+    np.minimum(ratio, np.float32(_WIDE_CAP), out=ratio)
+    ratio = average(ratio)
+    ratio /= weight
+    ratio -= np.float32(1)
+    ratio *= np.float32(1 / (_WIDE_RATIO - 1))
+    spread = average(spread)
+    spread /= weight
+    spread *= np.float32(1 / _WIDE_MIN)
+    return np.minimum(ratio, spread, out=ratio)
 
 
 def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -42,8 +42,8 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
 
     Parameters
     ----------
-    planes : (3, M, N) ndarray of float32
-        Lab difference, edited minus original, channel first.
+    planes : (C, M, N) ndarray of float32
+        Lab difference, edited minus original, channel first (all three channels, or some).
     lightness : (M, N) ndarray of float32
         The original's L*.
     sigma : float
@@ -73,8 +73,8 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
     """
     planes = np.asarray(planes, dtype=np.float32)
     lightness = np.asarray(lightness, dtype=np.float32)
-    if planes.ndim != 3 or planes.shape[0] != 3 or planes.shape[1:] != lightness.shape:
-        raise ValueError(f"planes must be (3, M, N) and lightness (M, N), got {planes.shape} and {lightness.shape}")
+    if planes.ndim != 3 or planes.shape[1:] != lightness.shape:
+        raise ValueError(f"planes must be (C, M, N) and lightness (M, N), got {planes.shape} and {lightness.shape}")
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
     # The statistics are smooth at this scale: compute them on 2 x 2 blocks (their sums of d and
