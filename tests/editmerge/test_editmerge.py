@@ -744,12 +744,11 @@ def test_upsample_is_bilinear_with_block_centres_aligned():
     from alphacut.editmerge.texture import _blocks, _upsample
 
     rng = np.random.default_rng(1)
-    for shape in [(64, 80), (65, 81), (7, 9)]:
-        blocks = _blocks(rng.random(shape).astype(np.float32), 2)
-        even = (2 * blocks.shape[0], 2 * blocks.shape[1])
-        # Output pixel o samples the blocks at (o + 0.5) / 2 - 0.5, edges repeated.
-        expected = ndi.affine_transform(blocks, np.diag([0.5, 0.5]), offset=-0.25, output_shape=even, order=1,
-                                        mode="nearest", output=np.float32)[:shape[0], :shape[1]]
-        np.testing.assert_allclose(_upsample(blocks, 2, shape), expected, atol=1e-6)
-    with pytest.raises(ValueError, match="k must be"):
-        _upsample(blocks, 3, (7, 9))
+    for k in (2, 3, 4):
+        for shape in [(64, 80), (65, 81), (7, 9)]:
+            blocks = _blocks(rng.random(shape).astype(np.float32), k)
+            whole = (k * blocks.shape[0], k * blocks.shape[1])
+            # Output pixel o samples the blocks at (o + 0.5) / k - 0.5, edges repeated.
+            expected = ndi.affine_transform(blocks, np.diag([1 / k, 1 / k]), offset=0.5 / k - 0.5, output_shape=whole,
+                                            order=1, mode="nearest", output=np.float32)[:shape[0], :shape[1]]
+            np.testing.assert_allclose(_upsample(blocks, k, shape), expected, atol=1e-5)
