@@ -375,13 +375,13 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
 #: Earlier rounds chose the texture-change and the structure-change constants the same way; their
 #: variants and fold tables are in BENCHMARKS.md.
 VARIANTS = {
-    "wide off": {"_WIDE_REGION": 0.0},
-    "wide 0.008, 1.8, 3": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 3.0},
-    "wide 0.008, 1.8, 4": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 4.0},
-    "wide 0.008, 2.0, 4": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 2.0, "_WIDE_MIN": 4.0},
-    "wide 0.008, 1.6, 5": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.6, "_WIDE_MIN": 5.0},
-    "wide 0.012, 1.8, 4": {"_WIDE_REGION": 0.012, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 4.0},
-    "wide 0.005, 2.0, 4": {"_WIDE_REGION": 0.005, "_WIDE_RATIO": 2.0, "_WIDE_MIN": 4.0},
+    "no wide texture (the method before)": {"_WIDE_REGION": 0.0},
+    "wide 0.008, ratio 1.8, min 3": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 3.0},
+    "wide 0.008, ratio 1.8, min 4": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 4.0},
+    "wide 0.008, ratio 2.0, min 4": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 2.0, "_WIDE_MIN": 4.0},
+    "wide 0.008, ratio 1.6, min 5": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.6, "_WIDE_MIN": 5.0},
+    "wide 0.012, ratio 1.8, min 4": {"_WIDE_REGION": 0.012, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 4.0},
+    "wide 0.005, ratio 2.0, min 4": {"_WIDE_REGION": 0.005, "_WIDE_RATIO": 2.0, "_WIDE_MIN": 4.0},
 }
 
 
