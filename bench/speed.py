@@ -255,8 +255,9 @@ def _mb(b):
 
 
 def init_cell(ms: dict) -> str:
-    """The worker's init stages: Python's, in sequence, and the model's, which run alongside them."""
-    python = [k for k in ("pyodide", "packages", "wheel") if k in ms]
+    """The worker's init stages: Python's, in sequence, and the model's, which run alongside them
+    (since session 12 the first photo's inference also runs alongside ``scipy``, the last stage)."""
+    python = [k for k in ("pyodide", "packages", "wheel", "scipy") if k in ms]
     text = ", ".join(f"{k} {ms[k]:.0f}" for k in python) + f" (Python: {sum(ms[k] for k in python):.0f})"
     if "modelWall" in ms:
         return text + f"; alongside: model {ms['model']:.0f}, session {ms['session']:.0f} (wall {ms['modelWall']:.0f})"

@@ -119,15 +119,10 @@ export async function createInference(manifest, backend, load, choice = 'auto', 
     return result;
   }
 
-  /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array; read it before any await. */
+  /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array (read before any await), or its
+   * data as a Float32Array. */
   async function infer(x) {
-    const view = x.getBuffer('f32');
-    let data;
-    try {
-      data = view.data.slice();
-    } finally {
-      view.release();
-    }
+    const data = x instanceof Float32Array ? x : readF32(x);
     try {
       return await runOnce(data);
     } catch (e) {
@@ -140,4 +135,14 @@ export async function createInference(manifest, backend, load, choice = 'auto', 
   }
   const api = { infer, backend: ep, variant, threads, note, sessionMs: Math.round(sessionMs) };
   return api;
+}
+
+/** A copy of a PyProxy's float32 buffer. */
+export function readF32(proxy) {
+  const view = proxy.getBuffer('f32');
+  try {
+    return view.data.slice();
+  } finally {
+    view.release();
+  }
 }
