@@ -30,7 +30,7 @@ async function loadOrt(webgpu, maxThreads) {
   const ort = await import(webgpu ? '../vendor/ort/ort.webgpu.min.mjs' : '../vendor/ort/ort.wasm.min.mjs');
   ort.env.wasm.wasmPaths = ORT_DIR;
   ort.env.wasm.numThreads = threadLimit() ? 1 : Math.max(1, Math.min(maxThreads, navigator.hardwareConcurrency || 1));
-  ort.env.wasm.proxy = false;
+  ort.env.wasm.proxy = !webgpu;
   ort.env.logLevel = 'error';
   return ort;
 }
