@@ -267,9 +267,8 @@ def _mb(b):
 
 
 def init_cell(ms: dict) -> str:
-    """The worker's init stages: Python's, in sequence, and the model's, which run alongside them
-    (since session 12 the first photo's inference also runs alongside ``scipy``, the last stage)."""
-    python = [k for k in ("pyodide", "packages", "wheel", "scipy") if k in ms]
+    """The worker's init stages: Python's, in sequence, and the model's, which run alongside them."""
+    python = [k for k in ("pyodide", "packages", "wheel") if k in ms]
     text = ", ".join(f"{k} {ms[k]:.0f}" for k in python) + f" (Python: {sum(ms[k] for k in python):.0f})"
     if "modelWall" in ms:
         return text + f"; alongside: model {ms['model']:.0f}, session {ms['session']:.0f} (wall {ms['modelWall']:.0f})"
@@ -339,8 +338,7 @@ def report(res: dict, cold: dict, native: list, about: dict, first_about: dict, 
         f"**Cold start** (median of {len(oc)} / {len(pc)}): navigation start to the first finished cut-out of the "
         f"{cold['photo']} photo, in a new tab of a profile that has loaded the app before; the photo is given as "
         "soon as the page can take one (alphacut: its app script has run, and it queues the photo; the peer: its "
-        f"module has loaded). alphacut's model ran while SciPy loaded (`inference_ahead`) in "
-        f"{sum(bool((x.get('report') or dict()).get('inference_ahead')) for x in cold['alphacut'])} of {len(oc)}. alphacut: model from "
+        "module has loaded). alphacut: model from "
         f"IndexedDB (cache: {', '.join(sorted(map(str, hit))) or 'not recorded'}); Pyodide and wheels revalidated over loopback. "
         "The peer keeps no model cache of its own (no IndexedDB or Cache Storage); it fetches the 88 MB model "
         "again over loopback (no-cache), on its first call. Target alphacut / peer ≤ 0.8.",

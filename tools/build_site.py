@@ -32,7 +32,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deps import BEFORE_INFERENCE, CACHE, NODE, ROOT, pyodide_lock, pyodide_packages, sha256_file, verify_file  # noqa: E402
+from deps import CACHE, NODE, ROOT, pyodide_lock, pyodide_packages, sha256_file, verify_file  # noqa: E402
 
 SITE = ROOT / "build" / "site"
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
@@ -197,7 +197,6 @@ def seal(site: Path, sw_source: Path = ROOT / "web" / "sw.js") -> dict:
         "wheel": wheel,
         "model": {"name": MODEL, "manifest": f"models/{MODEL}.json"},
         "pyodide_packages": pyodide_packages(pyodide_lock())[0],
-        "pyodide_packages_first": list(BEFORE_INFERENCE),
         "files": dict(sorted(files.items())),
     }
     _write(site / "build-info.json", json.dumps(info, indent=1) + "\n")

@@ -65,12 +65,6 @@ def runtime_dependencies() -> list[str]:
     return [re.match(r"[A-Za-z0-9_.-]+", dep).group(0).lower() for dep in project["dependencies"]]
 
 
-#: What the page's worker loads before the first photo's inference: enough to check the file and
-#: make the model's input (``alphacut.runtime.early_api``, which imports nothing else:
-#: tests/runtime/test_early_api.py). The rest (SciPy and its OpenBLAS) loads while the model runs.
-BEFORE_INFERENCE = ("numpy", "pillow")
-
-
 def pyodide_packages(lock: dict) -> tuple[list[str], list[str]]:
     """What the page loads from Pyodide: ``(wanted, closure)``.
 

@@ -30,7 +30,7 @@ async function loadOrt(webgpu, maxThreads) {
   const ort = await import(webgpu ? '../vendor/ort/ort.webgpu.min.mjs' : '../vendor/ort/ort.wasm.min.mjs');
   ort.env.wasm.wasmPaths = ORT_DIR;
   ort.env.wasm.numThreads = threadLimit() ? 1 : Math.max(1, Math.min(maxThreads, navigator.hardwareConcurrency || 1));
-  ort.env.wasm.proxy = !webgpu;
+  ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
   return ort;
 }
@@ -119,10 +119,15 @@ export async function createInference(manifest, backend, load, choice = 'auto', 
     return result;
   }
 
-  /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array (read before any await), or its
-   * data as a Float32Array. */
+  /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array; read it before any await. */
   async function infer(x) {
-    const data = x instanceof Float32Array ? x : readF32(x);
+    const view = x.getBuffer('f32');
+    let data;
+    try {
+      data = view.data.slice();
+    } finally {
+      view.release();
+    }
     try {
       return await runOnce(data);
     } catch (e) {
@@ -135,14 +140,4 @@ export async function createInference(manifest, backend, load, choice = 'auto', 
   }
   const api = { infer, backend: ep, variant, threads, note, sessionMs: Math.round(sessionMs) };
   return api;
-}
-
-/** A copy of a PyProxy's float32 buffer. */
-export function readF32(proxy) {
-  const view = proxy.getBuffer('f32');
-  try {
-    return view.data.slice();
-  } finally {
-    view.release();
-  }
 }

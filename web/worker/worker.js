@@ -1,24 +1,16 @@
 // The processing worker: Pyodide runs the alphacut pipeline, ORT-web runs the model.
-// Init is staged: the runtime, numpy, Pillow and the alphacut wheel (`base`: a file can be
-// checked and the model's input made), then SciPy and the whole pipeline (`ready`); the model's
-// session loads alongside (`session`, then `modelReady` once Python is ready too). At a cold
-// start the first photo's inference starts as soon as `base` and `session` are there, while
-// SciPy loads (`early`).
+// Init is staged behind one ready promise: runtime -> packages -> alphacut wheel -> model.
 // Messages in: {id, type: 'init' | 'cutout', ...}. Replies: {id, type: 'result' | 'error' |
 // 'progress' | 'log', ...}. Progress is (key, current, total) with fetch:/compute: prefixes.
 import { loadPyodide } from '../vendor/pyodide/pyodide.mjs';
-import { createInference, readF32, threadLimit } from './inference.js';
+import { createInference, threadLimit } from './inference.js';
 import { loadModel, pruneModels } from './model-store.js';
 
 const SITE = new URL('../', import.meta.url);
 let site = null; // build-info.json and the model manifest
-let base = null; // Pyodide, the packages the first inference needs, the wheel: {pyodide, early, ms}
-let ready = null; // ... and SciPy: the whole pipeline
-let session = null; // the model's inference session alone
-let modelReady = null; // the session, once Python is ready too (colour key does not wait for it)
+let ready = null; // Python and the pipeline
+let modelReady = null; // the model session (later; colour key does not wait for it)
 let modelLoaded = false;
-let pipelineLoaded = false;
-let early = null; // the first photo's inference, started before the pipeline was loaded
 
 function post(msg, transfer = []) {
   self.postMessage(msg, transfer);
@@ -30,8 +22,8 @@ async function fetchJson(path) {
   return res.json();
 }
 
-/** Stage 1a: Python with what the first photo's model input needs. */
-async function initBase(id) {
+/** Stage 1: Python with the pipeline. Colour-key cut-outs need nothing more. */
+async function initPython(id) {
   const progress = (key, current, total) => post({ id, type: 'progress', key, current, total });
   const ms = {};
   let t = performance.now();
@@ -46,81 +38,17 @@ async function initBase(id) {
   const pyodide = await loadPyodide({ indexURL: new URL('vendor/pyodide/', SITE).href });
   lap('pyodide');
   progress('compute:packages', 0, 1);
-  await loadPackages(pyodide, info.pyodide_packages_first);
+  await pyodide.loadPackage(info.pyodide_packages, { messageCallback: () => {}, errorCallback: (m) => post({ type: 'log', level: 'warn', message: m }) });
   lap('packages');
   progress('compute:wheel', 0, 1);
   // A pure-Python wheel with no dependencies needs no installer: unpack it into site-packages.
   const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
   pyodide.unpackArchive(await wheel, 'wheel', { extractDir: sitePackages });
   pyodide.runPython('import importlib; importlib.invalidate_caches()');
-  const earlyApi = pyodide.pyimport('alphacut.runtime.early_api');
-  lap('wheel');
-  return { pyodide, early: earlyApi, ms };
-}
-
-/** Stage 1b: the rest (SciPy) and the whole pipeline. Colour-key cut-outs need nothing more. */
-async function initPython() {
-  const { pyodide, ms } = await base;
-  const { info } = await site;
-  const t = performance.now();
-  await loadPackages(pyodide, info.pyodide_packages);
   const api = pyodide.pyimport('alphacut.runtime.worker_api');
   const pythonPackage = `alphacut ${pyodide.runPython('import alphacut; alphacut.__version__')}`;
-  ms.scipy = Math.round(performance.now() - t);
-  pipelineLoaded = true;
+  lap('wheel');
   return { api, ms, pythonPackage };
-}
-
-function loadPackages(pyodide, names) {
-  return pyodide.loadPackage(names, { messageCallback: () => {}, errorCallback: (m) => post({ type: 'log', level: 'warn', message: m }) });
-}
-
-/**
- * The first photo's inference, started while the pipeline loads: its model input made with the
- * default options (alphacut.runtime.early_api). The pipeline takes the result (takeEarly) only if
- * it asks for exactly that input. Resolves to {data, out} or null (no session, an undecodable file).
- */
-async function startEarly(bytes) {
-  try {
-    const [{ early: api }, inference] = await Promise.all([base, session]);
-    const x = api.model_input(bytes);
-    if (!x) return null;
-    let data;
-    try {
-      data = readF32(x);
-    } finally {
-      x.destroy();
-    }
-    const out = inference.infer(data);
-    out.catch(() => {}); // takeEarly runs the model again if this failed
-    return { data, out };
-  } catch {
-    return null;
-  }
-}
-
-/** The early inference's result if `x` (a PyProxy of the pipeline's model input) is its input. */
-async function takeEarly(x) {
-  const pending = early;
-  early = null;
-  const e = pending && await pending;
-  if (!e) return null;
-  const view = x.getBuffer('f32');
-  let same;
-  try {
-    same = sameData(view.data, e.data);
-  } finally {
-    view.release();
-  }
-  return same ? e.out.catch(() => null) : null;
-}
-
-function sameData(a, b) {
-  if (a.length !== b.length) return false;
-  const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const v = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < u.length; i++) if (u[i] !== v[i]) return false;
-  return true;
 }
 
 async function siteInfo() {
@@ -151,8 +79,7 @@ async function initModel(id, backend, variantChoice, threads) {
     progress('compute:session', 0, 1);
     return model.bytes;
   };
-  session = session || createInference(manifest, backend, load, variantChoice, threads?.max);
-  const inference = await session;
+  const inference = await createInference(manifest, backend, load, variantChoice, threads?.max);
   ms.session = inference.sessionMs;
   ms.modelWall = Math.round(performance.now() - t0);
   const python = await ready;
@@ -202,22 +129,17 @@ async function callTuple(fn, args, convert) {
 }
 
 async function cutout(id, msg) {
-  // At a cold start the first photo's model runs while SciPy loads (see startEarly).
-  if (!pipelineLoaded && !early && !msg.coarse && session) early = startEarly(new Uint8Array(msg.bytes));
   const { api } = await ready;
   const progress = (key) => post({ id, type: 'progress', key, current: 0, total: 1 });
   const t0 = performance.now();
   progress(msg.coarse ? 'compute:refine' : 'compute:decode');
   let backend = 'none (colour key or post-processing only)';
-  let ahead = false; // the model ran while the pipeline loaded (startEarly)
   const infer = async (x) => {
     if (!modelReady) throw new Error('the model is not loaded');
     progress('compute:infer');
     const { inference } = await modelReady;
     backend = inference.backend;
-    const early = await takeEarly(x);
-    ahead = ahead || Boolean(early);
-    const out = early || await inference.infer(x);
+    const out = await inference.infer(x);
     progress('compute:finish');
     return out;
   };
@@ -228,20 +150,13 @@ async function cutout(id, msg) {
   };
   const options = { ...msg.options };
   if (msg.strokes) options.strokes_shape = msg.strokesShape;
-  const call = callTuple(api.process, [
+  const [png, coarse, reportJson] = await callTuple(api.process, [
     new Uint8Array(msg.bytes), JSON.stringify(options), msg.coarse ? null : infer,
     msg.coarse ? new Uint8Array(msg.coarse) : null, msg.strokes ? new Uint8Array(msg.strokes) : null,
     msg.coarse ? null : hqInfer,
   ], [takeBytes, takeBytes, (s) => s]);
-  let png, coarse, reportJson;
-  try {
-    [png, coarse, reportJson] = await call;
-  } finally {
-    early = null; // never held past the photo it was made for
-  }
   const report = JSON.parse(reportJson);
   report.backend = backend;
-  report.inference_ahead = ahead;
   report.total_ms = Math.round(performance.now() - t0);
   return { png: png.buffer, coarse: coarse.buffer, report };
 }
@@ -271,7 +186,7 @@ async function problems(msg) {
 
 /** A file's size and first bytes checked before the page reads it whole: '' or 'AVIF', or an error. */
 async function precheck(msg) {
-  const { early: api } = await base;
+  const { api } = await ready;
   return { kind: api.precheck(new Uint8Array(msg.head), msg.size) };
 }
 
@@ -292,10 +207,8 @@ self.onmessage = async (event) => {
       });
     } else if (msg.type === 'init') {
       site = site || siteInfo();
-      base = base || initBase(msg.id);
-      ready = ready || initPython();
-      ready.catch(() => {}); // reported to whatever awaits it: a cut-out, the model
-      const { ms } = await base;
+      ready = ready || initPython(msg.id);
+      const { ms } = await ready;
       post({ id: msg.id, type: 'result', initMs: ms });
     } else if (msg.type === 'model') {
       if (!ready) throw new Error('worker asked for the model before init');

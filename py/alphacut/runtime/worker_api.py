@@ -4,8 +4,7 @@ The worker ``pyimport``s this module. Arguments are typed arrays (``Uint8Array``
 ``Float32Array``) or ``None``, a JSON string of options, and ORT-web's inference as an async
 JS function. Results are Python ``bytes`` (read in JS with ``getBuffer``) and JSON strings.
 Nothing else crosses the boundary, and every function here also runs in CPython (the tests
-call them with ``bytes`` and numpy arrays). The entry points that need no SciPy (the precheck, the
-first photo's model input) are in :mod:`.early_api`.
+call them with ``bytes`` and numpy arrays).
 """
 from __future__ import annotations
 
@@ -17,10 +16,10 @@ from PIL import Image
 
 from ..io.composite import over
 from ..io.decode import decode
+from ..io.decode import precheck as _precheck
 from ..io.encode import encode_jpeg, encode_png, encode_webp
 from ..pipeline import Options, cutout
 from ..quality.checks import flagged_regions
-from .early_api import bytes_of
 
 EXPORT_FORMATS = ("png", "mask", "jpeg", "webp")
 #: Overlay colours (RGBA) of the quality check's flagged regions, drawn in this order.
@@ -33,6 +32,12 @@ PROBLEM_COLOURS = {
 }
 
 
+def _bytes_of(buffer) -> bytes:
+    """A JS typed array (JsProxy), or a Python bytes-like object, as bytes."""
+    to_bytes = getattr(buffer, "to_bytes", None)
+    return to_bytes() if to_bytes is not None else bytes(buffer)
+
+
 def make_infer(js_infer):
     """Wrap an async JS ``infer(x) -> Float32Array`` as the pipeline's callable.
 
@@ -42,7 +47,7 @@ def make_infer(js_infer):
 
     async def infer(x: np.ndarray) -> np.ndarray:
         out = await js_infer(np.ascontiguousarray(x, dtype=np.float32))
-        return np.frombuffer(bytes_of(out), dtype=np.float32)
+        return np.frombuffer(_bytes_of(out), dtype=np.float32)
 
     return infer
 
@@ -79,11 +84,11 @@ async def process(data, options_json: str, js_infer=None, coarse=None, strokes=N
     opts = json.loads(options_json or "{}")
     strokes_shape = opts.pop("strokes_shape", None)
     options = Options.from_dict(opts)
-    coarse_arr = None if coarse is None else coarse_from_png(bytes_of(coarse))
+    coarse_arr = None if coarse is None else coarse_from_png(_bytes_of(coarse))
     strokes_arr = None if strokes is None else _array(strokes, np.uint8, strokes_shape, "strokes")
     infer = make_infer(js_infer) if js_infer is not None else None
     hq_infer = make_infer(js_hq_infer) if js_hq_infer is not None else None
-    result = await cutout(bytes_of(data), infer, options=options, coarse=coarse_arr, strokes=strokes_arr,
+    result = await cutout(_bytes_of(data), infer, options=options, coarse=coarse_arr, strokes=strokes_arr,
                           hq_infer=hq_infer)
     return result.png, coarse_to_png(result.coarse), json.dumps(result.report)
 
@@ -114,7 +119,7 @@ def coarse_from_png(data: bytes) -> np.ndarray:
 
 
 def _array(buffer, dtype, shape, name: str) -> np.ndarray:
-    arr = np.frombuffer(bytes_of(buffer), dtype=dtype)
+    arr = np.frombuffer(_bytes_of(buffer), dtype=dtype)
     if not shape or len(shape) != 2 or arr.size != shape[0] * shape[1]:
         raise ValueError(f"{name}: {arr.size} values do not fit the shape {shape}")
     return arr.reshape(shape)
@@ -144,9 +149,9 @@ def export(png, fmt: str, background_json: str = "null", background_image=None) 
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    img = decode(bytes_of(png))
+    img = decode(_bytes_of(png))
     if fmt == "png":
-        return bytes_of(png)
+        return _bytes_of(png)
     if fmt == "mask":
         if img.alpha is None:
             raise ValueError("the image has no alpha channel to export as a mask")
@@ -154,11 +159,27 @@ def export(png, fmt: str, background_json: str = "null", background_image=None) 
     alpha = img.alpha if img.alpha is not None else np.full(img.rgb.shape[:2], 255, np.uint8)
     rgba = np.dstack([img.rgb, alpha])
     if background_image is not None:
-        background = decode(bytes_of(background_image)).rgb
+        background = decode(_bytes_of(background_image)).rgb
     else:
         background = tuple(json.loads(background_json) or (255, 255, 255))
     flat = over(rgba, background)
     return encode_jpeg(flat) if fmt == "jpeg" else encode_webp(flat)
+
+
+def precheck(head, size: int) -> str:
+    """Refuse a file from its size and first bytes before the page reads it whole
+    (:func:`alphacut.io.decode.precheck`; the page decodes AVIF itself, so an AVIF is checked for
+    its declared pixels, not refused).
+
+    Returns ``"AVIF"`` or ``""``; raises `DecodeError` with the reason.
+
+    Examples
+    --------
+    >>> precheck(b"%PDF-1.4", 5000)
+    Traceback (most recent call last):
+    alphacut.io.decode.DecodeError: PDF documents are not images: export the page as PNG or JPEG first
+    """
+    return _precheck(_bytes_of(head), int(size), browser_avif=True)
 
 
 def problems(data, png) -> bytes:
@@ -185,8 +206,8 @@ def problems(data, png) -> bytes:
     >>> out.shape, out[1, 1].tolist(), int(out[20, 20, 3])
     ((40, 40, 4), [255, 0, 255, 200], 0)
     """
-    rgb = decode(bytes_of(data)).rgb
-    cut = Image.open(io.BytesIO(bytes_of(png)))
+    rgb = decode(_bytes_of(data)).rgb
+    cut = Image.open(io.BytesIO(_bytes_of(png)))
     if cut.mode != "RGBA" or cut.size != (rgb.shape[1], rgb.shape[0]):
         raise ValueError("problems: the cut-out must be an RGBA PNG of the same size as the original")
     alpha = np.asarray(cut.getchannel("A"), np.float32) / 255
@@ -221,6 +242,6 @@ def merge_edit(original, edited, options_json: str = "{}", protect=None, force=N
     from ..editmerge.merge import merge_edit_labels_bytes
 
     composite, mask, labels, report = merge_edit_labels_bytes(
-        bytes_of(original), bytes_of(edited), json.loads(options_json or "{}"),
-        None if protect is None else bytes_of(protect), None if force is None else bytes_of(force))
+        _bytes_of(original), _bytes_of(edited), json.loads(options_json or "{}"),
+        None if protect is None else _bytes_of(protect), None if force is None else _bytes_of(force))
     return composite, mask, labels, json.dumps(report)
