@@ -55,7 +55,7 @@ from .._shared.timing import Clock
 from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .feather import TILE, feather_tiles
-from .regions import LOW_RATIO, find_regions, noise_threshold, refine_boundary
+from .regions import LOW_RATIO, _bbox, find_regions, noise_threshold, refine_boundary
 from .texture import _block_factor, _blocks, _upsample, noise_by_detail, structure_change, texture_change, wide_texture_change
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
@@ -296,7 +296,6 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     planes = np.ascontiguousarray(np.moveaxis(lab_e, 2, 0))  # (3, M, N): filters run along rows
     lightness = np.ascontiguousarray(lab_o[:, :, 0])
     del lab_o, lab_e
-    fine = _blurred_norm(planes, _FINE_BLUR * diag_a)
     diff, coherence = _blurred_change(planes, _BLUR * diag_a)
     level = noise_threshold(diff, options.sensitivity)
     # Near a change of the mean colour the spread is that change's edge and inner structure, not a
@@ -305,10 +304,9 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     cleared = ndi.maximum_filter(diff > level[1], size=2 * int(near) + 1)
     texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, level[1] * options.sensitivity,
                                   diag_a, cleared)
-    del planes, lightness
+    del lightness
     texture[cleared] = 0
     np.maximum(diff, texture, out=diff)
-    np.maximum(fine, texture, out=fine)
     clock.lap("difference")
 
     protect_a = _resize_brush(protect, a_shape)
@@ -317,7 +315,10 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
                            primary_only=options.primary_only, max_regions=options.max_regions,
                            exclude=protect_a, include=force_a, level=level,
                            include_ids=options.include_regions, exclude_ids=options.exclude_regions)
-    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=max(2 * _BLUR * diag_a + 1, _BAND * diag_a),
+    width = max(2 * _BLUR * diag_a + 1, _BAND * diag_a)
+    fine = _fine_near(regions.mask, planes, texture, _FINE_BLUR * diag_a, width + 2)
+    del planes, texture
+    binary = refine_boundary(regions.mask, fine, threshold=regions.threshold, width=width,
                              outer=2 * _BLUR * diag_a + 1, steady=_BOUNDARY_STEADY, large=_BOUNDARY_LARGE,
                              coherence=coherence, incoherent=_BOUNDARY_INCOHERENT)
     if force_a is not None:
@@ -553,6 +554,24 @@ def _blurred_change(planes: np.ndarray, sigma: float) -> tuple[np.ndarray, np.nd
     diff = _blurred_norm(blocks, sigma / k)
     coherence = diff / np.maximum(energy, np.float32(1e-6))
     return _upsample(diff, k, planes.shape[1:]), _upsample(coherence, k, planes.shape[1:])
+
+
+def _fine_near(mask: np.ndarray, planes: np.ndarray, texture: np.ndarray, sigma: float, margin: float) -> np.ndarray:
+    """The sharper difference map the boundary is placed by (the (3, M, N) Lab difference's length
+    after a light blur of ``sigma``, at least ``texture``), where the boundary step reads it: within
+    ``margin`` pixels of ``mask`` (:func:`alphacut.editmerge.regions.refine_boundary`); 0 elsewhere.
+    Computed on that box grown by the blur's reach, so the values in it are the whole map's."""
+    fine = np.zeros(mask.shape, np.float32)
+    inner = _bbox(mask, margin)
+    if inner is None:
+        return fine
+    outer = _bbox(mask, margin + np.ceil(3 * sigma) + 1)
+    part = _blurred_norm(planes[(slice(None),) + outer], sigma)
+    np.maximum(part, texture[outer], out=part)
+    rows = slice(inner[0].start - outer[0].start, inner[0].stop - outer[0].start)
+    cols = slice(inner[1].start - outer[1].start, inner[1].stop - outer[1].start)
+    fine[inner] = part[rows, cols]
+    return fine
 
 
 def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
