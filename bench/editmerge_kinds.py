@@ -367,13 +367,11 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
     return text + "."
 
 
-#: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: when a detected region
-#: keeps its coarse outline instead of the one the sharper difference map gives it
-#: (``regions.refine_boundary``'s ``steady``, ``large`` and ``incoherent``): for grain and noisy
-#: textures the sharper map is spiky and cut their outline short; a recolour of a patterned area is
-#: spiky too, but its change survives the blur (it is coherent), and refining its outline helps.
-#: Earlier rounds chose the texture-change and the structure-change constants the same way; their
-#: variants and fold tables are in BENCHMARKS.md.
+#: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: the wide texture signal
+#: (``texture.wide_texture_change``: the window ``_WIDE_REGION``, and the ratio ``_WIDE_RATIO`` and
+#: spread ``_WIDE_MIN`` at which it counts), which finds grain over busy areas where no pixel's
+#: texture ratio stands out. Earlier rounds chose the texture-change, structure-change and outline
+#: constants the same way; their variants and fold tables are in BENCHMARKS.md.
 VARIANTS = {
     "no wide texture (the method before)": {"_WIDE_REGION": 0.0},
     "wide 0.008, ratio 1.8, min 3": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 3.0},

@@ -56,7 +56,8 @@ from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, _bbox, find_regions, noise_threshold, refine_boundary
-from .texture import _block_factor, _blocks, _upsample, noise_by_detail, structure_change, texture_change, wide_texture_change
+from .texture import (_block_factor, _blocks, _upsample, noise_by_detail, structure_change, texture_change,
+                      wide_texture_change)
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
 
