@@ -114,15 +114,15 @@ def _cases(cat_rgb, cat_jpeg, ort_infer):
 
 
 GOLDEN = {
-    'cat, real model': ('0d37cf028a29770e', '4ef8564f2878000b'),
-    'cat, fake model': ('8538d9496a281e85', '0391fe737e0935d9'),
-    'cat, escalated, holes, strokes, shift, feather': ('914b3a8983286a3b', '58fe194339b6feeb'),
-    'cat, re-run from the coarse matte': ('b46d3a28a832c2bb', '5c24f0e727e73cc2'),
-    'studio, auto (colour key as second opinion)': ('00f98c7031683d16', '2593ade7e2bfd08e'),
-    'studio, colour key alone': ('4ead840f565e9b80', '8797fdb1e01a5e45'),
-    'noise, odd size, JPEG': ('1481f09b527f5825', '2569380faf6a2b0f'),
-    'studio with its own alpha': ('dbe946022c4f53ce', '7844f1f7410c16d2'),
-    'edit merge': ('37f32b298bba1bed', '87fba800b205a743'),
+    'cat, real model': ('6ba6be298f4208ef', '62f884c82bcc06dc'),
+    'cat, fake model': ('3295eb247a579af2', 'eb36e533bed24642'),
+    'cat, escalated, holes, strokes, shift, feather': ('6b1ed2159e97ca06', 'f1d18f3cc8908fe5'),
+    'cat, re-run from the coarse matte': ('a53c1fbfe3355ccb', 'f6004fc5aedc3528'),
+    'studio, auto (colour key as second opinion)': ('195d68d1164f3e1d', '93ac10952620848f'),
+    'studio, colour key alone': ('ae9c8d0c42633415', 'be1dac95d9824e71'),
+    'noise, odd size, JPEG': ('a868b22b52a490c4', 'dc8b4cccb9b33df8'),
+    'studio with its own alpha': ('d930ace4e2d2976b', '8274fe4cf27bf7ea'),
+    'edit merge': ('5fd56973aefd05b9', '87fba800b205a743'),
 }
 
 

@@ -29,9 +29,9 @@ def test_fake_model_disc_lands_in_the_middle_at_full_resolution():
     r = res.report
     assert (r["width"], r["height"], r["input_format"], r["model"]) == (457, 301, "PNG", "isnet")
     # The model's matte is upsampled; refinement runs only when the check is not good.
-    assert {"decode", "prepare", "infer", "upsample", "adjust", "decontaminate", "composite", "encode",
+    assert {"decode", "prepare", "infer", "upsample", "adjust", "decontaminate", "encode",
             "quality"} <= set(r["timings_ms"]) <= {"decode", "prepare", "infer", "upsample", "refine", "holes",
-                                                    "adjust", "decontaminate", "composite", "encode", "quality"}
+                                                    "adjust", "decontaminate", "encode", "quality"}
     assert r["method"] == "model" and r["quality"]["verdict"] in ("good", "suspicious", "bad")
     assert r["output_bytes"] == len(res.png)
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._shared.timing import Clock
-from .io.composite import set_alpha
+from .io.composite import rgba_bands
 from .io.decode import MAX_PIXELS, decode
-from .io.encode import encode_png
+from .io.encode import write_png
 from .matte import anchor
 from .matte.adjust import apply_strokes, feather, shift_edge
 from .matte.colorkey import key_if_plain
@@ -269,12 +269,10 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     clock.lap("decode")
     m = await find_matte(img.rgb, infer, options=options, spec=spec, coarse=coarse, strokes=strokes, clock=clock,
                          hq_infer=hq_infer)
-    # The decontaminated colours are written straight into the cut-out, not into a third copy.
-    rgba = np.empty(img.rgb.shape[:2] + (4,), np.uint8)
-    estimate_foreground(img.rgb, m.alpha, amount=options.decontaminate, out=rgba[..., :3])
+    # The decontaminated colours replace the photo's own (nothing reads the photo after this), and
+    # the cut-out is encoded band by band: no full-size RGBA is ever made.
+    estimate_foreground(img.rgb, m.alpha, amount=options.decontaminate, out=img.rgb)
     clock.lap("decontaminate")
-    set_alpha(rgba, m.alpha, source_alpha=img.alpha)
-    clock.lap("composite")
     rows, cols = img.rgb.shape[:2]
     report = {
         "width": cols,
@@ -291,12 +289,11 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
         "preview": m.preview,
         "second_opinions": m.opinions or {},
     }
-    coarse = m.coarse
-    del img, m  # the encoder needs only the RGBA: 7 bytes a pixel fewer held while it runs
-    png = encode_png(rgba, compress_level=options.compress_level)
+    png = write_png((rows, cols, 4), rgba_bands(img.rgb, m.alpha, source_alpha=img.alpha),
+                    compress_level=options.compress_level)
     clock.lap("encode")
     report.update(output_bytes=len(png), timings_ms=clock.ms)
-    return Result(png=png, report=report, coarse=coarse)
+    return Result(png=png, report=report, coarse=m.coarse)
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,18 @@ def test_size_mismatch_is_an_error():
         to_rgba(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 3), np.float32))
 
 
-def test_set_alpha_writes_in_place_in_bands():
-    """Taller than one band: every row written, the colour channels left alone."""
-    from alphacut.io.composite import set_alpha
+def test_bands_cover_every_row_once():
+    """Taller than one band, and a band height that does not divide it: the bands stacked are to_rgba's image."""
+    from alphacut.io.composite import rgba_bands
 
     rng = np.random.default_rng(1)
-    rgba = rng.integers(0, 256, (600, 7, 4), dtype=np.uint8)
-    colours = rgba[..., :3].copy()
+    rgb = rng.integers(0, 256, (600, 7, 3), dtype=np.uint8)
     alpha = rng.random((600, 7), dtype=np.float32)
-    assert set_alpha(rgba, alpha) is rgba
-    np.testing.assert_array_equal(rgba[..., 3], np.rint(alpha * 255).astype(np.uint8))
-    np.testing.assert_array_equal(rgba[..., :3], colours)
-    with pytest.raises(ValueError, match="rgba must be"):
-        set_alpha(rgba[:, :, :3], alpha)
+    src = rng.integers(0, 256, (600, 7), dtype=np.uint8)
+    bands = list(rgba_bands(rgb, alpha, source_alpha=src, rows=256))
+    assert [b.shape[0] for b in bands] == [256, 256, 88]
+    whole = np.concatenate(bands)
+    np.testing.assert_array_equal(whole[..., :3], rgb)
+    exact = alpha.astype(np.float64) * src  # float32 rounding may move a value that ends in .5 by one
+    assert np.abs(whole[..., 3] - exact).max() <= 0.5 + 1e-3
+    np.testing.assert_array_equal(whole, to_rgba(rgb, alpha, source_alpha=src))

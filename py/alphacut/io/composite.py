@@ -28,38 +28,44 @@ def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | No
     >>> out[..., 3].tolist()
     [[0, 255]]
     """
-    if rgb.shape[:2] != alpha.shape:
-        raise ValueError(f"rgb {rgb.shape} and alpha {alpha.shape} differ in size")
     out = np.empty(alpha.shape + (4,), np.uint8)
-    out[..., :3] = rgb
-    return set_alpha(out, alpha, source_alpha=source_alpha)
+    top = 0
+    for band in rgba_bands(rgb, alpha, source_alpha=source_alpha):
+        out[top : top + band.shape[0]] = band
+        top += band.shape[0]
+    return out
 
 
-def set_alpha(rgba: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | None = None) -> np.ndarray:
-    """Write a matte into the alpha channel of ``rgba``, in place; returns it.
+def rgba_bands(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | None = None,
+               rows: int = BAND_ROWS):
+    """The RGBA cut-out of ``rgb`` and a matte, ``rows`` rows at a time, as in :func:`to_rgba`.
 
-    Parameters
-    ----------
-    rgba : (M, N, 4) ndarray of uint8
-    alpha : (M, N) ndarray of float32 in [0, 1]
-    source_alpha : (M, N) ndarray of uint8, optional
-        As in :func:`to_rgba`.
+    For :func:`alphacut.io.encode.write_png`: the cut-out is encoded without ever being whole
+    (4 bytes a pixel less at the pipeline's peak), and no full-size float temporary is made.
+
+    Yields
+    ------
+    (R, N, 4) ndarray of uint8
+        A new array for each band, from the top.
 
     Examples
     --------
-    >>> set_alpha(np.zeros((1, 2, 4), np.uint8), np.array([[0.5, 1.0]], np.float32))[..., 3].tolist()
-    [[128, 255]]
+    >>> bands = rgba_bands(np.zeros((300, 2, 3), np.uint8), np.ones((300, 2), np.float32), rows=256)
+    >>> [b.shape for b in bands]
+    [(256, 2, 4), (44, 2, 4)]
     """
-    if rgba.shape != alpha.shape + (4,) or rgba.dtype != np.uint8:
-        raise ValueError(f"rgba must be {alpha.shape + (4,)} uint8, got {rgba.shape} {rgba.dtype}")
-    for top in range(0, alpha.shape[0], BAND_ROWS):  # no full-size float temporaries
-        rows = slice(top, top + BAND_ROWS)
-        a = alpha[rows] * np.float32(255.0)
+    if rgb.shape[:2] != alpha.shape:
+        raise ValueError(f"rgb {rgb.shape} and alpha {alpha.shape} differ in size")
+    for top in range(0, alpha.shape[0], rows):
+        s = slice(top, top + rows)
+        a = alpha[s] * np.float32(255.0)
         if source_alpha is not None:
-            a *= source_alpha[rows] * np.float32(1 / 255)
+            a *= source_alpha[s] * np.float32(1 / 255)
         np.rint(a, out=a)
-        rgba[rows, :, 3] = a
-    return rgba
+        band = np.empty(a.shape + (4,), np.uint8)
+        band[..., :3] = rgb[s]
+        band[..., 3] = a
+        yield band
 
 
 def over(rgba: np.ndarray, background) -> np.ndarray:

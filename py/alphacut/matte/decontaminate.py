@@ -41,8 +41,8 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
     amount : float, optional
         0 returns ``image`` unchanged, 1 the full estimate; in between, a blend.
     out : (M, N, 3) ndarray of uint8, optional
-        Where to write the result, e.g. the colour channels of the RGBA cut-out
-        (``rgba[..., :3]``), so that no third full-size copy of the photo is made.
+        Where to write the result; ``image`` itself, to estimate in place (every strip of the
+        photo is read before it is written), so that no second full-size copy is made.
 
     Returns
     -------
@@ -66,7 +66,8 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, *, amount: float =
         out = np.empty_like(image)
     elif out.shape != image.shape or out.dtype != np.uint8:
         raise ValueError(f"out must be {image.shape} uint8, got {out.shape} {out.dtype}")
-    out[...] = image
+    if out is not image:
+        out[...] = image
     if amount == 0.0:
         return out
     rows, cols = alpha.shape
