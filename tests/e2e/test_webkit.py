@@ -61,6 +61,8 @@ def smoke(wd: WebDriver, url: str, files: dict, server: subprocess.Popen) -> dic
         out["jobs"].append(until("job", i))
         step("click", f".job:nth-child({i + 1}) .open")
         out["files"][key] = step("download", "#download")
+        if key == "cat":
+            out["shown"] = step("shown", "#img-after")
     step("colourKey", 1)
     out["jobs"].append(until("job", 1, "colorkey"))
     out["files"]["keyed"] = step("download", "#download")

@@ -75,6 +75,7 @@ try {
     out.jobs.push(await until('job', i));
     await step('click', `.job:nth-child(${i + 1}) .open`);
     out.files[key] = await step('download', '#download');
+    if (key === 'cat') out.shown = await step('shown', '#img-after');
   }
   await step('colourKey', 1);
   out.jobs.push(await until('job', 1, 'colorkey'));

@@ -65,6 +65,22 @@ const STEPS = {
     return { name: saved.name, b64: btoa(s) };
   },
 
+  /** The pixels of an <img> as the browser decoded them, drawn on a canvas: { width, height, b64 }
+   * (RGBA rows; a canvas premultiplies, so only opaque pixels keep their colour exactly). */
+  async shown(selector) {
+    const img = document.querySelector(selector);
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const g = canvas.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const bytes = g.getImageData(0, 0, canvas.width, canvas.height).data;
+    let s = '';
+    for (let k = 0; k < bytes.length; k += 0x8000) s += String.fromCharCode(...bytes.subarray(k, k + 0x8000));
+    return { width: canvas.width, height: canvas.height, b64: btoa(s) };
+  },
+
   /** Every resource the page itself loaded (Resource Timing; workers keep their own). */
   resources() {
     return performance.getEntriesByType('resource').map((e) => e.name);
