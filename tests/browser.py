@@ -171,15 +171,22 @@ def studio_photo(path: Path) -> Path:
     return path
 
 
-def check_shown(shown: np.ndarray, png: bytes) -> None:
-    """The page's cut-out as the browser decoded it (RGBA from a canvas) is the file ``png`` as
-    Pillow decodes it: alpha everywhere, the colour where opaque (a canvas premultiplies the rest)."""
+#: The user-level steps every engine's run takes (tests/engines/steps.js), as a script that
+#: defines ``STEPS``.
+STEPS_JS = (ROOT / "tests" / "engines" / "steps.js").read_text()
+
+
+def check_shown(shown: dict, png: bytes) -> None:
+    """The page's cut-out as the browser decoded it (the ``shown`` step of steps.js: RGBA from a
+    canvas) is the file ``png`` as Pillow decodes it: alpha everywhere, the colour where opaque
+    (a canvas premultiplies the rest)."""
     ours = np.asarray(Image.open(io.BytesIO(png)))
-    assert shown.shape == ours.shape, (shown.shape, ours.shape)
-    np.testing.assert_array_equal(shown[..., 3], ours[..., 3])
+    pixels = np.frombuffer(base64.b64decode(shown["b64"]), np.uint8).reshape(shown["height"], shown["width"], 4)
+    assert pixels.shape == ours.shape, (pixels.shape, ours.shape)
+    np.testing.assert_array_equal(pixels[..., 3], ours[..., 3])
     opaque = ours[..., 3] == 255
     assert opaque.mean() > 0.2, opaque.mean()
-    np.testing.assert_array_equal(shown[opaque], ours[opaque])
+    np.testing.assert_array_equal(pixels[opaque], ours[opaque])
 
 
 def check_engine_cutouts(run: dict, cat_rgb: np.ndarray) -> None:
@@ -192,9 +199,7 @@ def check_engine_cutouts(run: dict, cat_rgb: np.ndarray) -> None:
     assert cat["state"] == "done" and cat["method"] == "model", cat["text"]
     assert files["cat"]["name"] == "cat_no_bg.png"
     check_cutout(base64.b64decode(files["cat"]["b64"]), cat_rgb)
-    shown = run["shown"]
-    check_shown(np.frombuffer(base64.b64decode(shown["b64"]), np.uint8).reshape(shown["height"], shown["width"], 4),
-                base64.b64decode(files["cat"]["b64"]))
+    check_shown(run["shown"], base64.b64decode(files["cat"]["b64"]))
     assert studio["state"] == "done", studio["text"]
     assert keyed["state"] == "done" and keyed["method"] == "colorkey", keyed
     for key in ("studio", "keyed"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import MERGE_FOUND, Session, alpha_of, check_cutout, check_merge, check_shown, merge_pair
+from browser import MERGE_FOUND, STEPS_JS, Session, alpha_of, check_cutout, check_merge, check_shown, merge_pair
 from support import CAT_BACKGROUND, CAT_SUBJECT, png_bytes
 
 pytestmark = pytest.mark.browser
@@ -87,12 +87,8 @@ def test_file_picker_cutout_and_download(session, tmp_path, cat_rgb):
     assert name == "cat_no_bg.png"
     check_cutout(png, cat_rgb)  # lossless input: opaque RGB must be identical
     # The browser's own PNG decoder reads the file as Pillow does (the page's image is that file).
-    shown = session.page.evaluate("""async () => {
-        const i = document.querySelector('#img-after'); await i.decode();
-        const c = new OffscreenCanvas(i.naturalWidth, i.naturalHeight), g = c.getContext('2d');
-        g.drawImage(i, 0, 0);
-        return [c.height, c.width, Array.from(g.getImageData(0, 0, c.width, c.height).data)]; }""")
-    check_shown(np.asarray(shown[2], np.uint8).reshape(shown[0], shown[1], 4), png)
+    shown = session.page.evaluate(f"(selector) => {{ {STEPS_JS}; return STEPS.shown(selector); }}", "#img-after")
+    check_shown(shown, png)
     session.assert_clean()
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from browser import check_engine_cutouts, check_engine_merge, check_engine_offline, engine_photos, serve_site, site_gone
+from browser import (STEPS_JS, check_engine_cutouts, check_engine_merge, check_engine_offline, engine_photos, serve_site,
+                     site_gone)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engines"))
 from webdriver import WebDriver  # noqa: E402
@@ -36,8 +37,7 @@ pytestmark = pytest.mark.browser
 MINIBROWSER = os.environ.get("ALPHACUT_MINIBROWSER") or next(
     iter(sorted(glob.glob("/usr/lib/*/webkit2gtk-4.*/MiniBrowser"))), "")
 
-STEPS = (Path(__file__).resolve().parents[1] / "engines" / "steps.js").read_text()
-STEP = STEPS + "; return STEPS[arguments[0]](...arguments[1]);"
+STEP = STEPS_JS + "; return STEPS[arguments[0]](...arguments[1]);"
 
 
 @pytest.fixture(scope="module")
