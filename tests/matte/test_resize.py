@@ -29,16 +29,24 @@ def test_rejects_3d():
 
 
 @pytest.mark.parametrize("shape", [(300, 700), (64, 64), (40, 900)])
-def test_enlarging_matches_pillow_and_above_matches_the_resize(shape):
-    """Enlargement runs block by block, not through Pillow: the same matte within float rounding,
-    and `above` the same mask as thresholding it (mixed sizes take Pillow's path in both)."""
-    from alphacut.matte.resize import above
-
+def test_enlarging_matches_pillow(shape):
+    """Enlargement runs block by block, not through Pillow: the same matte within float rounding."""
     a = np.random.default_rng(2).random((64, 64), dtype=np.float32)
     pil = np.clip(np.asarray(Image.fromarray(a, mode="F").resize(shape[::-1], Image.BILINEAR)), 0, 1)
-    out = resize_alpha(a, shape)
-    np.testing.assert_allclose(out, pil, atol=1e-6)
-    np.testing.assert_array_equal(above(a, shape, 0.5), out > 0.5)
+    np.testing.assert_allclose(resize_alpha(a, shape), pil, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(300, 700), (64, 64), (40, 900), (65, 1000), (1500, 7), (30, 40)])
+@pytest.mark.parametrize("density", [0.02, 0.3, 0.9])
+def test_reach_is_where_the_resized_mask_is_positive(shape, density):
+    """`reach` works on booleans when enlarging (the float resize when shrinking or mixed): the same
+    pixels as the float resize of the mask above 0, including single isolated pixels."""
+    from alphacut.matte.resize import reach
+
+    mask = np.random.default_rng(3).random((64, 64)) < density
+    out = reach(mask, shape)
+    assert out.shape == shape and out.dtype == bool
+    np.testing.assert_array_equal(out, resize_alpha(mask.astype(np.float32), shape) > 0)
 
 
 @pytest.mark.parametrize("shape", [(600, 700), (30, 40), (600, 40)])

@@ -63,7 +63,8 @@ def rgba_bands(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray |
             a *= source_alpha[s] * np.float32(1 / 255)
         np.rint(a, out=a)
         band = np.empty(a.shape + (4,), np.uint8)
-        band[..., :3] = rgb[s]
+        for c in range(3):  # a channel at a time: in wasm, 15x faster than copying the (R, N, 3) block at once
+            band[..., c] = rgb[s, :, c]
         band[..., 3] = a
         yield band
 

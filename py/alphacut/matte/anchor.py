@@ -25,7 +25,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha
-from .resize import above, resize_alpha
+from .resize import reach, resize_alpha
 
 __all__ = ["agrees", "band", "bounds", "clamp", "disagreement", "lift", "second_pass", "settle", "sharpen", "softness"]
 
@@ -146,7 +146,7 @@ def bounds(coarse, shape) -> tuple[np.ndarray, np.ndarray]:
     """
     coarse = as_alpha(coarse, "coarse")
     anchor = resize_alpha(coarse, shape)
-    return anchor, above(band(coarse).astype(np.float32), shape, 0.0)
+    return anchor, reach(band(coarse), shape)
 
 
 def clamp(alpha: np.ndarray, anchor: np.ndarray, inside: np.ndarray, *, delta: float = DELTA) -> np.ndarray:
@@ -203,8 +203,10 @@ def settle(alpha: np.ndarray, anchor: np.ndarray, inside: np.ndarray) -> np.ndar
     """
     for r0 in range(0, alpha.shape[0], _STRIP):
         a, i, out = anchor[r0 : r0 + _STRIP], inside[r0 : r0 + _STRIP], alpha[r0 : r0 + _STRIP]
-        out[~i & (a < BAND_LO)] = 0
-        out[~i & (a > BAND_HI)] = 1
+        # "outside the band and below": (a < lo) > inside on the booleans' bytes (faster in wasm than ~ and &)
+        inside8 = i.view(np.uint8)
+        np.copyto(out, np.float32(0), where=np.greater((a < BAND_LO).view(np.uint8), inside8))
+        np.copyto(out, np.float32(1), where=np.greater((a > BAND_HI).view(np.uint8), inside8))
     return alpha
 
 
