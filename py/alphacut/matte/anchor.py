@@ -201,6 +201,7 @@ def settle(alpha: np.ndarray, anchor: np.ndarray, inside: np.ndarray) -> np.ndar
     >>> settle(anchor.copy(), anchor, inside).tolist()
     [[0.0, 0.009999999776482582, 0.5, 1.0]]
     """
+    inside = np.asarray(inside, bool)  # read as bytes below
     for r0 in range(0, alpha.shape[0], _STRIP):
         a, i, out = anchor[r0 : r0 + _STRIP], inside[r0 : r0 + _STRIP], alpha[r0 : r0 + _STRIP]
         # "outside the band and below": (a < lo) > inside on the booleans' bytes (faster in wasm than ~ and &)

@@ -88,11 +88,14 @@ def reach(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     cols = mask[:, c0] | (mask[:, c1] & (wc > 0))  # coarse rows, full-resolution columns
     # Each output row is a coarse row, or a coarse row OR'd with the next one: both kinds are made
     # at coarse height, and the output is one gather of whole rows from them.
-    both = cols.copy()
-    both[:-1] |= cols[1:]
+    m = cols.shape[0]
+    rows = np.empty((2 * m, cols.shape[1]), bool)  # the coarse rows, then each OR'd with the next
+    rows[:m] = cols
+    rows[m:] = cols
+    rows[m : 2 * m - 1] |= cols[1:]
+    del cols
     r0, r1, wr = taps(mask.shape[0], shape[0])
-    pick = np.where((wr > 0) & (r1 > r0), r0 + cols.shape[0], r0)
-    rows = np.concatenate([cols, both])
+    pick = np.where((wr > 0) & (r1 > r0), r0 + m, r0)
     out = np.empty(shape, bool)
     for top in range(0, shape[0], BAND_ROWS):
         s = slice(top, top + BAND_ROWS)
