@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .._shared.resample import BAND_ROWS, taps, upsample_bands
+from .._shared.resample import taps, upsample_bands
 
 
 def resize_alpha(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -96,11 +96,7 @@ def reach(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     del cols
     r0, r1, wr = taps(mask.shape[0], shape[0])
     pick = np.where((wr > 0) & (r1 > r0), r0 + m, r0)
-    out = np.empty(shape, bool)
-    for top in range(0, shape[0], BAND_ROWS):
-        s = slice(top, top + BAND_ROWS)
-        np.take(rows, pick[s], axis=0, out=out[s])
-    return out
+    return np.take(rows, pick, axis=0)  # written straight into the result: no temporaries
 
 
 def _enlarging(old: tuple[int, int], new: tuple[int, int]) -> bool:
