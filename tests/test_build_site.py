@@ -31,16 +31,42 @@ def test_the_subset_keeps_what_the_pipeline_imports_and_drops_the_rest(scipy_whe
     assert out.name == "scipy-1.14.1-0alphacut-cp312-cp312-pyodide_2024_0_wasm32.whl"
     names = zipfile.ZipFile(out).namelist()
     for needed in ("scipy/__init__.py", "scipy/ndimage/_filters.py", "scipy/fft/_basic.py",
-                   "scipy/special/_orthogonal.py", "scipy/linalg/_basic.py", "scipy/sparse/_csr.py",
                    "scipy/_lib/_util.py", "scipy-1.14.1.dist-info/METADATA"):
         assert needed in names, needed
     assert any(n.startswith("scipy/ndimage/_nd_image") and n.endswith(".so") for n in names)
     for gone in ("scipy/optimize/", "scipy/stats/", "scipy/spatial/", "scipy/ndimage/tests/",
-                 "scipy/special/cython_special"):
+                 "scipy/special/", "scipy/linalg/", "scipy/sparse/"):
         assert not any(n.startswith(gone) for n in names), gone
-    assert out.stat().st_size < scipy_wheel.stat().st_size / 2
+    assert out.stat().st_size < scipy_wheel.stat().st_size / 10
     record = zipfile.ZipFile(out).read("scipy-1.14.1.dist-info/RECORD").decode().splitlines()
     assert {line.split(",")[0] for line in record} == set(names)
+
+
+def test_the_subset_imports_scipy_special_only_where_it_is_called(scipy_wheel, tmp_path):
+    import ast
+    import base64
+
+    out = zipfile.ZipFile(build_site.scipy_subset(scipy_wheel, tmp_path))
+    record = {line.split(",")[0]: line.split(",")[1:] for line in out.read("scipy-1.14.1.dist-info/RECORD").decode().splitlines()}
+    for path in build_site.SCIPY_PATCHES:
+        data = out.read(path)
+        tree = ast.parse(data)
+        # No module-level import of scipy.special is left, and the file still parses.
+        top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        assert not any("special" in (getattr(node, "module", None) or "") or
+                       any("special" in a.name for a in node.names) for node in top), path
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert record[path] == [f"sha256={digest}", str(len(data))]
+    # Every other kept file is byte for byte SciPy's.
+    original = zipfile.ZipFile(scipy_wheel)
+    for name in out.namelist():
+        if name not in build_site.SCIPY_PATCHES and not name.endswith("RECORD"):
+            assert out.read(name) == original.read(name), name
+
+
+def test_a_patch_that_no_longer_matches_fails_the_build():
+    with pytest.raises(RuntimeError, match=r"^x\.py: expected .* once, found it 0 times"):
+        build_site._patch("import numpy\n", "x.py", "from scipy import special\n", "")
 
 
 def test_the_subset_is_reproducible(scipy_wheel, tmp_path):
@@ -56,6 +82,9 @@ def test_the_lock_file_names_the_subset_with_its_sha256(scipy_wheel, tmp_path):
     assert lock["scipy"]["file_name"] == wheel.name
     assert lock["scipy"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert lock["numpy"] == pyodide_lock()["numpy"]
+    # The subset needs no OpenBLAS, so Pyodide must not fetch it with SciPy.
+    assert "openblas" in pyodide_lock()["scipy"]["depends"]
+    assert lock["scipy"]["depends"] == [d for d in pyodide_lock()["scipy"]["depends"] if d != "openblas"]
 
 
 def _exported(module: str, name: str) -> dict:

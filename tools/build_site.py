@@ -3,8 +3,8 @@
 Layout of build/site:
 
 - the app shell from web/ (HTML, CSS, JS modules, service worker, web manifest, icons);
-- vendor/pyodide/: Pyodide 0.27.7's core files and the verified wheels of numpy, Pillow and
-  OpenBLAS, with SciPy cut down to the subpackages the pipeline imports (:func:`scipy_subset`);
+- vendor/pyodide/: Pyodide 0.27.7's core files and the verified wheels of numpy and Pillow,
+  with SciPy cut down to the subpackages the pipeline imports (:func:`scipy_subset`: no OpenBLAS);
   the Python wheels and the standard library as bytecode (:func:`pycompile`), and
   pyodide-lock.json naming those wheels;
 - vendor/ort/: ONNX Runtime Web 1.30.0, the plain WASM and the WebGPU builds;
@@ -22,6 +22,7 @@ Layout of build/site:
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -39,19 +40,47 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_std
 ORT_FILES = ("ort.wasm.min.mjs", "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
              "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
 MODEL = "isnet"
-# SciPy's subpackages that the pipeline imports in Pyodide: scipy.ndimage and scipy.fft, and what
-# they import in SciPy 1.14.1 (ndimage imports special, special imports linalg, linalg imports
-# sparse). Traced in Pyodide under Node with every pipeline path run (cut-out, colour key, edit
-# merge, export): 179 SciPy modules. Pyodide 0.27 instantiates every shared library of a package
-# when it loads it, so SciPy's other libraries (optimize, stats, spatial, interpolate, signal,
-# io, ...: 17 MB of 33) cost memory for nothing: dropping them saves 8.5 MB of download and about
-# 90 MB of tab memory (BENCHMARKS.md; start-up time did not change measurably). Importing one of
-# them fails with a plain ModuleNotFoundError; tests/e2e runs every pipeline path in Pyodide.
-SCIPY_KEEP = ("scipy/_lib/", "scipy/fft/", "scipy/linalg/", "scipy/ndimage/", "scipy/sparse/", "scipy/special/")
-# Inside those, never imported by the pipeline: tests, SciPy's Cython API to its special
-# functions, and linalg.interpolative's library.
-SCIPY_DROP = ("/tests/", "scipy/special/cython_special", "scipy/linalg/_decomp_interpolative",
-              "scipy/special/_test_internal", "scipy/_lib/_test_", "scipy/ndimage/_ctest", "scipy/ndimage/_cytest")
+# SciPy's subpackages that the pipeline imports in Pyodide: scipy.ndimage and scipy.fft, and the
+# helpers in scipy._lib they import. Traced in Pyodide under Node with every pipeline path run
+# (cut-out, colour key, edit merge, export). Pyodide 0.27 instantiates every shared library of a
+# package when it loads it, so every library kept costs start-up time and tab memory whether or
+# not a photo needs it (BENCHMARKS.md, "Start-up: SciPy without special, linalg and sparse").
+# Importing anything else fails with a plain ModuleNotFoundError; tests/e2e runs every pipeline
+# path in Pyodide.
+SCIPY_KEEP = ("scipy/_lib/", "scipy/fft/", "scipy/ndimage/")
+# Inside those, never imported by the pipeline: tests and their helper libraries.
+SCIPY_DROP = ("/tests/", "scipy/_lib/_test_", "scipy/ndimage/_ctest", "scipy/ndimage/_cytest")
+# SciPy 1.14.1 imports scipy.special at the top of two modules the pipeline needs, for functions it
+# never calls: ndimage's `rotate` (cosdg, sindg) and fft's `fht` (loggamma, poch). scipy.special
+# in turn imports linalg (OpenBLAS) and sparse: 13 MB of shared libraries and a 6 MB OpenBLAS.
+# The subset makes those two imports lazy (the functions import special when called, and fail
+# with ModuleNotFoundError in Pyodide, where it is left out); nothing else in SciPy changes.
+# Each patch replaces one exact line of the pinned release, or the build fails.
+SCIPY_PATCHES = {
+    "scipy/ndimage/_interpolation.py": (
+        "from scipy import special\n",
+        "class _LazySpecial:  # alphacut's build: scipy.special on first use (only `rotate` needs it)\n"
+        "    def __getattr__(self, name):\n"
+        "        import scipy.special\n"
+        "        return getattr(scipy.special, name)\n"
+        "\n"
+        "\n"
+        "special = _LazySpecial()\n",
+    ),
+    "scipy/fft/_fftlog_backend.py": (
+        "from ..special import loggamma, poch\n",
+        "def loggamma(*args, **kwargs):  # alphacut's build: scipy.special on first use (only fht needs it)\n"
+        "    from ..special import loggamma\n"
+        "    return loggamma(*args, **kwargs)\n"
+        "\n"
+        "\n"
+        "def poch(*args, **kwargs):\n"
+        "    from ..special import poch\n"
+        "    return poch(*args, **kwargs)\n",
+    ),
+}
+# Pyodide packages SciPy depends on in pyodide-lock.json that the subset does not need.
+SCIPY_UNNEEDED = ("openblas",)
 VENDOR_TAG = "0alphacut"  # a wheel build tag: a wheel the build changes has its own file name and sha256
 
 
@@ -77,10 +106,12 @@ def build_wheel(out: Path) -> Path:
 
 
 def scipy_subset(src: Path, out_dir: Path) -> Path:
-    """Write SciPy's wheel ``src`` cut down to :data:`SCIPY_KEEP` into ``out_dir``; return it.
+    """Write SciPy's wheel ``src`` cut down to :data:`SCIPY_KEEP`, with :data:`SCIPY_PATCHES`
+    applied, into ``out_dir``; return it.
 
-    Top-level modules and the dist-info are kept; RECORD lists only what is kept. The zip is
-    written with fixed timestamps, so the same input gives the same bytes (and build id).
+    Top-level modules and the dist-info are kept; RECORD lists only what is kept, with each patched
+    file's new hash and size. The zip is written with fixed timestamps, so the same input gives the
+    same bytes (and build id).
     """
     dst = out_dir / _tagged(src.name)
 
@@ -94,17 +125,33 @@ def scipy_subset(src: Path, out_dir: Path) -> Path:
         kept = [i for i in z.infolist() if keep(i.filename)]
         (record,) = (i for i in kept if i.filename.endswith(".dist-info/RECORD"))
         names = {i.filename for i in kept}
-        lines = z.read(record).decode().splitlines()
+        patched = {path: _patch(z.read(path).decode(), path, *change).encode()
+                   for path, change in SCIPY_PATCHES.items()}
+        lines = [_record_line(ln.split(",")[0], patched[ln.split(",")[0]]) if ln.split(",")[0] in patched else ln
+                 for ln in z.read(record).decode().splitlines() if ln.split(",")[0] in names]
         out_dir.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as w:
             for info in kept:
-                data = z.read(info)
+                data = patched.get(info.filename) or z.read(info)
                 if info is record:
-                    data = ("\n".join(ln for ln in lines if ln.split(",")[0] in names) + "\n").encode()
+                    data = ("\n".join(lines) + "\n").encode()
                 entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
                 entry.external_attr = info.external_attr
                 w.writestr(entry, data, zipfile.ZIP_DEFLATED)
     return dst
+
+
+def _patch(text: str, path: str, old: str, new: str) -> str:
+    """``text`` with its one line ``old`` replaced by ``new``; an error unless ``old`` occurs once."""
+    if text.count(old) != 1:
+        raise RuntimeError(f"{path}: expected {old!r} once, found it {text.count(old)} times (a new SciPy?)")
+    return text.replace(old, new)
+
+
+def _record_line(path: str, data: bytes) -> str:
+    """A wheel RECORD line for ``data`` at ``path`` (urlsafe base64 sha256, no padding; size)."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
 
 
 def retagged(src: Path, out_dir: Path) -> Path:
@@ -123,10 +170,13 @@ def _tagged(wheel_name: str) -> str:
 
 
 def write_lock(lock_src: Path, lock_dst: Path, wheels: dict[str, Path]) -> None:
-    """Copy pyodide-lock.json with each package of ``wheels`` pointing at its wheel (name and sha256)."""
+    """Copy pyodide-lock.json with each package of ``wheels`` pointing at its wheel (name and sha256),
+    and SciPy depending on none of :data:`SCIPY_UNNEEDED` (Pyodide would fetch them with it)."""
     lock = json.loads(lock_src.read_text())
     for package, wheel in wheels.items():
         lock["packages"][package].update(file_name=wheel.name, sha256=sha256_file(wheel))
+    scipy = lock["packages"]["scipy"]
+    scipy["depends"] = [d for d in scipy.get("depends", []) if d not in SCIPY_UNNEEDED]
     _write(lock_dst, json.dumps(lock, separators=(",", ":")))
 
 
@@ -248,15 +298,13 @@ def main() -> int:
         elif name != "pyodide-lock.json":
             place(NODE / "pyodide" / name, pyodide_dir / name)
     wheels = {}  # the Python packages, as the build changes them
-    for pkg in pyodide_packages(lock)[1]:
+    for pkg in (p for p in pyodide_packages(lock)[1] if p not in SCIPY_UNNEEDED):
         file_name = lock[pkg]["file_name"]
         src = verify_file(CACHE / "pyodide" / file_name, lock[pkg]["sha256"], file_name)
         if pkg == "scipy":
             wheels[pkg] = scipy_subset(src, pyodide_dir)
-        elif file_name.endswith(".whl"):
+        else:
             wheels[pkg] = retagged(src, pyodide_dir)
-        else:  # a shared library (OpenBLAS): no Python in it
-            place(src, pyodide_dir / file_name)
     for name in ORT_FILES:
         place(NODE / "onnxruntime-web" / "dist" / name, SITE / "vendor" / "ort" / name)
     for name in ("index.js", "LICENSE.txt"):
