@@ -44,7 +44,7 @@ MODEL = "isnet"
 # helpers in scipy._lib they import. Traced in Pyodide under Node with every pipeline path run
 # (cut-out, colour key, edit merge, export). Pyodide 0.27 instantiates every shared library of a
 # package when it loads it, so every library kept costs start-up time and tab memory whether or
-# not a photo needs it (BENCHMARKS.md, "Start-up: SciPy without special, linalg and sparse").
+# not a photo needs it (BENCHMARKS.md, "Start-up and memory: SciPy without special, linalg and sparse").
 # Importing anything else fails with a plain ModuleNotFoundError; tests/e2e runs every pipeline
 # path in Pyodide.
 SCIPY_KEEP = ("scipy/_lib/", "scipy/fft/", "scipy/ndimage/")
@@ -52,7 +52,7 @@ SCIPY_KEEP = ("scipy/_lib/", "scipy/fft/", "scipy/ndimage/")
 SCIPY_DROP = ("/tests/", "scipy/_lib/_test_", "scipy/ndimage/_ctest", "scipy/ndimage/_cytest")
 # SciPy 1.14.1 imports scipy.special at the top of two modules the pipeline needs, for functions it
 # never calls: ndimage's `rotate` (cosdg, sindg) and fft's `fht` (loggamma, poch). scipy.special
-# in turn imports linalg (OpenBLAS) and sparse: 13 MB of shared libraries and a 6 MB OpenBLAS.
+# in turn imports linalg (OpenBLAS) and sparse: about 14 MB of shared libraries and a 6 MB OpenBLAS.
 # The subset makes those two imports lazy (the functions import special when called, and fail
 # with ModuleNotFoundError in Pyodide, where it is left out); nothing else in SciPy changes.
 # Each patch replaces one exact line of the pinned release, or the build fails.
@@ -132,7 +132,7 @@ def scipy_subset(src: Path, out_dir: Path) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as w:
             for info in kept:
-                data = patched.get(info.filename) or z.read(info)
+                data = patched[info.filename] if info.filename in patched else z.read(info)
                 if info is record:
                     data = ("\n".join(lines) + "\n").encode()
                 entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
