@@ -20,6 +20,12 @@ rows into other bytes), the hashes are of the decoded pixels (shape, mode and ev
 report's ``output_bytes`` is left out of its digest. These hashes are the same computed on the code
 before that change (c993f29, Pillow's encoder) and after it.
 
+A second intended change (session 16): a fully transparent pixel is written as (0, 0, 0, 0)
+instead of keeping the photo's colour under it, so that a cut-out does not carry the background
+it hides. The eight cut-out hashes were re-recorded; against the code before, on every case the
+alpha is identical and the only pixels that differ are those whose alpha is 0 (the edit merge's
+hash is unchanged).
+
 Re-record (only for an intended change of output): ``ALPHACUT_GOLDEN=print pytest tests/test_golden.py -s``.
 """
 from __future__ import annotations
@@ -131,14 +137,14 @@ def _cases(cat_rgb, cat_jpeg, ort_infer):
 
 
 GOLDEN = {
-    'cat, real model': ('4da461e60c306e6a', 'f3d83ba9f90091b5'),
-    'cat, fake model': ('5bafb17e9c783d7b', '056cfa2e65e5272b'),
-    'cat, escalated, holes, strokes, shift, feather': ('a62309ba2210d94e', 'c992085948200db4'),
-    'cat, re-run from the coarse matte': ('980f2cacfc923053', '405d2a0f5588d330'),
-    'studio, auto (colour key as second opinion)': ('f0b38586330a7038', '2a83f4bfe97bded2'),
-    'studio, colour key alone': ('56ac31e44f9798f3', '34bdf9b54e7752c1'),
-    'noise, odd size, JPEG': ('c112fb964f3a26a7', 'f2f3332cd8bd4463'),
-    'studio with its own alpha': ('3826a301a64da346', '3589e85c190d0052'),
+    'cat, real model': ('897b46c095b4681a', 'f3d83ba9f90091b5'),
+    'cat, fake model': ('66b4c517a26f3a63', '056cfa2e65e5272b'),
+    'cat, escalated, holes, strokes, shift, feather': ('3549ddcbf7daf0ac', 'c992085948200db4'),
+    'cat, re-run from the coarse matte': ('524588bc21f1700a', '405d2a0f5588d330'),
+    'studio, auto (colour key as second opinion)': ('3c49e71c50434467', '2a83f4bfe97bded2'),
+    'studio, colour key alone': ('5589c90147a26dfe', '34bdf9b54e7752c1'),
+    'noise, odd size, JPEG': ('830385cc2a140728', 'f2f3332cd8bd4463'),
+    'studio with its own alpha': ('a7fca46da9c166e5', '3589e85c190d0052'),
     'edit merge': ('69a5af9cb3c554cd', '87fba800b205a743'),
 }
 

@@ -250,8 +250,9 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
     -------
     Result
         RGBA PNG at the input's full resolution, no metadata: opaque pixels keep their
-        original RGB exactly, semi-transparent ones are decontaminated (``options``);
-        and a report with the size and the time per stage.
+        original RGB exactly, semi-transparent ones are decontaminated (``options``), and
+        fully transparent ones are (0, 0, 0, 0), so the file holds nothing of the hidden
+        background; and a report with the size and the time per stage.
 
     Examples
     --------

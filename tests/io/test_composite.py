@@ -5,13 +5,16 @@ from alphacut.io.composite import to_rgba
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (17, 5)])
-def test_rgb_untouched_and_alpha_rounded(shape):
+def test_rgb_untouched_where_seen_and_alpha_rounded(shape):
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
     alpha = rng.random(shape, dtype=np.float32)
+    alpha.flat[::3] = 0.0015  # rounds to 0 (one in three pixels)
     out = to_rgba(rgb, alpha)
-    np.testing.assert_array_equal(out[..., :3], rgb)
     np.testing.assert_array_equal(out[..., 3], np.rint(alpha * 255).astype(np.uint8))
+    seen = out[..., 3] > 0
+    np.testing.assert_array_equal(out[..., :3][seen], rgb[seen])
+    assert not out[~seen].any()  # a fully transparent pixel keeps nothing of the photo
 
 
 def test_source_alpha_multiplies():
@@ -37,7 +40,10 @@ def test_bands_cover_every_row_once():
     bands = list(rgba_bands(rgb, alpha, source_alpha=src, rows=256))
     assert [b.shape[0] for b in bands] == [256, 256, 88]
     whole = np.concatenate(bands)
-    np.testing.assert_array_equal(whole[..., :3], rgb)
+    seen = whole[..., 3] > 0
+    assert (~seen).any()
+    np.testing.assert_array_equal(whole[..., :3][seen], rgb[seen])
+    assert not whole[~seen].any()
     exact = alpha.astype(np.float64) * src  # float32 rounding may move a value that ends in .5 by one
     assert np.abs(whole[..., 3] - exact).max() <= 0.5 + 1e-3
     np.testing.assert_array_equal(whole, to_rgba(rgb, alpha, source_alpha=src))

@@ -10,6 +10,11 @@ from .._shared.resample import BAND_ROWS
 def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | None = None) -> np.ndarray:
     """Stack colour and a matte into RGBA uint8, leaving ``rgb`` untouched.
 
+    Where the matte rounds to 0 the colour is 0 too: a cut-out must not carry the background it
+    hides (anyone can drop the alpha channel and see it), as the peers' files do not; and the
+    file is smaller (the 12 MP astronaut of ``bench.speed``: 11.0 MB with the hidden colours,
+    7.5 MB without).
+
     Parameters
     ----------
     rgb : (M, N, 3) ndarray of uint8
@@ -27,6 +32,8 @@ def to_rgba(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray | No
     >>> out = to_rgba(np.zeros((1, 2, 3), np.uint8), np.array([[0.0, 1.0]], np.float32))
     >>> out[..., 3].tolist()
     [[0, 255]]
+    >>> to_rgba(np.full((1, 2, 3), 9, np.uint8), np.array([[0.0, 0.5]], np.float32)).tolist()
+    [[[0, 0, 0, 0], [9, 9, 9, 128]]]
     """
     out = np.empty(alpha.shape + (4,), np.uint8)
     top = 0
@@ -63,9 +70,11 @@ def rgba_bands(rgb: np.ndarray, alpha: np.ndarray, *, source_alpha: np.ndarray |
             a *= source_alpha[s] * np.float32(1 / 255)
         np.rint(a, out=a)
         band = np.empty(a.shape + (4,), np.uint8)
+        alpha8 = band[..., 3]
+        alpha8[...] = a
+        seen = np.minimum(alpha8, 1)  # 0 where fully transparent, else 1
         for c in range(3):  # a channel at a time: in wasm, 15x faster than copying the (R, N, 3) block at once
-            band[..., c] = rgb[s, :, c]
-        band[..., 3] = a
+            np.multiply(rgb[s, :, c], seen, out=band[..., c])
         yield band
 
 
