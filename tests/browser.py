@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import os
 import re
@@ -162,12 +163,21 @@ def check_cutout(png: bytes, source_rgb: np.ndarray, rgb_atol: int = 0):
     assert diff.max() <= rgb_atol, diff.max()
 
 
-def studio_photo(path: Path) -> Path:
-    """A red disc on a plain light backdrop (300 x 400), saved as PNG at ``path``."""
+@functools.lru_cache(maxsize=1)
+def rgb_profile() -> bytes:
+    """An ICC profile for RGB colour (LittleCMS's sRGB), standing in for a phone's Display P3.
+    Made once: LittleCMS stamps each new profile with the time, so two calls may differ."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def studio_photo(path: Path, icc: bytes | None = None) -> Path:
+    """A red disc on a plain light backdrop (300 x 400), saved as PNG at ``path`` (with ``icc``)."""
     rgb = np.full((300, 400, 3), 245, np.uint8)
     yy, xx = np.mgrid[:300, :400]
     rgb[(yy - 150) ** 2 + (xx - 200) ** 2 < 90 ** 2] = (200, 60, 30)
-    Image.fromarray(rgb).save(path)
+    Image.fromarray(rgb).save(path, **({"icc_profile": icc} if icc else {}))
     return path
 
 
@@ -203,8 +213,10 @@ def check_engine_cutouts(run: dict, cat_rgb: np.ndarray) -> None:
     assert studio["state"] == "done", studio["text"]
     assert keyed["state"] == "done" and keyed["method"] == "colorkey", keyed
     for key in ("studio", "keyed"):
-        alpha = alpha_of(base64.b64decode(files[key]["b64"]))
+        png = base64.b64decode(files[key]["b64"])
+        alpha = alpha_of(png)
         assert alpha.shape == (300, 400) and alpha[150, 200] == 255 and alpha[10, 10] == 0, key
+        assert Image.open(io.BytesIO(png)).info.get("icc_profile") == rgb_profile(), key  # the photo's profile, kept
 
 
 def check_merge(mask_png: bytes, result_png: bytes, folder: Path, known: np.ndarray) -> None:
@@ -256,7 +268,7 @@ def engine_photos(folder: Path, cat_rgb: np.ndarray) -> dict:
     """The files an engine's smoke run is given: the cat, the studio photo and an edit merge pair."""
     Image.fromarray(cat_rgb).save(folder / "cat.png")
     original, edited, known = merge_pair(folder)
-    return {"cat": str(folder / "cat.png"), "studio": str(studio_photo(folder / "studio.png")),
+    return {"cat": str(folder / "cat.png"), "studio": str(studio_photo(folder / "studio.png", icc=rgb_profile())),
             "original": str(original), "edited": str(edited), "known": known}
 
 

@@ -252,7 +252,8 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
         RGBA PNG at the input's full resolution, no metadata: opaque pixels keep their
         original RGB exactly, semi-transparent ones are decontaminated (``options``), and
         fully transparent ones are (0, 0, 0, 0), so the file holds nothing of the hidden
-        background; and a report with the size and the time per stage.
+        background; the input's ICC profile for RGB colour, if any, is embedded; and a report
+        with the size and the time per stage.
 
     Examples
     --------
@@ -291,7 +292,7 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
         "second_opinions": m.opinions or {},
     }
     png = write_png((rows, cols, 4), rgba_bands(img.rgb, m.alpha, source_alpha=img.alpha),
-                    compress_level=options.compress_level)
+                    compress_level=options.compress_level, icc=img.icc)
     clock.lap("encode")
     report.update(output_bytes=len(png), timings_ms=clock.ms)
     return Result(png=png, report=report, coarse=m.coarse)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import MERGE_FOUND, STEPS_JS, Session, alpha_of, check_cutout, check_merge, check_shown, merge_pair
+from browser import MERGE_FOUND, STEPS_JS, Session, alpha_of, check_cutout, check_merge, check_shown, merge_pair, rgb_profile
 from support import CAT_BACKGROUND, CAT_SUBJECT, png_bytes
 
 pytestmark = pytest.mark.browser
@@ -190,13 +190,25 @@ def test_forced_second_pass_and_the_flagged_regions_overlay(session):
     session.assert_clean()
 
 
-def test_drop_bad_file_then_good_file_and_paste(session, cat_jpeg):
+def test_drop_bad_file_then_good_file_and_paste(session, cat_rgb):
+    """The good file carries an ICC profile (as a phone's Display P3 photo does): the cut-out and
+    its JPEG export carry it too."""
+    profile = rgb_profile()
+    buf = io.BytesIO()
+    Image.fromarray(cat_rgb).save(buf, format="JPEG", quality=95, icc_profile=profile)
     before = len(session.page.query_selector_all(".job"))
-    drop_files(session.page, [("notes.png", "image/png", b"this is not a picture"), ("cat.jpg", "image/jpeg", cat_jpeg)])
+    drop_files(session.page, [("notes.png", "image/png", b"this is not a picture"), ("cat.jpg", "image/jpeg", buf.getvalue())])
     jobs = session.wait_jobs(before + 2)
     (bad_state, bad_text), (good_state, good_text) = jobs[before:before + 2]
     assert bad_state == "error" and "not an image format" in bad_text, bad_text
     assert good_state == "done", good_text
+    session.page.click(f".job:nth-child({before + 2}) .open")
+    name, png = session.download("#download")
+    assert name == "cat_no_bg.png" and Image.open(io.BytesIO(png)).info.get("icc_profile") == profile
+    session.page.select_option("#out-format", "jpeg")
+    _, jpeg = session.download("#download")
+    assert Image.open(io.BytesIO(jpeg)).info.get("icc_profile") == profile
+    session.page.select_option("#out-format", "png")
     drop_files(session.page, [("clip.png", "image/png", b"\x89PNG\r\n\x1a\n broken")], event="paste")
     jobs = session.wait_jobs(before + 3)
     state, text = jobs[before + 2]

@@ -438,7 +438,8 @@ def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None
 
     opts = MergeOptions.from_dict(options)
     clock = Clock()
-    orig = decode(original).rgb
+    source = decode(original)
+    orig = source.rgb
     edit = decode(edited).rgb
     warnings = []
     brushes = []
@@ -457,7 +458,8 @@ def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None
         edit = _resize_rgb(edit, orig.shape[:2])
     clock.lap("decode")
     res = _merge(orig, edit, opts, brushes[0], brushes[1], warnings, clock)
-    composite_png = encode_png(res.composite, compress_level=opts.compress_level)
+    # The composite is in the original's colour space: its profile, if any, goes with it.
+    composite_png = encode_png(res.composite, compress_level=opts.compress_level, icc=source.icc)
     mask_png = encode_png(res.mask8, compress_level=opts.compress_level)
     labels_png = encode_png(res.labels, compress_level=opts.compress_level)
     clock.lap("encode")

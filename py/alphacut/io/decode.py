@@ -10,8 +10,12 @@ The bytes come from a user, so nothing about them is trusted:
   ICO's PNG) is refused before it is decoded. A TIFF's tiles must fit its size
   (:data:`TILE_SLACK`), its pages are counted from the bytes up to :data:`MAX_PAGES`, and a JPEG
   may have at most :data:`MAX_SCANS` scans: each is bounded in memory and time before decoding.
-- PNG text and ICC chunks are dropped unread: this app uses neither, and Pillow refuses a whole
-  file when one inflates past 1 MB.
+- PNG text chunks are dropped unread (Pillow refuses a whole file when one inflates past 1 MB),
+  and so is the ICC chunk, after it is read here within :data:`MAX_ICC` bytes.
+- An ICC profile for RGB colour is kept as bytes (:attr:`Decoded.icc`) and written into the
+  outputs, so that a photo in another colour space (an iPhone's Display P3) keeps its colours;
+  it is not applied (Pyodide's Pillow has no colour management). Any other profile, or one whose
+  header is not an ICC profile's, is dropped.
 - Every failure is a `DecodeError` with a one-line message for a user; a truncated file is
   refused, never half decoded (with one known exception, see TESTING.md).
 
@@ -26,6 +30,7 @@ import io
 import re
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +78,10 @@ TOO_LARGE = "the file is {:.0f} MB, above the limit of {:.0f} MB for one photo"
 MANY_PAGES = "the TIFF file has more than {} pages: save the page you want as a file of its own"
 MANY_SCANS = "the JPEG file has more than {} scans (a normal one has about 10): it is damaged or crafted"
 HUGE_TILE = "the TIFF file is damaged: its tiles ({}x{}) are far larger than the image ({}x{})"
+
+#: Largest ICC profile carried from an input to its outputs, in bytes (a display profile is
+#: 0.5-4 KB, a camera's or a printer's up to a few hundred KB). A larger one is dropped.
+MAX_ICC = 1 << 20
 
 #: How many leading bytes the signature checks look at.
 _HEAD = 4096
@@ -135,8 +144,9 @@ _SIGNATURES = (
     ("ICO", lambda h: h.startswith(b"\0\0\1\0") and h[4:6] != b"\0\0"),
 )
 
-#: PNG chunks dropped before decoding: text and ICC profiles are metadata this app never uses,
-#: and Pillow refuses the whole file when one inflates past 1 MB (its MAX_TEXT_CHUNK).
+#: PNG chunks dropped before decoding: text is metadata this app never uses, the ICC profile is
+#: read here (:func:`_png_icc`), and Pillow refuses the whole file when one of them inflates past
+#: 1 MB (its MAX_TEXT_CHUNK).
 _PNG_UNUSED = frozenset({b"tEXt", b"zTXt", b"iTXt", b"iCCP"})
 
 #: Pixel modes converted to RGB, the same way on every Pillow. Not LAB: Pyodide's Pillow has no
@@ -170,6 +180,10 @@ class Decoded:
         The source pixel mode before conversion (``"CMYK"``, ``"I;16"``...).
     frames : int
         Frame count; only the first frame of an animation is used.
+    icc : bytes or None
+        The input's ICC profile when it describes RGB colour and the pixels were RGB (or a
+        palette of RGB colours): the colour space ``rgb`` is in. None means sRGB, as for a file
+        with no profile.
     """
 
     rgb: np.ndarray
@@ -177,6 +191,7 @@ class Decoded:
     format: str
     mode: str
     frames: int
+    icc: bytes | None = None
 
 
 def precheck(head: bytes, size: int, *, max_pixels: int = MAX_PIXELS, browser_avif: bool = False) -> str:
@@ -312,7 +327,9 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
     precheck(data[:_HEAD], len(data), max_pixels=max_pixels)
     head = data[:_HEAD]
     kind = next((name for name, matches in _SIGNATURES if matches(head)), None)
+    icc = None
     if kind == "PNG":
+        icc = _png_icc(data)
         data = _without_png_chunks(data, _PNG_UNUSED)
     pages = _tiff_preflight(data) if kind == "TIFF" else None
     if kind == "JPEG" and data.count(b"\xff\xda") > MAX_SCANS:  # SOS markers (0xFF is stuffed in scan data)
@@ -330,6 +347,9 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
         kind = _NAMES.get(img.format or "", kind)
         _check_size(img.size, max_pixels)
         fmt, mode = img.format or "", _source_mode(img)
+        if kind != "PNG":
+            icc = img.info.get("icc_profile")
+        icc = _rgb_profile(icc) if mode in _RGB_MODES else None
         try:
             frames = pages if pages is not None else max(1, getattr(img, "n_frames", 1))
             img.load()
@@ -344,7 +364,7 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
         raise DecodeError(NO_MEMORY) from e
     except Exception as e:  # e.g. Pyodide's Pillow lacks a converter
         raise DecodeError(BAD_MODE.format(img.mode)) from e
-    return Decoded(rgb=rgb, alpha=alpha, format=fmt, mode=mode, frames=frames)
+    return Decoded(rgb=rgb, alpha=alpha, format=fmt, mode=mode, frames=frames, icc=icc)
 
 
 def _explain(e: Exception, data: bytes, kind: str | None, max_pixels: int) -> DecodeError:
@@ -454,18 +474,75 @@ def _is_text(sample: bytes) -> bool:
     return bool(text) and all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
 
 
-def _without_png_chunks(data: bytes, kinds: frozenset[bytes]) -> bytes:
-    """``data`` without the PNG chunks of the given kinds; damaged chunk structure is left for
-    Pillow to report."""
-    drop, pos = [], 8
+#: Source modes whose pixels an RGB profile describes (a palette's colours are RGB).
+_RGB_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA"})
+
+
+def _png_chunks(data: bytes):
+    """(kind, start, end) of each whole chunk of a PNG before IEND; damaged chunk structure
+    ends the walk (Pillow reports it)."""
+    pos = 8
     while pos + 12 <= len(data):
         end = pos + 12 + int.from_bytes(data[pos:pos + 4], "big")
         kind = data[pos + 4:pos + 8]
         if end > len(data) or kind == b"IEND":
-            break
-        if kind in kinds:
-            drop.append((pos, end))
+            return
+        yield kind, pos, end
         pos = end
+
+
+def _png_icc(data: bytes) -> bytes | None:
+    """The profile of a PNG's iCCP chunk, inflated to at most :data:`MAX_ICC` bytes, or None.
+
+    Examples
+    --------
+    >>> from alphacut.io.encode import encode_png
+    >>> profile = b"x" * 200
+    >>> _png_icc(encode_png(np.zeros((1, 1, 3), np.uint8), icc=profile)) == profile
+    True
+    """
+    for kind, start, end in _png_chunks(data):
+        if kind == b"IDAT":
+            return None
+        if kind != b"iCCP":
+            continue
+        body = data[start + 8:end - 4]
+        name_end = body.find(b"\0", 0, 80)
+        if name_end < 1 or body[name_end + 1:name_end + 2] != b"\0":  # a name, then method 0 (zlib)
+            return None
+        inflate = zlib.decompressobj()
+        try:
+            profile = inflate.decompress(body[name_end + 2:], MAX_ICC + 1)
+        except zlib.error:
+            return None
+        return profile if inflate.eof and len(profile) <= MAX_ICC else None
+    return None
+
+
+def _rgb_profile(icc) -> bytes | None:
+    """``icc`` when its header is that of an ICC profile for RGB colour, else None.
+
+    Checked: the size it declares is its length, the ``acsp`` signature, and the data colour
+    space ``RGB``. The rest is the viewer's to read; a profile is never applied here.
+
+    Examples
+    --------
+    >>> header = (200).to_bytes(4, "big") + bytes(12) + b"RGB " + bytes(16) + b"acsp"
+    >>> _rgb_profile(header + bytes(160)) is not None, _rgb_profile(header + bytes(161))
+    (True, None)
+    """
+    if not isinstance(icc, (bytes, bytearray)) or not 132 <= len(icc) <= MAX_ICC:
+        return None
+    icc = bytes(icc)
+    if int.from_bytes(icc[:4], "big") != len(icc) or icc[36:40] != b"acsp" or icc[16:20] != b"RGB ":
+        return None
+    return icc
+
+
+def _without_png_chunks(data: bytes, kinds: frozenset[bytes]) -> bytes:
+    """``data`` without the PNG chunks of the given kinds; damaged chunk structure is left for
+    Pillow to report."""
+    drop = [(start, end) for kind, start, end in _png_chunks(data) if kind in kinds]
     if not drop:
         return data
     view, keep, start = memoryview(data), [], 0

@@ -163,7 +163,7 @@ def export(png, fmt: str, background_json: str = "null", background_image=None) 
     else:
         background = tuple(json.loads(background_json) or (255, 255, 255))
     flat = over(rgba, background)
-    return encode_jpeg(flat) if fmt == "jpeg" else encode_webp(flat)
+    return encode_jpeg(flat, icc=img.icc) if fmt == "jpeg" else encode_webp(flat, icc=img.icc)
 
 
 def precheck(head, size: int) -> str:
