@@ -28,8 +28,9 @@ const PRECHECK_BYTES = 65536;
  * A Blob Python can decode. The file's size and first bytes are checked first, by the worker
  * (alphacut.io.decode.precheck), so a 2 GB video or a PDF is refused before it is read whole, and
  * an AVIF over the pixel limit before the browser decodes it. Pillow in Pyodide has no AVIF
- * decoder, so AVIF goes through the browser's own decoder (losslessly to PNG); everything else is
- * the file itself. A Blob, not its bytes: the page keeps one per photo, and Blobs live outside
+ * decoder, so AVIF goes through the browser's own decoder (losslessly to PNG, its colours
+ * converted to sRGB, which an untagged PNG means: an AVIF's colour information is not an ICC
+ * profile the pipeline could carry); everything else is the file itself. A Blob, not its bytes: the page keeps one per photo, and Blobs live outside
  * the page's heap.
  */
 async function decodableSource(file, bridge) {
@@ -38,7 +39,7 @@ async function decodableSource(file, bridge) {
   if (kind === 'AVIF' || file.type === 'image/avif' || AVIF.test(file.name)) {
     let bitmap;
     try {
-      bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      bitmap = await createImageBitmap(file, { colorSpaceConversion: 'default', premultiplyAlpha: 'none' });
     } catch {
       throw new Error('this browser cannot decode AVIF: convert the photo to JPEG or PNG first');
     }
