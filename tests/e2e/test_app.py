@@ -206,8 +206,13 @@ def test_drop_bad_file_then_good_file_and_paste(session, cat_rgb):
     name, png = session.download("#download")
     assert name == "cat_no_bg.png" and Image.open(io.BytesIO(png)).info.get("icc_profile") == profile
     session.page.select_option("#out-format", "jpeg")
+    session.page.select_option("#bg-kind", "colour")
+    session.page.fill("#bg-colour", "#ffffff")  # white means white in any profile: the JPEG keeps it
     _, jpeg = session.download("#download")
     assert Image.open(io.BytesIO(jpeg)).info.get("icc_profile") == profile
+    session.page.fill("#bg-colour", "#0000ff")  # a picked sRGB colour would not: untagged
+    _, jpeg = session.download("#download")
+    assert Image.open(io.BytesIO(jpeg)).info.get("icc_profile") is None
     session.page.select_option("#out-format", "png")
     drop_files(session.page, [("clip.png", "image/png", b"\x89PNG\r\n\x1a\n broken")], event="paste")
     jobs = session.wait_jobs(before + 3)

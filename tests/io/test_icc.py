@@ -1,7 +1,7 @@
 """An input's ICC profile for RGB colour is carried, unapplied, into every output made from it."""
 import asyncio
 import io
-import time
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -57,16 +57,50 @@ def test_a_damaged_or_foreign_profile_is_dropped_and_the_pixels_still_decode(pro
     np.testing.assert_array_equal(bad.rgb, good.rgb)
 
 
-def test_a_png_profile_that_inflates_too_far_is_dropped_quickly():
+def _with_iccp(body: bytes) -> bytes:
+    """A small PNG with an iCCP chunk of ``body`` right after IHDR."""
     png = encode_png(np.zeros((8, 8, 3), np.uint8))
-    huge = zlib.compress(bytes(50 * MAX_ICC))  # 50 MB of zeros in about 50 KB
-    body = b"icc\0\0" + huge
     chunk = len(body).to_bytes(4, "big") + b"iCCP" + body + zlib.crc32(b"iCCP" + body).to_bytes(4, "big")
-    bomb = png[:33] + chunk + png[33:]  # after IHDR (8 + 25 bytes)
-    t = time.perf_counter()
+    return png[:33] + chunk + png[33:]  # IHDR is 8 + 25 bytes
+
+
+def _peak_mb(fn) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_png_profile_that_inflates_too_far_is_dropped_within_bounded_memory():
+    z = zlib.compressobj(9)
+    huge = b"".join(z.compress(bytes(1 << 20)) for _ in range(200)) + z.flush()  # 200 MB of zeros in ~200 KB
+    bomb = _with_iccp(b"icc\0\0" + huge)
     d = decode(bomb)
     assert d.icc is None and d.rgb.shape == (8, 8, 3)
-    assert time.perf_counter() - t < 1.0  # inflated at most MAX_ICC + 1 bytes, not 50 MB
+    assert _peak_mb(lambda: decode(bomb)) < 3 * MAX_ICC / 1e6  # inflated to MAX_ICC + 1 bytes, not 200 MB
+
+
+def test_a_png_profile_chunk_too_long_to_be_one_is_not_read():
+    stored = zlib.compress(np.random.default_rng(0).bytes(40_000_000), 0)  # 40 MB, deflate's "stored" blocks
+    big = _with_iccp(b"icc\0\0" + stored)
+    assert decode(big).icc is None
+    assert _peak_mb(lambda: decode(big)) < 3 * MAX_ICC / 1e6  # the 40 MB chunk is never copied
+
+
+def test_a_png_profile_whose_crc_is_wrong_is_dropped(profile):
+    png = _with_iccp(b"icc\0\0" + zlib.compress(profile))
+    assert decode(png).icc == profile
+    at = png.index(b"iCCP") + 4 + len(b"icc\0\0") + len(zlib.compress(profile))  # the chunk's CRC
+    damaged = png[:at] + bytes([png[at] ^ 1]) + png[at + 1:]
+    assert decode(damaged).icc is None
+
+
+def test_profiles_an_image_may_not_carry_are_dropped(profile):
+    for at, value in ((12, b"link"), (12, b"abst"), (12, b"nmcl"), (20, b"RGB "), (8, b"\x05")):
+        odd = profile[:at] + value + profile[at + len(value):]
+        assert decode(_photo("PNG", odd)).icc is None, (at, value)
 
 
 def test_png_embeds_a_profile_only_in_colour_images(profile):
@@ -90,14 +124,22 @@ def test_cutout_and_its_exports_carry_the_profile(profile):
     # The profile is carried, not applied: the pixels are the same as without it.
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(tagged.png))),
                                   np.asarray(Image.open(io.BytesIO(plain.png))))
-    assert _icc_of(export(tagged.png, "jpeg")) == profile
-    assert _icc_of(export(tagged.png, "webp")) == profile
+    assert _icc_of(export(tagged.png, "jpeg")) == profile  # over white
+    assert _icc_of(export(tagged.png, "webp", "[0, 0, 0]")) == profile
     assert _icc_of(export(tagged.png, "mask")) is None  # grey: an RGB profile does not fit it
     assert _icc_of(export(plain.png, "jpeg")) is None
+    # A picked colour is sRGB, and would read as another colour in the photo's space: untagged.
+    assert _icc_of(export(tagged.png, "jpeg", "[255, 0, 0]")) is None
+    # A background image: tagged only when it is in the photo's colour space.
+    assert _icc_of(export(tagged.png, "jpeg", "null", _photo("PNG", profile))) == profile
+    assert _icc_of(export(tagged.png, "jpeg", "null", _photo("PNG", None))) is None
 
 
 def test_edit_merge_composite_keeps_the_originals_profile(profile):
     original = _photo("PNG", profile)
     edited = _photo("PNG", None)
-    composite, mask, _ = merge_edit_bytes(original, edited, {"feather": 0})
+    composite, mask, report = merge_edit_bytes(original, edited, {"feather": 0})
     assert _icc_of(composite) == profile and _icc_of(mask) is None
+    assert any("colour profile" in w for w in report["warnings"]), report["warnings"]
+    _, _, same = merge_edit_bytes(original, _photo("PNG", profile), {"feather": 0})
+    assert not any("colour profile" in w for w in same["warnings"])

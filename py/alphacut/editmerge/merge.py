@@ -440,8 +440,12 @@ def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None
     clock = Clock()
     source = decode(original)
     orig = source.rgb
-    edit = decode(edited).rgb
+    edited_img = decode(edited)
+    edit = edited_img.rgb
     warnings = []
+    if edited_img.icc != source.icc:
+        warnings.append("the edited image has another colour profile than the original: the result keeps the "
+                        "original's, and the edit's colours are read as if they were in it")
     brushes = []
     for name, data in (("protect", protect), ("force", force)):
         brush = None

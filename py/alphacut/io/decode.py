@@ -494,6 +494,9 @@ def _png_chunks(data: bytes):
 def _png_icc(data: bytes) -> bytes | None:
     """The profile of a PNG's iCCP chunk, inflated to at most :data:`MAX_ICC` bytes, or None.
 
+    The chunk is read through a view, never copied: a file may be hundreds of MB. A chunk longer
+    than a deflated :data:`MAX_ICC` can be, or whose CRC does not match, is not read.
+
     Examples
     --------
     >>> from alphacut.io.encode import encode_png
@@ -506,8 +509,13 @@ def _png_icc(data: bytes) -> bytes | None:
             return None
         if kind != b"iCCP":
             continue
-        body = data[start + 8:end - 4]
-        name_end = body.find(b"\0", 0, 80)
+        if end - start - 12 > MAX_ICC + 80 + MAX_ICC // 1000 + 64:  # name, deflate's overhead
+            return None
+        view = memoryview(data)
+        if zlib.crc32(view[start + 4:end - 4]) != int.from_bytes(view[end - 4:end], "big"):
+            return None
+        body = view[start + 8:end - 4]
+        name_end = bytes(body[:81]).find(b"\0")
         if name_end < 1 or body[name_end + 1:name_end + 2] != b"\0":  # a name, then method 0 (zlib)
             return None
         inflate = zlib.decompressobj()
@@ -519,22 +527,31 @@ def _png_icc(data: bytes) -> bytes | None:
     return None
 
 
-def _rgb_profile(icc) -> bytes | None:
-    """``icc`` when its header is that of an ICC profile for RGB colour, else None.
+#: ICC profile classes that describe a device's or a colour space's colours, the ones an image
+#: may carry (not device links, abstract or named-colour profiles, which libpng refuses too).
+_IMAGE_PROFILE_CLASSES = frozenset({b"scnr", b"mntr", b"prtr", b"spac"})
 
-    Checked: the size it declares is its length, the ``acsp`` signature, and the data colour
-    space ``RGB``. The rest is the viewer's to read; a profile is never applied here.
+
+def _rgb_profile(icc) -> bytes | None:
+    """``icc`` when its header is that of an ICC profile an RGB image may carry, else None.
+
+    Checked: the size it declares is its length, the ``acsp`` signature, major version 2 or 4,
+    a device or colour-space class, the data colour space ``RGB`` and an XYZ or Lab connection
+    space. The rest is the viewer's to read; a profile is never applied here.
 
     Examples
     --------
-    >>> header = (200).to_bytes(4, "big") + bytes(12) + b"RGB " + bytes(16) + b"acsp"
+    >>> header = ((200).to_bytes(4, "big") + bytes(4) + b"\\x04\\0\\0\\0" + b"mntr" + b"RGB " + b"XYZ "
+    ...           + bytes(12) + b"acsp")
     >>> _rgb_profile(header + bytes(160)) is not None, _rgb_profile(header + bytes(161))
     (True, None)
     """
     if not isinstance(icc, (bytes, bytearray)) or not 132 <= len(icc) <= MAX_ICC:
         return None
     icc = bytes(icc)
-    if int.from_bytes(icc[:4], "big") != len(icc) or icc[36:40] != b"acsp" or icc[16:20] != b"RGB ":
+    if (int.from_bytes(icc[:4], "big") != len(icc) or icc[36:40] != b"acsp" or icc[8] not in (2, 4)
+            or icc[12:16] not in _IMAGE_PROFILE_CLASSES or icc[16:20] != b"RGB "
+            or icc[20:24] not in (b"XYZ ", b"Lab ")):
         return None
     return icc
 

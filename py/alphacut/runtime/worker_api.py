@@ -159,11 +159,18 @@ def export(png, fmt: str, background_json: str = "null", background_image=None) 
     alpha = img.alpha if img.alpha is not None else np.full(img.rgb.shape[:2], 255, np.uint8)
     rgba = np.dstack([img.rgb, alpha])
     if background_image is not None:
-        background = decode(_bytes_of(background_image)).rgb
+        bg = decode(_bytes_of(background_image))
+        background, same_space = bg.rgb, bg.icc == img.icc
     else:
         background = tuple(json.loads(background_json) or (255, 255, 255))
+        same_space = len(set(background)) == 1 and background[0] in (0, 255)
+    # The photo's profile goes with the result only where the background means the same colour
+    # in it: white, black, or an image in the same colour space. A colour the page picked (sRGB)
+    # would read as another colour there, and nothing here can convert it: the result is then
+    # untagged, as the background was meant.
+    icc = img.icc if same_space else None
     flat = over(rgba, background)
-    return encode_jpeg(flat, icc=img.icc) if fmt == "jpeg" else encode_webp(flat, icc=img.icc)
+    return encode_jpeg(flat, icc=icc) if fmt == "jpeg" else encode_webp(flat, icc=icc)
 
 
 def precheck(head, size: int) -> str:
