@@ -13,6 +13,7 @@ from alphacut.io.decode import MAX_ICC, decode
 from alphacut.io.encode import encode_png
 from alphacut.pipeline import Options, cutout
 from alphacut.runtime.worker_api import export
+from corpus.generate import png_chunk, text_chunk_png
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +58,9 @@ def test_a_damaged_or_foreign_profile_is_dropped_and_the_pixels_still_decode(pro
     np.testing.assert_array_equal(bad.rgb, good.rgb)
 
 
-def _with_iccp(body: bytes) -> bytes:
-    """A small PNG with an iCCP chunk of ``body`` right after IHDR."""
-    png = encode_png(np.zeros((8, 8, 3), np.uint8))
-    chunk = len(body).to_bytes(4, "big") + b"iCCP" + body + zlib.crc32(b"iCCP" + body).to_bytes(4, "big")
-    return png[:33] + chunk + png[33:]  # IHDR is 8 + 25 bytes
+def _with_iccp(body: bytes, crc: int | None = None) -> bytes:
+    """A small PNG (the corpus's 8 x 8 gradient) with an iCCP chunk of ``body`` before its data."""
+    return text_chunk_png(png_chunk(b"iCCP", body, crc=crc))
 
 
 def _peak_mb(fn) -> float:
@@ -90,11 +89,9 @@ def test_a_png_profile_chunk_too_long_to_be_one_is_not_read():
 
 
 def test_a_png_profile_whose_crc_is_wrong_is_dropped(profile):
-    png = _with_iccp(b"icc\0\0" + zlib.compress(profile))
-    assert decode(png).icc == profile
-    at = png.index(b"iCCP") + 4 + len(b"icc\0\0") + len(zlib.compress(profile))  # the chunk's CRC
-    damaged = png[:at] + bytes([png[at] ^ 1]) + png[at + 1:]
-    assert decode(damaged).icc is None
+    body = b"icc\0\0" + zlib.compress(profile)
+    assert decode(_with_iccp(body)).icc == profile
+    assert decode(_with_iccp(body, crc=zlib.crc32(b"iCCP" + body) ^ 1)).icc is None
 
 
 def test_profiles_an_image_may_not_carry_are_dropped(profile):

@@ -30,8 +30,8 @@ const PRECHECK_BYTES = 65536;
  * an AVIF over the pixel limit before the browser decodes it. Pillow in Pyodide has no AVIF
  * decoder, so AVIF goes through the browser's own decoder (losslessly to PNG, its colours
  * converted to sRGB, which an untagged PNG means: an AVIF's colour information is not an ICC
- * profile the pipeline could carry); everything else is the file itself. A Blob, not its bytes: the page keeps one per photo, and Blobs live outside
- * the page's heap.
+ * profile the pipeline could carry); everything else is the file itself. A Blob, not its bytes:
+ * the page keeps one per photo, and Blobs live outside the page's heap.
  */
 async function decodableSource(file, bridge) {
   const head = await file.slice(0, PRECHECK_BYTES).arrayBuffer();
