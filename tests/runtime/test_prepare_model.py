@@ -63,3 +63,92 @@ def test_variants_agree_on_a_photo():
     assert diff.mean() < 0.01 and np.quantile(diff, 0.99) < 0.1, (diff.mean(), np.quantile(diff, 0.99))
     # the same cut-out: what is confidently foreground in one is in the other
     assert ((alpha["fp32"] > 0.5) == (alpha["int8"] > 0.5)).mean() > 0.99
+
+
+def _qdq_conv(cin=8, cout=4, rows=37, cols=11, kernel=3, stride=1, dilation=1, pads=(1, 1, 1, 1), group=1):
+    """A DequantizeLinear -> Conv -> QuantizeLinear graph, as onnxruntime's quantiser writes them."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(1)
+    w = rng.integers(-127, 128, (cout, cin // group, kernel, kernel), dtype=np.int8)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.full(cout, 0.01, np.float32), "ws"),
+             numpy_helper.from_array(np.zeros(cout, np.int8), "wz"),
+             numpy_helper.from_array(rng.integers(-500, 500, cout, dtype=np.int32), "b"),
+             numpy_helper.from_array(np.full(cout, 0.02 * 0.01, np.float32), "bs"),
+             numpy_helper.from_array(np.zeros(cout, np.int32), "bz"),
+             numpy_helper.from_array(np.array(0.02, np.float32), "xs"),
+             numpy_helper.from_array(np.array(128, np.uint8), "xz"),
+             numpy_helper.from_array(np.array(0.05, np.float32), "ys"),
+             numpy_helper.from_array(np.array(120, np.uint8), "yz")]
+    nodes = [helper.make_node("QuantizeLinear", ["input", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["x"]),
+             helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wf"], axis=0),
+             helper.make_node("DequantizeLinear", ["b", "bs", "bz"], ["bf"], axis=0),
+             helper.make_node("Conv", ["x", "wf", "bf"], ["y"], name="conv", kernel_shape=[kernel, kernel],
+                              strides=[stride, stride], dilations=[dilation, dilation], pads=list(pads), group=group),
+             helper.make_node("QuantizeLinear", ["y", "ys", "yz"], ["yq"]),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["output"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, cin, rows, cols])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["n", "c", "h", "w"])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def _run(model, x, level):
+    ort = pytest.importorskip("onnxruntime")
+    so = ort.SessionOptions()
+    so.graph_optimization_level = level(ort)
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})[0]
+
+
+@pytest.mark.parametrize("kernel, stride, dilation, pads", [
+    (3, 1, 1, (1, 1, 1, 1)), (3, 2, 1, (1, 1, 1, 1)), (3, 1, 2, (2, 2, 2, 2)), (5, 1, 1, (0, 2, 3, 1)),
+    (1, 1, 1, (0, 0, 0, 0))])
+def test_split_convolutions_gives_the_same_output(kernel, stride, dilation, pads):
+    from alphacut.runtime.prepare_graph import split_convolutions
+
+    model = _qdq_conv(kernel=kernel, stride=stride, dilation=dilation, pads=pads)
+    split = _qdq_conv(kernel=kernel, stride=stride, dilation=dilation, pads=pads)
+    rows_out = (37 + pads[0] + pads[2] - dilation * (kernel - 1) - 1) // stride + 1
+    cols_out = (11 + pads[1] + pads[3] - dilation * (kernel - 1) - 1) // stride + 1
+    per_row = cols_out * 8 * kernel * kernel  # bytes of the patch matrix per output row
+    assert split_convolutions(split, max_bytes=per_row * -(-rows_out // 4)) == 1  # four strips
+    pytest.importorskip("onnx").checker.check_model(split)
+    ops = _ops(split)
+    assert ops["Conv"] == ops["Slice"] == 4 and ops["Concat"] == 1, ops
+    x = np.random.default_rng(2).uniform(-2.5, 2.5, (1, 8, 37, 11)).astype(np.float32)
+    for level in (lambda o: o.GraphOptimizationLevel.ORT_DISABLE_ALL, lambda o: o.GraphOptimizationLevel.ORT_ENABLE_ALL):
+        whole, strips = _run(model, x, level), _run(split, x, level)
+        assert whole.shape == strips.shape == (1, 4, rows_out, cols_out)
+        np.testing.assert_array_equal(strips, whole)
+
+
+def test_split_convolutions_leaves_small_and_grouped_ones():
+    from alphacut.runtime.prepare_graph import split_convolutions
+
+    small = _qdq_conv()
+    assert split_convolutions(small, max_bytes=37 * 11 * 8 * 9) == 0 and _ops(small)["Conv"] == 1
+    grouped = _qdq_conv(group=2)
+    assert split_convolutions(grouped, max_bytes=16) == 0 and _ops(grouped)["Conv"] == 1
+
+
+def test_int8_needs_no_large_patch_matrix(graphs):
+    """Every quantised convolution of the shipped int8 graph lays out at most SPLIT_BYTES (was 288 MiB)."""
+    from onnx import shape_inference
+
+    from alphacut.runtime.prepare_graph import SPLIT_BYTES
+
+    model = graphs["int8"]
+    inferred = shape_inference.infer_shapes(model).graph
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in inferred.value_info}
+    weights = {i.name: i.dims for i in model.graph.initializer}
+    producer = {o: n for n in model.graph.node for o in n.output}
+    sizes = []
+    for conv in (n for n in model.graph.node if n.op_type == "Conv"):
+        _, cin, kh, kw = weights[producer[conv.input[1]].input[0]]
+        rows, cols = shapes[conv.output[0]][2:]
+        sizes.append(rows * cols * cin * kh * kw)
+    assert len(sizes) > 114 and max(sizes) <= SPLIT_BYTES, (len(sizes), max(sizes))

@@ -21,6 +21,9 @@ quantiser, per-channel int8 weights and uint8 activations. The activation ranges
 measured here (their floats would depend on the CPU), but read from the calibration file
 shipped in the package, :data:`CALIBRATION`, so the graph's bytes are reproducible
 (``tools/prepare_model.py --calibrate`` regenerates it). The check uses ``TOLERANCE["int8"]``.
+Then :func:`split_convolutions` runs each convolution whose working buffer would exceed
+:data:`SPLIT_BYTES` on strips of its output rows, for memory: the result is checked to be
+identical to the unsplit graph's.
 
 Needs the ``onnx`` and ``onnxruntime`` packages (the ``onnxruntime`` extra brings both, pinned:
 the prepared bytes, checked against the manifest's sha256, depend on their versions).
@@ -39,6 +42,8 @@ CALIBRATION = Path(__file__).resolve().parent / "calibration" / "isnet-int8.json
 #: for int8, what 8-bit activations cost (measured 0.02 on this input; the quality benchmark
 #: is the real check: see BENCHMARKS.md).
 TOLERANCE = {"fp32": 2e-3, "int8": 0.05}
+#: The largest im2col buffer a quantised convolution of the int8 variant may need (bytes).
+SPLIT_BYTES = 16 << 20
 
 
 def to_fp32(model: onnx.ModelProto) -> int:
@@ -138,6 +143,108 @@ def quantize_int8(fp32: str, dst: str, calibration: Path = CALIBRATION) -> None:
                     calibrate_method=CalibrationMethod.MinMax)
 
 
+def split_convolutions(model: onnx.ModelProto, max_bytes: int = SPLIT_BYTES) -> int:
+    """Run each large quantised convolution on strips of its output rows, in place; return the count.
+
+    ONNX Runtime's integer convolution (``QLinearConv``, which its optimiser makes of every
+    ``DequantizeLinear -> Conv -> QuantizeLinear``) lays out the whole input patch matrix at once:
+    output pixels x input channels x kernel taps bytes, 288 MiB for IS-Net's largest (128
+    channels in, 3 x 3, 512 x 512 out). WebAssembly memory never shrinks, so the tab keeps that
+    much for as long as it is open. Here each such convolution whose matrix would exceed
+    ``max_bytes`` becomes, for each strip of output rows: ``Slice`` of its quantised input (the
+    rows the strip reads, halo included) -> ``DequantizeLinear`` -> ``Conv`` (the same weights,
+    padded only at the image's own edges) -> ``QuantizeLinear``, and a ``Concat`` of the strips
+    along the rows. Each output pixel is computed from the same integers by the same kernel, so
+    the output is unchanged; :func:`prepare` checks that it is identical.
+
+    Only convolutions in that quantised form, with one group and one consumer, are split.
+    The shapes come from ONNX shape inference, so the graph's input size must be fixed.
+    """
+    from onnx import helper, shape_inference
+
+    graph = model.graph
+    inferred = shape_inference.infer_shapes(model, strict_mode=True).graph
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in (*inferred.value_info, *inferred.input, *inferred.output)}
+    weights = {i.name: i for i in graph.initializer}
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers: dict[str, list] = {}
+    for n in graph.node:
+        for name in n.input:
+            consumers.setdefault(name, []).append(n)
+
+    def quantised(node) -> bool:
+        return node is not None and node.op_type == "DequantizeLinear"
+
+    plans, removed = {}, set()
+    for conv in graph.node:
+        if conv.op_type != "Conv":
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+        x, w = producer.get(conv.input[0]), producer.get(conv.input[1])
+        b = producer.get(conv.input[2]) if len(conv.input) > 2 and conv.input[2] else None
+        after = consumers.get(conv.output[0], [])
+        if (attrs.get("group", 1) != 1 or attrs.get("auto_pad", b"NOTSET") != b"NOTSET" or not quantised(x) or not quantised(w) or w.input[0] not in weights
+                or (b is not None and not quantised(b)) or len(after) != 1 or after[0].op_type != "QuantizeLinear"):
+            continue
+        _, taps_in, kh, kw = weights[w.input[0]].dims
+        rows_out, cols_out = shapes[conv.output[0]][2:]
+        per_row = cols_out * taps_in * kh * kw
+        if rows_out * per_row <= max_bytes:
+            continue
+        strips = -(-rows_out // max(1, max_bytes // per_row))  # so that no strip exceeds max_bytes
+        plans[conv.name] = (attrs, x, w, b, after[0], strips, shapes[conv.input[0]][2], rows_out, kh)
+        removed |= {id(after[0]), id(w)} | ({id(b)} if b is not None else set())
+        if len(consumers[x.output[0]]) == 1:
+            removed.add(id(x))
+
+    nodes, constants = [], []
+
+    def constant(name: str, value: int) -> str:
+        constants.append(numpy_helper.from_array(np.array([value], np.int64), name))
+        return name
+
+    def copy(node, inputs, output, name):
+        new = helper.make_node(node.op_type, inputs, [output], name=name)
+        new.attribute.extend(node.attribute)
+        return new
+
+    for node in graph.node:
+        if id(node) in removed:
+            continue
+        if node.name not in plans:
+            nodes.append(node)
+            continue
+        attrs, x, w, b, q, strips, rows_in, rows_out, kh = plans[node.name]
+        stride = attrs.get("strides", [1, 1])[0]
+        dilation = attrs.get("dilations", [1, 1])[0]
+        top, left, bottom, right = attrs.get("pads", [0, 0, 0, 0])
+        edges = np.linspace(0, rows_out, strips + 1).round().astype(int)
+        pieces = []
+        for i, (first, stop) in enumerate(zip(edges[:-1], edges[1:])):
+            start = int(first) * stride - top  # the input rows this strip reads, padding included
+            end = (int(stop) - 1) * stride - top + dilation * (kh - 1) + 1
+            tag = f"{node.name}/strip{i}"
+            inputs = [tag + "/x", tag + "/w"] + ([tag + "/b"] if b is not None else [])
+            nodes += [
+                helper.make_node("Slice", [x.input[0], constant(tag + "/start", max(start, 0)),
+                                           constant(tag + "/end", min(end, rows_in)), constant(tag + "/axis", 2)],
+                                 [tag + "/xq"], name=tag + "/Slice"),
+                copy(x, [tag + "/xq", *x.input[1:]], tag + "/x", tag + "/DequantizeX"),
+                copy(w, list(w.input), tag + "/w", tag + "/DequantizeW"),
+                *([copy(b, list(b.input), tag + "/b", tag + "/DequantizeB")] if b is not None else []),
+                helper.make_node("Conv", inputs, [tag + "/y"], name=tag + "/Conv",
+                                 **{**attrs, "pads": [max(-start, 0), left, max(end - rows_in, 0), right]}),
+                copy(q, [tag + "/y", *q.input[1:]], tag + "/yq", tag + "/Quantize"),
+            ]
+            pieces.append(tag + "/yq")
+        nodes.append(helper.make_node("Concat", pieces, [q.output[0]], name=node.name + "/Concat", axis=2))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(constants)
+    return len(plans)
+
+
 def max_alpha_difference(original: str, prepared: str) -> float:
     """Run both graphs on one fixed pseudo-random input; return max |alpha difference|."""
     import onnxruntime as ort
@@ -196,8 +303,19 @@ def prepare(variant: str, original: str, dst: str, fp32: str | None = None) -> s
     if variant == "fp32":
         summary = prepare_fp32(original, dst)
     elif variant == "int8" and fp32:
-        quantize_int8(fp32, dst)
-        summary = f"static QDQ int8 from {Path(fp32).name} with {CALIBRATION.name}"
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            whole = str(Path(tmp) / "whole.onnx")
+            quantize_int8(fp32, whole)
+            model = onnx.load(whole)
+            n_split = split_convolutions(model)
+            onnx.checker.check_model(model)
+            onnx.save(model, dst)
+            if max_alpha_difference(whole, dst) != 0.0:
+                raise ValueError("the int8 graph with its convolutions in strips does not give the same alpha")
+        summary = (f"static QDQ int8 from {Path(fp32).name} with {CALIBRATION.name}; {n_split} convolutions "
+                   f"in strips (im2col <= {SPLIT_BYTES >> 20} MiB), output identical")
     else:
         raise ValueError(f"cannot prepare variant {variant!r} (int8 needs the fp32 graph); known: fp32, int8")
     diff = max_alpha_difference(original, dst)
