@@ -5,8 +5,11 @@ tab on the built site's origin (cross-origin isolated, so threads work) creates 
 session from the site's own ``vendor/ort`` files and times ``--runs`` inferences of one fixed
 1024² input, after one warm-up run. Native onnxruntime then runs the same graph with the same
 thread count and level. Reported: session creation, median run time, browser / native, and
-the largest alpha difference between the browser and native outputs. This is how the worker's
-settings (threads, optimisation level, variant per device) were chosen.
+the largest alpha difference between the browser and native outputs, and the tab's memory: the
+peak resident memory of its renderer processes from the page's start to the last run, and
+``performance.measureUserAgentSpecificMemory()`` after it (each setting runs in a browser of its
+own, so that no other page's wasm memory is counted). This is how the worker's settings
+(threads, optimisation level, variant per device) were chosen.
 
 Usage: python -m bench.infer [--variants fp32,int8] [--threads 1,2] [--levels all,basic]
                               [--runs 3] [--write BENCHMARKS.md] [--json RAW.json]
@@ -114,14 +117,6 @@ def main(argv=None) -> int:
     rows, extra = [], []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=peer_bench.CHROMIUM, headless=True,
-                                        args=peer_bench.CHROMIUM_ARGS)
-            chromium = f"Chromium {browser.version}"
-            context = browser.new_context()
-            context.route(url + "/__bench__/infer.html",
-                          lambda r: r.fulfill(body=PAGE, content_type="text/html", headers=ISOLATED))
-            context.route(url + "/__bench__/infer.mjs",
-                          lambda r: r.fulfill(body=SCRIPT, content_type="text/javascript", headers=ISOLATED))
             for name, path in graphs.items():
                 site_path = ROOT / "build" / "site" / "models" / path.name
                 if not site_path.exists():  # an experiment's graph: served from the site while timed
@@ -129,6 +124,17 @@ def main(argv=None) -> int:
                     extra.append(site_path)
                 for threads in map(int, args.threads.split(",")):
                     for level in args.levels.split(","):
+                        tag = f"--alphacut-bench-tab=infer-{name}-{threads}-{level}"
+                        browser = p.chromium.launch(executable_path=peer_bench.CHROMIUM, headless=True,
+                                                    args=speed.BROWSER_ARGS + [tag])
+                        chromium = f"Chromium {browser.version}"
+                        context = browser.new_context()
+                        context.route(url + "/__bench__/infer.html",
+                                      lambda r: r.fulfill(body=PAGE, content_type="text/html", headers=ISOLATED))
+                        context.route(url + "/__bench__/infer.mjs",
+                                      lambda r: r.fulfill(body=SCRIPT, content_type="text/javascript",
+                                                          headers=ISOLATED))
+                        memory = speed.TabMemory(tag).start()
                         page = context.new_page()
                         page.on("console", lambda m: print("[page]", m.text, file=sys.stderr))
                         page.on("pageerror", lambda e: print("[pageerror]", e, file=sys.stderr))
@@ -137,16 +143,19 @@ def main(argv=None) -> int:
                         b = page.evaluate("(a) => window.bench(a)", {"model": f"/models/{path.name}",
                                                                       "threads": threads, "level": level,
                                                                       "runs": args.runs})
-                        page.close()
+                        peak = memory.peak()
+                        heap = page.evaluate(speed._MEMORY_JS)
+                        memory.stop()
+                        browser.close()
                         n = native(path, threads, level, args.runs, x)
                         diff = float(np.abs(np.asarray(b["sample"]) - np.asarray(n["sample"])).max())
                         row = {"variant": name, "file": path.name, "mb": path.stat().st_size / 1e6,
                                "threads": threads, "level": level, "isolated": b["crossOriginIsolated"],
                                "browser": {"createMs": b["createMs"], "ms": b["ms"]},
-                               "native": {"createMs": n["createMs"], "ms": n["ms"]}, "max_diff": diff}
+                               "native": {"createMs": n["createMs"], "ms": n["ms"]}, "max_diff": diff,
+                               "peak_mb": peak / 2**20, "heap_mb": heap / 2**20 if heap else None}
                         rows.append(row)
                         print(json.dumps(row), flush=True)
-            browser.close()
     finally:
         proc.terminate()
         for f in extra:
@@ -176,20 +185,27 @@ def shown_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def _mb(x) -> str:
+    return "–" if x is None else f"{x:.0f}"
+
+
 def report(res: dict) -> str:
     med = statistics.median
     lines = [f"Measured {res['date']} on {res['machine']} (1-min load average at start/end "
              f"{res['load'][0]}, {res['load'][1]}); {res['chromium']}, headless. Command: `python -m bench.infer {' '.join(res['argv'])}`. "
              "Input 1024², fixed pseudo-random; median of the timed runs after one warm-up run; "
-             "max |Δα| is browser against native on every 997th output value.", "",
+             "max |Δα| is browser against native on every 997th output value. Tab peak: the renderer processes' "
+             "resident memory (MB), sampled every 0.1 s from the page's start to the end of its last run; "
+             "JS + wasm: `performance.measureUserAgentSpecificMemory()` after it (MB).", "",
              "| variant | size (MB) | threads | optimisation level | browser create (ms) | browser run (ms) "
-             "| native run (ms) | browser / native | max abs diff of alpha |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| native run (ms) | browser / native | max abs diff of alpha | tab peak (MB) | JS + wasm (MB) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         b, n = med(r["browser"]["ms"]), med(r["native"]["ms"])
         iso = "" if r["isolated"] else " (not isolated!)"
         lines.append(f"| {r['variant']} | {r['mb']:.0f} | {r['threads']}{iso} | {r['level']} | "
-                     f"{r['browser']['createMs']:.0f} | {b:.0f} | {n:.0f} | {b / n:.2f} | {r['max_diff']:.1e} |")
+                     f"{r['browser']['createMs']:.0f} | {b:.0f} | {n:.0f} | {b / n:.2f} | {r['max_diff']:.1e} | "
+                     f"{_mb(r.get('peak_mb'))} | {_mb(r.get('heap_mb'))} |")
     return "\n".join(lines)
 
 
