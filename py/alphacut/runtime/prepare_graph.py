@@ -184,8 +184,9 @@ def split_convolutions(model: onnx.ModelProto, max_bytes: int = SPLIT_BYTES) -> 
         x, w = producer.get(conv.input[0]), producer.get(conv.input[1])
         b = producer.get(conv.input[2]) if len(conv.input) > 2 and conv.input[2] else None
         after = consumers.get(conv.output[0], [])
-        if (attrs.get("group", 1) != 1 or attrs.get("auto_pad", b"NOTSET") != b"NOTSET" or not quantised(x) or not quantised(w) or w.input[0] not in weights
-                or (b is not None and not quantised(b)) or len(after) != 1 or after[0].op_type != "QuantizeLinear"):
+        in_form = (quantised(x) and quantised(w) and w.input[0] in weights and (b is None or quantised(b))
+                   and len(after) == 1 and after[0].op_type == "QuantizeLinear")
+        if not in_form or attrs.get("group", 1) != 1 or attrs.get("auto_pad", b"NOTSET") != b"NOTSET":
             continue
         _, taps_in, kh, kw = weights[w.input[0]].dims
         rows_out, cols_out = shapes[conv.output[0]][2:]
