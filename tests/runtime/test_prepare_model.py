@@ -38,14 +38,20 @@ def test_fp32_is_folded_and_has_no_ceil_mode(graphs):
     assert [o.name for o in graphs["fp32"].graph.output] == ["output"]
 
 
-def test_int8_quantises_every_conv(graphs):
-    ops = _ops(graphs["int8"])
-    assert ops["QuantizeLinear"] > 0 and ops["DequantizeLinear"] > ops["QuantizeLinear"]
-    weights = {i.name: i for i in graphs["int8"].graph.initializer}
-    producer = {o: n for n in graphs["int8"].graph.node for o in n.output}
-    for conv in (n for n in graphs["int8"].graph.node if n.op_type == "Conv"):
-        dq = producer[conv.input[1]]  # the weight comes through a DequantizeLinear of int8 data
-        assert dq.op_type == "DequantizeLinear" and weights[dq.input[0]].data_type == 3, conv.name  # INT8
+def test_int8_is_integer_and_optimised(graphs):
+    """Every convolution is an integer one with int8 weights, fused and channels-last as onnxruntime's
+    level-all optimisation leaves it (the build applies it offline), with nothing x86-specific."""
+    model = graphs["int8"]
+    ops = collections.Counter((n.domain or "ai.onnx", n.op_type) for n in model.graph.node)
+    weights = {i.name: i for i in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "QLinearConv"]
+    assert len(convs) == ops[("com.microsoft", "QLinearConv")] > 114  # 114 convolutions, some in strips
+    for conv in convs:
+        assert weights[conv.input[3]].data_type == 3, conv.name  # INT8
+        assert {a.name: a.i for a in conv.attribute}.get("channels_last") == 1, conv.name
+    assert not {"Conv", "Add", "Sigmoid"} & {op for _, op in ops}, ops  # nothing left in float
+    assert not any(domain == "com.microsoft.nchwc" for domain, _ in ops), ops
+    assert get_model("isnet").variants["int8"]["optimised"] == "all"  # the page disables its own pass
 
 
 def test_variants_agree_on_a_photo():
@@ -135,20 +141,49 @@ def test_split_convolutions_leaves_small_and_grouped_ones():
     assert split_convolutions(grouped, max_bytes=16) == 0 and _ops(grouped)["Conv"] == 1
 
 
+def test_optimise_offline_fuses_and_gives_the_same_output(tmp_path):
+    """The offline pass leaves an integer convolution that, run with optimisation disabled (as the
+    page runs it), gives what the QDQ graph gives when onnxruntime optimises it at load time."""
+    onnx = pytest.importorskip("onnx")
+    from alphacut.runtime.prepare_graph import optimise_offline
+
+    model = _qdq_conv(kernel=3, stride=2, pads=(1, 1, 1, 1))
+    onnx.save(model, tmp_path / "qdq.onnx")
+    optimise_offline(str(tmp_path / "qdq.onnx"), str(tmp_path / "opt.onnx"))
+    opt = onnx.load(tmp_path / "opt.onnx")
+    ops = _ops(opt)
+    assert ops["QLinearConv"] == 1 and "Conv" not in ops, ops
+    x = np.random.default_rng(3).uniform(-2.5, 2.5, (1, 8, 37, 11)).astype(np.float32)
+    fused_at_load = _run(model, x, lambda o: o.GraphOptimizationLevel.ORT_ENABLE_ALL)
+    unfused = _run(model, x, lambda o: o.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    offline = _run(opt, x, lambda o: o.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    np.testing.assert_array_equal(offline, fused_at_load)
+    assert np.abs(offline - unfused).max() <= 0.05 + 1e-6  # and within one output step of the float path
+
+
 def test_int8_needs_no_large_patch_matrix(graphs):
-    """Every quantised convolution of the shipped int8 graph lays out at most SPLIT_BYTES (was 288 MiB)."""
-    from onnx import shape_inference
+    """Every integer convolution of the shipped int8 graph lays out at most SPLIT_BYTES (was 288 MiB).
+
+    The patch matrix is output pixels x input channels x kernel taps, in bytes; the output sizes
+    are read from a run of the graph (channels-last operators have no ONNX shape inference).
+    """
+    import onnx
+    import onnxruntime as ort
 
     from alphacut.runtime.prepare_graph import SPLIT_BYTES
 
-    model = graphs["int8"]
-    inferred = shape_inference.infer_shapes(model).graph
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in inferred.value_info}
+    model = onnx.ModelProto()
+    model.CopyFrom(graphs["int8"])
     weights = {i.name: i.dims for i in model.graph.initializer}
-    producer = {o: n for n in model.graph.node for o in n.output}
+    convs = [n for n in model.graph.node if n.op_type == "QLinearConv"]
+    model.graph.output.extend(onnx.helper.make_empty_tensor_value_info(n.output[0]) for n in convs)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    outs = sess.run([n.output[0] for n in convs], {"input": np.zeros((1, 3, 1024, 1024), np.float32)})
     sizes = []
-    for conv in (n for n in model.graph.node if n.op_type == "Conv"):
-        _, cin, kh, kw = weights[producer[conv.input[1]].input[0]]
-        rows, cols = shapes[conv.output[0]][2:]
+    for conv, out in zip(convs, outs):
+        _, cin, kh, kw = weights[conv.input[3]]
+        _, rows, cols, _ = out.shape  # channels-last
         sizes.append(rows * cols * cin * kh * kw)
     assert len(sizes) > 114 and max(sizes) <= SPLIT_BYTES, (len(sizes), max(sizes))

@@ -35,10 +35,15 @@ async function loadOrt(webgpu, maxThreads) {
   return ort;
 }
 
-async function createSession(ort, modelBytes, ep) {
+/**
+ * A graph the build optimised already (`optimised` in its manifest entry: onnxruntime's level,
+ * applied offline and checked to give the same output) runs with optimisation disabled, so that
+ * the session is not rewritten again in every tab; any other at level 'all'.
+ */
+async function createSession(ort, modelBytes, ep, entry) {
   return ort.InferenceSession.create(new Uint8Array(modelBytes), {
     executionProviders: [ep],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: entry.optimised ? 'disabled' : 'all',
   });
 }
 
@@ -78,7 +83,7 @@ export async function createInference(manifest, backend, load, choice = 'auto', 
   const timedSession = async (bytes, which) => {
     const t = performance.now();
     try {
-      return await createSession(ort, bytes, which);
+      return await createSession(ort, bytes, which, manifest.variants[variant]);
     } finally {
       sessionMs += performance.now() - t;
     }

@@ -23,7 +23,11 @@ shipped in the package, :data:`CALIBRATION`, so the graph's bytes are reproducib
 (``tools/prepare_model.py --calibrate`` regenerates it). The check uses ``TOLERANCE["int8"]``.
 Then :func:`split_convolutions` runs each convolution whose working buffer would exceed
 :data:`SPLIT_BYTES` on strips of its output rows, for memory: the result is checked to be
-identical to the unsplit graph's.
+identical to the unsplit graph's. Last, :func:`optimise_offline` applies onnxruntime's own graph
+optimisations (level ``all``: the QDQ groups fused into integer operators, the layout changed to
+channels-last) ahead of time, so that the page's session has nothing left to rewrite (it runs the
+graph with optimisation disabled: ``"optimised": "all"`` in the manifest); the result is checked to
+be identical to the graph optimised at load time.
 
 Needs the ``onnx`` and ``onnxruntime`` packages (the ``onnxruntime`` extra brings both, pinned:
 the prepared bytes, checked against the manifest's sha256, depend on their versions).
@@ -129,6 +133,28 @@ def fold_constants(src: str, dst: str) -> None:
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     so.optimized_model_filepath = dst
     so.log_severity_level = 3
+    ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+
+
+def optimise_offline(src: str, dst: str) -> None:
+    """Write ``src`` after onnxruntime's full graph optimisation (level ``all``) to ``dst``.
+
+    What ONNX Runtime Web would otherwise do in every new tab, as the page creates the session:
+    fuse each DequantizeLinear -> op -> QuantizeLinear group into an integer operator
+    (``QLinearConv``, ``QLinearAdd``...) and move the integer convolutions to channels-last. The
+    options pin what would depend on the building machine: int8 activations are not allowed (as
+    on x86 and in WASM; ARM builds would allow them) and weights are not prepacked (prepacked
+    weights are not saved anyway). The caller checks that nothing platform-specific (the
+    ``com.microsoft.nchwc`` operators of x86's float convolutions) is left in the graph.
+    """
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.optimized_model_filepath = dst
+    so.log_severity_level = 3
+    so.add_session_config_entry("session.qdqisint8allowed", "0")
+    so.add_session_config_entry("session.disable_prepacking", "1")
     ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
 
 
@@ -246,15 +272,22 @@ def split_convolutions(model: onnx.ModelProto, max_bytes: int = SPLIT_BYTES) -> 
     return len(plans)
 
 
-def max_alpha_difference(original: str, prepared: str) -> float:
-    """Run both graphs on one fixed pseudo-random input; return max |alpha difference|."""
+def max_alpha_difference(original: str, prepared: str, *, optimised: bool = False) -> float:
+    """Run both graphs on one fixed pseudo-random input; return max |alpha difference|.
+
+    ``optimised``: ``prepared`` was optimised offline (:func:`optimise_offline`) and runs with
+    onnxruntime's optimisations disabled, as the page runs it; ``original`` runs at the default level.
+    """
     import onnxruntime as ort
 
     rng = np.random.default_rng(0)
     x = (rng.random((1, 3, 1024, 1024), dtype=np.float32) - 0.5).astype(np.float32)
     outs = []
-    for path in (original, prepared):
-        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for path, off in ((original, False), (prepared, optimised)):
+        so = ort.SessionOptions()
+        if off:
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         outs.append(sess.run(["output"], {"input": x})[0])
     return float(np.abs(outs[0] - outs[1]).max())
 
@@ -312,14 +345,22 @@ def prepare(variant: str, original: str, dst: str, fp32: str | None = None) -> s
             model = onnx.load(whole)
             n_split = split_convolutions(model)
             onnx.checker.check_model(model)
-            onnx.save(model, dst)
-            if max_alpha_difference(whole, dst) != 0.0:
+            split = str(Path(tmp) / "split.onnx")
+            onnx.save(model, split)
+            if max_alpha_difference(whole, split) != 0.0:
                 raise ValueError("the int8 graph with its convolutions in strips does not give the same alpha")
+            optimise_offline(split, dst)
+            ops = {(n.domain or "ai.onnx", n.op_type) for n in onnx.load(dst).graph.node}
+            if any(domain == "com.microsoft.nchwc" for domain, _ in ops):
+                raise ValueError("the optimised int8 graph has x86-specific (nchwc) operators")
+            if max_alpha_difference(split, dst, optimised=True) != 0.0:
+                raise ValueError("the int8 graph optimised offline does not give the same alpha")
         summary = (f"static QDQ int8 from {Path(fp32).name} with {CALIBRATION.name}; {n_split} convolutions "
-                   f"in strips (im2col <= {SPLIT_BYTES >> 20} MiB), output identical")
+                   f"in strips (im2col <= {SPLIT_BYTES >> 20} MiB), then optimised offline (level all); "
+                   f"output identical at each step")
     else:
         raise ValueError(f"cannot prepare variant {variant!r} (int8 needs the fp32 graph); known: fp32, int8")
-    diff = max_alpha_difference(original, dst)
+    diff = max_alpha_difference(original, dst, optimised=variant == "int8")
     if not diff <= TOLERANCE[variant]:
         raise ValueError(f"the prepared {variant} graph differs from the original by {diff:.2e} in alpha, "
                          f"beyond the tolerance of {TOLERANCE[variant]:g}")
