@@ -13,7 +13,7 @@ Cast-to-fp16 nodes, and MaxPools with ``ceil_mode=1``. :func:`prepare_fp32`
    level whose output is portable across execution providers): the Shape/Slice/Concat/Cast
    chains that compute each Resize's size become constants, 652 nodes become 356.
 
-:func:`max_alpha_difference` then checks the result against the original with onnxruntime on
+:func:`graph_alpha` then checks the result against the original with onnxruntime on
 a fixed input; the caller fails if it exceeds ``TOLERANCE["fp32"]``.
 
 Variant ``int8`` (for WASM), from the fp32 variant: static QDQ quantisation with onnxruntime's
@@ -272,24 +272,21 @@ def split_convolutions(model: onnx.ModelProto, max_bytes: int = SPLIT_BYTES) -> 
     return len(plans)
 
 
-def max_alpha_difference(original: str, prepared: str, *, optimised: bool = False) -> float:
-    """Run both graphs on one fixed pseudo-random input; return max |alpha difference|.
+def graph_alpha(path: str, *, optimised: bool = False) -> np.ndarray:
+    """A graph's alpha for one fixed pseudo-random input, with onnxruntime.
 
-    ``optimised``: ``prepared`` was optimised offline (:func:`optimise_offline`) and runs with
-    onnxruntime's optimisations disabled, as the page runs it; ``original`` runs at the default level.
+    ``optimised``: the graph was optimised offline (:func:`optimise_offline`) and runs with
+    onnxruntime's optimisations disabled, as the page runs it; otherwise at the default level.
     """
     import onnxruntime as ort
 
     rng = np.random.default_rng(0)
     x = (rng.random((1, 3, 1024, 1024), dtype=np.float32) - 0.5).astype(np.float32)
-    outs = []
-    for path, off in ((original, False), (prepared, optimised)):
-        so = ort.SessionOptions()
-        if off:
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        outs.append(sess.run(["output"], {"input": x})[0])
-    return float(np.abs(outs[0] - outs[1]).max())
+    so = ort.SessionOptions()
+    if optimised:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return sess.run(["output"], {"input": x})[0]
 
 
 def prepare_fp32(src: str, dst: str) -> str:
@@ -334,6 +331,7 @@ def prepare(variant: str, original: str, dst: str, fp32: str | None = None) -> s
     ValueError
         An unknown variant, ``int8`` without ``fp32``, or a result beyond ``TOLERANCE``.
     """
+    prepared = None  # the prepared graph's alpha, where a step below has computed it
     if variant == "fp32":
         summary = prepare_fp32(original, dst)
     elif variant == "int8" and fp32:
@@ -347,20 +345,23 @@ def prepare(variant: str, original: str, dst: str, fp32: str | None = None) -> s
             onnx.checker.check_model(model)
             split = str(Path(tmp) / "split.onnx")
             onnx.save(model, split)
-            if max_alpha_difference(whole, split) != 0.0:
+            unsplit = graph_alpha(whole)
+            if not np.array_equal(graph_alpha(split), unsplit):
                 raise ValueError("the int8 graph with its convolutions in strips does not give the same alpha")
             optimise_offline(split, dst)
-            ops = {(n.domain or "ai.onnx", n.op_type) for n in onnx.load(dst).graph.node}
-            if any(domain == "com.microsoft.nchwc" for domain, _ in ops):
+            if any(n.domain == "com.microsoft.nchwc" for n in onnx.load(dst).graph.node):
                 raise ValueError("the optimised int8 graph has x86-specific (nchwc) operators")
-            if max_alpha_difference(split, dst, optimised=True) != 0.0:
+            prepared = graph_alpha(dst, optimised=True)
+            if not np.array_equal(prepared, unsplit):  # the split graph's alpha is the unsplit one's
                 raise ValueError("the int8 graph optimised offline does not give the same alpha")
         summary = (f"static QDQ int8 from {Path(fp32).name} with {CALIBRATION.name}; {n_split} convolutions "
                    f"in strips (im2col <= {SPLIT_BYTES >> 20} MiB), then optimised offline (level all); "
                    f"output identical at each step")
     else:
         raise ValueError(f"cannot prepare variant {variant!r} (int8 needs the fp32 graph); known: fp32, int8")
-    diff = max_alpha_difference(original, dst, optimised=variant == "int8")
+    if prepared is None:
+        prepared = graph_alpha(dst)
+    diff = float(np.abs(graph_alpha(original) - prepared).max())
     if not diff <= TOLERANCE[variant]:
         raise ValueError(f"the prepared {variant} graph differs from the original by {diff:.2e} in alpha, "
                          f"beyond the tolerance of {TOLERANCE[variant]:g}")
