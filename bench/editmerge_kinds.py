@@ -367,19 +367,23 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
     return text + "."
 
 
-#: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv``: the wide texture signal
-#: (``texture.wide_texture_change``: the window ``_WIDE_REGION``, and the ratio ``_WIDE_RATIO`` and
-#: spread ``_WIDE_MIN`` at which it counts), which finds grain over busy areas where no pixel's
-#: texture ratio stands out. Earlier rounds chose the texture-change, structure-change and outline
-#: constants the same way; their variants and fold tables are in BENCHMARKS.md.
+#: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv`` (each name is looked up
+#: in ``merge``, then ``regions``): session 19's texture change on the lightness alone
+#: (``_TEXTURE_PLANES``; with all three Lab planes, chroma subsampling's errors along strong colour
+#: edges read as a texture change) and each region held to pixels that change by at least
+#: ``REGION_LEVEL`` of the ``REGION_QUANTILE`` of its strong pixels' change (those in clusters of
+#: at least ``LEVEL_CLUSTER`` of the image). Earlier rounds chose
+#: the texture-change, structure-change, outline and wide-texture constants the same way; their
+#: variants and fold tables are in BENCHMARKS.md.
 VARIANTS = {
-    "no wide texture (the method before)": {"_WIDE_REGION": 0.0},
-    "wide 0.008, ratio 1.8, min 3": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 3.0},
-    "wide 0.008, ratio 1.8, min 4": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 4.0},
-    "wide 0.008, ratio 2.0, min 4": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 2.0, "_WIDE_MIN": 4.0},
-    "wide 0.008, ratio 1.6, min 5": {"_WIDE_REGION": 0.008, "_WIDE_RATIO": 1.6, "_WIDE_MIN": 5.0},
-    "wide 0.012, ratio 1.8, min 4": {"_WIDE_REGION": 0.012, "_WIDE_RATIO": 1.8, "_WIDE_MIN": 4.0},
-    "wide 0.005, ratio 2.0, min 4": {"_WIDE_REGION": 0.005, "_WIDE_RATIO": 2.0, "_WIDE_MIN": 4.0},
+    "texture on L*a*b*, no region level (the method before)": {"_TEXTURE_PLANES": 3, "REGION_LEVEL": 0.0},
+    "texture on L*, no region level": {"REGION_LEVEL": 0.0},
+    "texture on L*, region level 0.3 of q0.1 in clusters of 2e-4 (chosen)": {},
+    "texture on L*, region level 0.3 of q0.1 of all strong pixels": {"LEVEL_CLUSTER": 0.0},
+    "texture on L*, region level 0.3 of q0.1 in clusters of 1e-3": {"LEVEL_CLUSTER": 1e-3},
+    "texture on L*, region level 0.5 of q0.1 in clusters of 2e-4": {"REGION_LEVEL": 0.5},
+    "texture on L*, region level 0.3 of q0.25 in clusters of 2e-4": {"REGION_QUANTILE": 0.25},
+    "texture on L*, region level 0.5 of the median in clusters of 2e-4": {"REGION_LEVEL": 0.5, "REGION_QUANTILE": 0.5},
 }
 
 
@@ -394,16 +398,21 @@ def criterion(rows) -> tuple[float, float]:
 def cross_validate(pairs, merge, module) -> str:
     """Two folds of the tune half: each variant scored on each fold; the best on one fold is
     reported on the other. Returns a Markdown table and the two choices."""
+    from alphacut.editmerge import regions
+
+    def owner(name):
+        return next(m for m in (module, regions) if hasattr(m, name))
+
     scores = {}
     for name, consts in VARIANTS.items():
-        saved = {k: getattr(module, k) for k in consts}
+        saved = {k: getattr(owner(k), k) for k in consts}
         try:
             for k, v in consts.items():
-                setattr(module, k, v)
+                setattr(owner(k), k, v)
             rows = evaluate(pairs, merge)
         finally:
             for k, v in saved.items():
-                setattr(module, k, v)
+                setattr(owner(k), k, v)
         scores[name] = {f: criterion([r for r in rows if r["fold"] == f]) for f in (0, 1)}
         print(f"{name}: fold 0 {scores[name][0]}, fold 1 {scores[name][1]}", file=sys.stderr, flush=True)
     lines = ["| variant | fold 0: kinds' mean share IoU ≥ 0.90, IoU mean | fold 1: same |", "|---|---|---|"]

@@ -15,7 +15,7 @@ Steps, all on numpy arrays, float32 throughout:
    pixels that did not change).
 3. Difference in CIELAB (Delta E, :mod:`alphacut._shared.colour`) after a light
    blur that hides compression noise; and a texture change, the local spread of
-   the difference in units of the compression noise of equally detailed parts
+   the lightness difference in units of the compression noise of equally detailed parts
    of the photo (:mod:`alphacut.editmerge.texture`), for edits that change grain
    or fine detail but not the mean colour; and a change of the local structure (SSIM's
    contrast-structure term), which compression keeps and grain, new texture,
@@ -80,6 +80,10 @@ _FEATHER_EPS = 1e-3
 _TEXTURE_BLUR = 0.004
 _TEXTURE_RATIO = 4.0
 _TEXTURE_MIN = 3.0
+#: ... of the lightness alone (1; 3: all three Lab planes, the method before session 19): chroma
+#: subsampling leaves chroma errors along strong colour edges that the original's lightness detail,
+#: by which the noise is modelled, does not predict, and they read as a texture change.
+_TEXTURE_PLANES = 1
 #: ... and, for the lightness alone, averaged over a wider window (Gaussian, ``_WIDE_REGION`` of
 #: the diagonal; 0 turns it off), where it is steadily ``_WIDE_RATIO`` times the noise and at least
 #: ``_WIDE_MIN`` Delta E (:func:`alphacut.editmerge.texture.wide_texture_change`; each pixel's
@@ -596,7 +600,7 @@ def _texture_as_delta_e(planes, lightness, sigma: float, threshold: float, diag:
     """The texture change and the structure change on the colour difference's scale: ``threshold``
     where the strongest of them just counts (``diag``: the diagonal, pixels; ``cleared``: pixels
     near a change of the mean colour, left out of the wide average)."""
-    spread, ratio, detail = texture_change(planes, lightness, sigma=sigma)
+    spread, ratio, detail = texture_change(planes[:_TEXTURE_PLANES], lightness, sigma=sigma)
     ratio *= np.float32(1 / _TEXTURE_RATIO)
     spread *= np.float32(1 / _TEXTURE_MIN)
     np.minimum(ratio, spread, out=ratio)

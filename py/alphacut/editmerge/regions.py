@@ -9,7 +9,8 @@ up to resampling.
    difference (unlike the median, it stays a noise statistic for edits that
    cover up to three quarters of the image), never below two
    just-noticeable differences, divided by the user's sensitivity. Hysteresis grows the regions
-   into connected pixels that change by at least ``LOW_RATIO`` as much.
+   into connected pixels that change by at least ``LOW_RATIO`` as much, and a region whose
+   change is strong throughout only into pixels near its own level (``REGION_LEVEL``).
 2. Speckles smaller than a minimum area are dropped; the rest are closed
    (dilation then erosion by a disc, via distance transforms) so that the
    parts of one edited object join, and their small holes are filled.
@@ -34,6 +35,18 @@ NOISE_K = 5.0
 MIN_DELTA_E = 5.0
 #: Hysteresis: pixels connected to a detection that change by this fraction of the threshold join it.
 LOW_RATIO = 0.7
+#: A region grows (hysteresis) only into pixels that change by at least ``REGION_LEVEL`` times the
+#: ``REGION_QUANTILE`` of its strong pixels' change (and ``LOW_RATIO`` of the threshold): the
+#: soft fringe of a strong recolour is joined, the compression noise of a busy area beside it is
+#: not. A low quantile, so that a content swap or grain, whose change varies, keeps the common
+#: level. ``REGION_LEVEL = 0`` turns this off. Chosen by two-fold cross-validation (BENCHMARKS.md).
+REGION_LEVEL = 0.3
+REGION_QUANTILE = 0.1
+#: ... of its strong pixels in connected clusters of at least this fraction of the image (0: all
+#: of them): the specks of a busy area's noise above the threshold do not lower the level.
+LEVEL_CLUSTER = 2e-4
+#: The regions' quantiles are taken on a regular subsample of about this many pixels.
+_LEVEL_SAMPLES = 65_536
 #: Components smaller than this fraction of the image area are speckles.
 MIN_AREA = 2e-4
 #: A region must be at least this thick somewhere (inner radius / diagonal).
@@ -171,10 +184,20 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
         detected |= include
 
     # 2. Drop speckles, close gaps, fill small holes.
-    detected = _drop_small(detected, MIN_AREA * area)
     radius = close_gaps * diag
-    closed = _close(detected, radius) if radius >= 1 else detected
-    closed = _fill_small_holes(closed, MAX_HOLE * area)
+
+    def cleaned(detected):
+        detected = _drop_small(detected, MIN_AREA * area)
+        closed = _close(detected, radius) if radius >= 1 else detected
+        return detected, _fill_small_holes(closed, MAX_HOLE * area)
+
+    detected, closed = cleaned(detected)
+    if REGION_LEVEL > 0 and detected.any():
+        held = _hold_to_own_level(diff, detected, closed, strong, LOW_RATIO * threshold)
+        if held is not None:
+            if include is not None:
+                held |= include
+            detected, closed = cleaned(held)
 
     # 3. Score the regions and keep the primary ones.
     labels, n = ndi.label(closed, structure=_EIGHT)
@@ -311,6 +334,49 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     full = np.zeros_like(mask)
     full[box] = out
     return _fill_small_holes(full, MAX_HOLE * mask.size)
+
+
+def _hold_to_own_level(diff, detected, closed, strong, low):
+    """Each closed region at its own level, or None where no region's level is above ``low``.
+
+    For each connected part of ``closed``: its level is ``REGION_LEVEL`` times the
+    ``REGION_QUANTILE`` of the change of its ``strong`` pixels in clusters of at least
+    ``LEVEL_CLUSTER`` of the image (taken on a regular subsample of about ``_LEVEL_SAMPLES``
+    pixels). Where that is above ``low``, its detected pixels at or below the level leave, and
+    what is left must reach one of the pixels the level came from. The closing runs before, so
+    that the specks of a busy area's noise that it joins to a strong region are held too.
+    """
+    labels, n = ndi.label(closed, structure=_EIGHT)
+    core = strong & detected
+    if LEVEL_CLUSTER > 0:
+        clusters, m = ndi.label(core, structure=_EIGHT)
+        big = np.bincount(clusters.ravel(), minlength=m + 1) >= LEVEL_CLUSTER * diff.size
+        big[0] = False
+        core = big[clusters]
+    step = max(1, int(np.sqrt(diff.size / _LEVEL_SAMPLES)))
+    sample = core[::step, ::step]
+    ids = labels[::step, ::step][sample]
+    vals = diff[::step, ::step][sample]
+    if vals.size == 0:
+        return None
+    order = np.lexsort((vals, ids))
+    counts = np.bincount(ids, minlength=n + 1)
+    starts = np.cumsum(counts) - counts
+    pick = np.minimum(starts + np.floor(REGION_QUANTILE * np.maximum(counts - 1, 0)).astype(np.int64), vals.size - 1)
+    level = np.where(counts > 0, np.float32(REGION_LEVEL) * vals[order][pick], np.float32(0)).astype(np.float32)
+    raised = level > low
+    raised[0] = False
+    if not raised.any():
+        return None
+    in_raised = raised[labels]
+    kept = detected & ~(in_raised & (diff <= level[labels]))
+    seeds = np.where(in_raised, core, strong)
+    seeds &= kept
+    sub, k = ndi.label(kept, structure=_EIGHT)
+    seeded = np.zeros(k + 1, bool)
+    seeded[sub[seeds]] = True
+    seeded[0] = False
+    return seeded[sub]
 
 
 def _bbox(mask: np.ndarray, margin: float):
