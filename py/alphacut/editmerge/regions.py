@@ -346,14 +346,18 @@ def _hold_to_own_level(diff, detected, closed, strong, low):
     what is left must reach one of the pixels the level came from. The closing runs before, so
     that the specks of a busy area's noise that it joins to a strong region are held too.
     """
+    # Everything happens inside the regions: work on their bounding box.
+    shape, size = diff.shape, diff.size
+    box = _bbox(closed, 1)
+    diff, detected, closed, strong = diff[box], detected[box], closed[box], strong[box]
     labels, n = ndi.label(closed, structure=_EIGHT)
     core = strong & detected
     if LEVEL_CLUSTER > 0:
         clusters, m = ndi.label(core, structure=_EIGHT)
-        big = np.bincount(clusters.ravel(), minlength=m + 1) >= LEVEL_CLUSTER * diff.size
+        big = np.bincount(clusters.ravel(), minlength=m + 1) >= LEVEL_CLUSTER * size
         big[0] = False
         core = big[clusters]
-    step = max(1, int(np.sqrt(diff.size / _LEVEL_SAMPLES)))
+    step = max(1, int(np.sqrt(size / _LEVEL_SAMPLES)))
     sample = core[::step, ::step]
     ids = labels[::step, ::step][sample]
     vals = diff[::step, ::step][sample]
@@ -376,7 +380,9 @@ def _hold_to_own_level(diff, detected, closed, strong, low):
     seeded = np.zeros(k + 1, bool)
     seeded[sub[seeds]] = True
     seeded[0] = False
-    return seeded[sub]
+    out = np.zeros(shape, bool)
+    out[box] = seeded[sub]
+    return out
 
 
 def _bbox(mask: np.ndarray, margin: float):
@@ -399,13 +405,18 @@ def _inner_distance(mask: np.ndarray) -> np.ndarray:
 
 
 def _drop_small(mask: np.ndarray, min_size: float) -> np.ndarray:
-    labels, n = ndi.label(mask, structure=_EIGHT)
-    if n == 0:
+    """``mask`` without its 8-connected components of fewer than ``min_size`` pixels (computed on
+    its bounding box)."""
+    box = _bbox(mask, 1)
+    if box is None:
         return mask
+    labels, n = ndi.label(mask[box], structure=_EIGHT)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     big = sizes >= min_size
     big[0] = False
-    return big[labels]
+    out = np.zeros_like(mask)
+    out[box] = big[labels]
+    return out
 
 
 def _close(mask: np.ndarray, radius: float) -> np.ndarray:
