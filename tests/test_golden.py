@@ -31,6 +31,14 @@ to its own level (``regions.REGION_LEVEL``) and reads the texture change of the 
 On this case the mask and the composite are identical to before; the candidate region's label
 map and its area and box in the report are tighter (the edit merge's two hashes re-recorded).
 
+The table was recorded on CPUs with AVX-512 (where CI ran until session 18). On a CPU without it
+(session 19's machine) eight of the nine cases hash differently on the same code: the reports
+differ (every PNG of the fake model's cases is the same), and so do the real model's pixels. The
+cause was not pinned down; numpy's float64 ``exp`` and ``log`` and ONNX Runtime's kernels have
+AVX-512 code paths, the likely source. Those hashes are in ``GOLDEN_NO_AVX512``, and either
+table's pair passes. A change that moves these
+outputs must re-record both tables, or say which one it could not.
+
 Re-record (only for an intended change of output): ``ALPHACUT_GOLDEN=print pytest tests/test_golden.py -s``.
 """
 from __future__ import annotations
@@ -154,6 +162,22 @@ GOLDEN = {
 }
 
 
+#: The same cases on a CPU without AVX-512 (session 19's machine, AMD EPYC with AVX2), where they
+#: differ (see the module's docstring). Recorded in session 19 on the cut-out pipeline of 9bd1fde
+#: (unchanged since), whose hashes in the table above passed on the machines CI ran on; the edit
+#: merge gives the same hashes on both.
+GOLDEN_NO_AVX512 = {
+    'cat, real model': ('1eaf3c170493f098', '2e5f62b955866c62'),
+    'cat, fake model': ('66b4c517a26f3a63', '1eea592b3e5f4952'),
+    'cat, escalated, holes, strokes, shift, feather': ('3549ddcbf7daf0ac', '40a2dcf0949fac19'),
+    'cat, re-run from the coarse matte': ('524588bc21f1700a', 'f92446332cd5127d'),
+    'studio, auto (colour key as second opinion)': ('3c49e71c50434467', 'f07d7202584c0318'),
+    'studio, colour key alone': ('5589c90147a26dfe', 'caecc91834709960'),
+    'noise, odd size, JPEG': ('830385cc2a140728', '47efe506d269285c'),
+    'studio with its own alpha': ('a7fca46da9c166e5', '9f276ea4d16ca1a8'),
+}
+
+
 @pytest.fixture(scope="module")
 def cases(cat_rgb, cat_jpeg, ort_infer):
     return _cases(cat_rgb, cat_jpeg, ort_infer)
@@ -164,12 +188,14 @@ def test_golden_table_is_complete(cases):
         for name, (data, report) in cases.items():
             print(f"    {name!r}: ({_sha(data)!r}, {_report_digest(report)!r}),")
     assert sorted(GOLDEN) == sorted(cases)
+    assert set(GOLDEN_NO_AVX512) <= set(GOLDEN)
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_output_is_pixel_identical(cases, name, tmp_path):
     data, report = cases[name]
-    png_hash, report_hash = GOLDEN[name]
-    if _sha(data) != png_hash:
+    got = (_sha(data), _report_digest(report))
+    recorded = {GOLDEN[name], GOLDEN_NO_AVX512.get(name, GOLDEN[name])}
+    if got not in recorded:
         (tmp_path / "actual.bin").write_bytes(data)
-    assert (_sha(data), _report_digest(report)) == (png_hash, report_hash), f"output changed; see {tmp_path}"
+    assert got in recorded, f"output changed; see {tmp_path}"
