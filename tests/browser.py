@@ -274,8 +274,9 @@ def engine_photos(folder: Path, cat_rgb: np.ndarray) -> dict:
 
 def merge_pair(folder: Path) -> tuple[Path, Path, np.ndarray]:
     """An original photo (scikit-image's astronaut, PNG) and an "AI edit" of it (JPEG): a global
-    drift everywhere, as editing models add, and a green recolour on a known block. Returns the two
-    paths and the block's mask."""
+    drift everywhere and a small unrelated colour change in a corner, as editing models add, and a
+    green recolour on a known block. The merge keeps the block and lists the corner as a region it
+    left out (the page's region list can add it). Returns the two paths and the block's mask."""
     from skimage import data
 
     original = data.astronaut()
@@ -283,6 +284,7 @@ def merge_pair(folder: Path) -> tuple[Path, Path, np.ndarray]:
     known = np.zeros(original.shape[:2], bool)
     known[300:420, 330:470] = True
     edited[known] = 0.4 * edited[known] + 0.6 * np.array([40, 210, 70])
+    edited[40:64, 40:64] += np.array([30, -20, 10])
     edited = np.clip(edited, 0, 255).astype(np.uint8)
     Image.fromarray(original).save(folder / "original.png")
     Image.fromarray(edited).save(folder / "edited.jpg", quality=88)

@@ -716,7 +716,9 @@ def test_worker_merge_returns_labels(pair):
 
 
 def test_e2e_merge_pair_still_gives_one_region(tmp_path):
-    """The browser tests' pair (tests/browser.py): one region, IoU > 0.8, exact outside."""
+    """The browser tests' pair (tests/browser.py): one region, IoU > 0.8, exact outside; and a
+    second candidate, the small unrelated change, left out (the browser test adds it from the
+    page's region list)."""
     from browser import merge_pair
 
     orig_path, edit_path, known = merge_pair(tmp_path)
@@ -724,6 +726,7 @@ def test_e2e_merge_pair_still_gives_one_region(tmp_path):
     edited = np.asarray(Image.open(edit_path).convert("RGB"))
     res = merge_edit(original, edited, options=MergeOptions(preview_max_side=1024))
     assert len(res.report["regions"]) == 1
+    assert [(c["id"], c["kept"]) for c in res.report["region_candidates"]] == [(1, True), (2, False)]
     assert _iou(res.mask8 > 127, known) > 0.8
     outside = res.mask8 == 0
     assert np.array_equal(res.composite[outside], original[outside])
