@@ -9,11 +9,12 @@ up to resampling.
    difference (unlike the median, it stays a noise statistic for edits that
    cover up to three quarters of the image), never below two
    just-noticeable differences, divided by the user's sensitivity. Hysteresis grows the regions
-   into connected pixels that change by at least ``LOW_RATIO`` as much, and a region whose
-   change is strong throughout only into pixels near its own level (``REGION_LEVEL``).
+   into connected pixels that change by at least ``LOW_RATIO`` as much.
 2. Speckles smaller than a minimum area are dropped; the rest are closed
    (dilation then erosion by a disc, via distance transforms) so that the
-   parts of one edited object join, and their small holes are filled.
+   parts of one edited object join, and their small holes are filled. A region
+   whose change is strong throughout is then held to its own level
+   (``REGION_LEVEL``), and this step runs again on what is left.
 3. Each connected region is scored by its mass, the sum of its differences.
    Regions that are thin everywhere (the outlines left by misregistered
    edges) or light compared with the strongest region (the drift an editing
@@ -35,10 +36,10 @@ NOISE_K = 5.0
 MIN_DELTA_E = 5.0
 #: Hysteresis: pixels connected to a detection that change by this fraction of the threshold join it.
 LOW_RATIO = 0.7
-#: A region grows (hysteresis) only into pixels that change by at least ``REGION_LEVEL`` times the
-#: ``REGION_QUANTILE`` of its strong pixels' change (and ``LOW_RATIO`` of the threshold): the
-#: soft fringe of a strong recolour is joined, the compression noise of a busy area beside it is
-#: not. A low quantile, so that a content swap or grain, whose change varies, keeps the common
+#: After the closing, a region keeps only the pixels that change by at least ``REGION_LEVEL`` times
+#: the ``REGION_QUANTILE`` of its strong pixels' change (and ``LOW_RATIO`` of the threshold): the
+#: soft fringe of a strong recolour stays, the compression noise of a busy area beside it, joined
+#: by the hysteresis or the closing, does not. A low quantile, so that a content swap or grain, whose change varies, keeps the common
 #: level. ``REGION_LEVEL = 0`` turns this off. Chosen by two-fold cross-validation (BENCHMARKS.md).
 REGION_LEVEL = 0.3
 REGION_QUANTILE = 0.1
