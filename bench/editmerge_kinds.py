@@ -368,22 +368,23 @@ def pairwise(new_rows, old_rows, margin=0.02) -> str:
 
 
 #: Candidate settings of :mod:`alphacut.editmerge`'s constants for ``--cv`` (each name is looked up
-#: in ``merge``, then ``regions``): session 19's texture change on the lightness alone
-#: (``_TEXTURE_PLANES``; with all three Lab planes, chroma subsampling's errors along strong colour
-#: edges read as a texture change) and each region held to pixels that change by at least
-#: ``REGION_LEVEL`` of the ``REGION_QUANTILE`` of its strong pixels' change (those in clusters of
-#: at least ``LEVEL_CLUSTER`` of the image). Earlier rounds chose
-#: the texture-change, structure-change, outline and wide-texture constants the same way; their
+#: in ``merge``, then ``regions``): session 20's boundary rules. The band's floor inside the
+#: coarse regions (``_BOUNDARY_FLOOR``, a fraction of the threshold: 1 was the threshold itself,
+#: 0.7 the hysteresis level the regions were grown to); the half height taken from the core nearby
+#: (``_BOUNDARY_LOCAL`` band widths; 0: the whole region's median); and a spiky region's outline
+#: grown out on the detection map (``_BOUNDARY_GROW``). Earlier rounds chose the texture-change,
+#: structure-change, outline, wide-texture and region-level constants the same way; their
 #: variants and fold tables are in BENCHMARKS.md.
 VARIANTS = {
-    "texture on L*a*b*, no region level (the method before)": {"_TEXTURE_PLANES": 3, "REGION_LEVEL": 0.0},
-    "texture on L*, no region level": {"REGION_LEVEL": 0.0},
-    "texture on L*, region level 0.3 of q0.1 in clusters of 2e-4 (chosen)": {},
-    "texture on L*, region level 0.3 of q0.1 of all strong pixels": {"LEVEL_CLUSTER": 0.0},
-    "texture on L*, region level 0.3 of q0.1 in clusters of 1e-3": {"LEVEL_CLUSTER": 1e-3},
-    "texture on L*, region level 0.5 of q0.1 in clusters of 2e-4": {"REGION_LEVEL": 0.5},
-    "texture on L*, region level 0.3 of q0.25 in clusters of 2e-4": {"REGION_QUANTILE": 0.25},
-    "texture on L*, region level 0.5 of the median in clusters of 2e-4": {"REGION_LEVEL": 0.5, "REGION_QUANTILE": 0.5},
+    "floor 1, whole region, no growth (the method before)": {"_BOUNDARY_FLOOR": 1.0, "_BOUNDARY_LOCAL": 0.0,
+                                                             "_BOUNDARY_GROW": False},
+    "floor 1, whole region, growth": {"_BOUNDARY_FLOOR": 1.0, "_BOUNDARY_LOCAL": 0.0},
+    "floor 0.7, whole region, growth": {"_BOUNDARY_LOCAL": 0.0},
+    "floor 0.5, whole region, growth": {"_BOUNDARY_FLOOR": 0.5, "_BOUNDARY_LOCAL": 0.0},
+    "floor 0.7, core within 1 band width, growth": {"_BOUNDARY_LOCAL": 1.0},
+    "floor 0.7, core within 2 band widths, growth (chosen)": {},
+    "floor 0.7, core within 4 band widths, growth": {"_BOUNDARY_LOCAL": 4.0},
+    "floor 0.7, core within 2 band widths, no growth": {"_BOUNDARY_GROW": False},
 }
 
 

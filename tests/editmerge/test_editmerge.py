@@ -804,3 +804,54 @@ def test_a_region_is_held_to_its_own_level(monkeypatch, top, off):
     for name, value in off.items():
         monkeypatch.setattr(er, name, value)
     assert find_regions(diff, **kw).mask[40:160, 104:160].mean() > 0.9
+
+
+def _soft_square(size=120, lo=30, hi=90, blur=3.0):
+    true = np.zeros((size, size), bool)
+    true[lo:hi, lo:hi] = True
+    return true, ndi.gaussian_filter(true.astype(np.float32), blur)
+
+
+def test_refine_boundary_keeps_a_weak_edit_s_edge_down_to_the_floor():
+    """A change of 7 Delta E against a threshold of 5: the band cut at the threshold loses the
+    soft edge inside the half-height line; at the hysteresis level (the floor) it keeps it."""
+    true, weight = _soft_square()
+    fine = 7.0 * weight
+    coarse = ndi.binary_dilation(true, iterations=3)
+    at_threshold = refine_boundary(coarse, fine, threshold=5.0, width=8)
+    at_floor = refine_boundary(coarse, fine, threshold=5.0, width=8, floor=3.5)
+    assert _iou(at_floor, true) > 0.95 > 0.90 > _iou(at_threshold, true)
+
+
+def test_refine_boundary_places_each_side_at_half_of_its_own_change():
+    """One region, its left half changed by 12, its right half by 80 (a recolour over a grey and a
+    colourful part): half the whole region's median cuts the weak side inside its edge; half of
+    the core nearby places the weak side's edge at its half-height line too."""
+    true, weight = _soft_square(size=280, lo=40, hi=240)
+    strength = np.where(np.arange(280) < 140, np.float32(12), np.float32(80))[None, :]
+    fine = weight * strength
+    coarse = ndi.binary_dilation(true, iterations=3)
+    whole = refine_boundary(coarse, fine, threshold=5.0, width=8)
+    local = refine_boundary(coarse, fine, threshold=5.0, width=8, local=2.0)
+    assert _iou(local, true) > 0.97
+    assert _iou(whole, true) < _iou(local, true) - 0.03
+    # The weak side's edges, far from the strong side: at the half-height lines (40 and 239).
+    for line in (local[140], local[:, 60]):
+        first, last = np.flatnonzero(line)[[0, -1]]
+        assert abs(first - 40) <= 1 and (line is local[140] or abs(last - 239) <= 1)
+
+
+def test_refine_boundary_grows_a_spiky_region_to_half_way_on_the_detection_map():
+    """Grain whose strength fades over a soft edge: the outline found at the hysteresis level stops
+    short of the edge; given the detection map, it grows out to half way between the core's level
+    and the surroundings'."""
+    rng = np.random.default_rng(3)
+    true, weight = _soft_square(blur=4.0)
+    detection = 1.0 + 9.0 * weight  # the surroundings at 1, the core at 10
+    coarse = detection > 7.0  # the hysteresis reached only part of the edge
+    fine = np.where(rng.random(true.shape) < 0.3, 30.0, 2.0).astype(np.float32) * (weight > 0.5)
+    kw = dict(threshold=5.0, width=8, outer=6, steady=0.75, large=0.01)
+    kept = refine_boundary(coarse, fine, **kw)  # the outline, and a few spikes beyond it
+    grown = refine_boundary(coarse, fine, coarse=detection, **kw)
+    assert _iou(grown, true) > 0.97 > _iou(kept, true) + 0.05
+    assert not (grown & ~ndi.binary_dilation(true, iterations=2)).any()
