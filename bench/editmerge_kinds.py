@@ -34,7 +34,7 @@ change), and is scored after a change's constants are fixed on the tune half (BE
 how often, and when a look at it shaped a change).
 
 Usage: python -m bench.editmerge_kinds [--data-root DIR] [--split tune|report|both|holdout|all] [--per-kind N]
-                                       [--json FILE] [--compare FILE] [--code DIR]
+                                       [--json FILE] [--compare FILE] [--code DIR] [--cv | --cv-clear]
 """
 from __future__ import annotations
 
@@ -386,6 +386,18 @@ VARIANTS = {
     "floor 0.7, core within 4 band widths, growth": {"_BOUNDARY_LOCAL": 4.0},
     "floor 0.7, core within 2 band widths, no growth": {"_BOUNDARY_GROW": False},
 }
+# The table of VARIANTS was run before the texture-clearing level changed: they keep it at 1.
+for _consts in VARIANTS.values():
+    _consts.setdefault("_CLEAR_LEVEL", 1.0)
+#: Then, with those boundary rules, how strong a change of the mean colour sets the texture aside
+#: around it (``_CLEAR_LEVEL``, times the threshold; 1 was the threshold itself).
+CLEAR_VARIANTS = {
+    "texture set aside near a change of 1 x the threshold (the method before)": {"_CLEAR_LEVEL": 1.0},
+    "... of 1.5 x": {"_CLEAR_LEVEL": 1.5},
+    "... of 2 x": {"_CLEAR_LEVEL": 2.0},
+    "... of 3 x (chosen)": {},
+    "... of 4 x": {"_CLEAR_LEVEL": 4.0},
+}
 
 
 def criterion(rows) -> tuple[float, float]:
@@ -396,7 +408,7 @@ def criterion(rows) -> tuple[float, float]:
     return (statistics.mean(stats[k]["iou_ok"] for k in kinds), stats["all"]["iou_mean"])
 
 
-def cross_validate(pairs, merge, module) -> str:
+def cross_validate(pairs, merge, module, variants=None) -> str:
     """Two folds of the tune half: each variant scored on each fold; the best on one fold is
     reported on the other. Returns a Markdown table and the two choices."""
     from alphacut.editmerge import regions
@@ -405,7 +417,7 @@ def cross_validate(pairs, merge, module) -> str:
         return next(m for m in (module, regions) if hasattr(m, name))
 
     scores = {}
-    for name, consts in VARIANTS.items():
+    for name, consts in (VARIANTS if variants is None else variants).items():
         saved = {k: getattr(owner(k), k) for k in consts}
         try:
             for k, v in consts.items():
@@ -435,6 +447,7 @@ def main(argv=None):
     ap.add_argument("--compare", type=Path, help="per-pair rows of another method (from --json) to compare with")
     ap.add_argument("--code", type=Path, default=ROOT / "py", help="where the alphacut package is")
     ap.add_argument("--cv", action="store_true", help="two-fold cross-validation of VARIANTS on the tune half")
+    ap.add_argument("--cv-clear", action="store_true", help="the same for CLEAR_VARIANTS")
     args = ap.parse_args(argv)
     # Deliberate, and the only sys.path change in bench/: --code names an alphacut package directory,
     # this checkout's py/ by default or another checkout's (bench/editmerge.py --previous), so that the
@@ -445,8 +458,9 @@ def main(argv=None):
     from alphacut.editmerge import merge_edit
 
     sources = load_sources(args.data_root)
-    if args.cv:
-        print(cross_validate(make_pairs(sources, "tune", args.per_kind), merge_edit, editmerge))
+    if args.cv or args.cv_clear:
+        print(cross_validate(make_pairs(sources, "tune", args.per_kind), merge_edit, editmerge,
+                             CLEAR_VARIANTS if args.cv_clear else VARIANTS))
         return
     splits = {"both": ("tune", "report"), "all": ("tune", "report", "holdout")}.get(args.split, (args.split,))
     rows = [r for s in splits for r in evaluate(make_pairs(sources, s, args.per_kind), merge_edit)]

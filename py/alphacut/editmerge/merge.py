@@ -106,8 +106,14 @@ _STRUCT_LEVEL = 0.2
 _STRUCT_RATIO = 3.0
 _STRUCT_QUANTILE = 0.5
 _STRUCT_FLOOR = 0.02
-#: ... and only farther than this (fraction of the diagonal) from a change of the mean colour.
+#: ... and only farther than this (fraction of the diagonal) from a change of the mean colour of
+#: at least ``_CLEAR_LEVEL`` times the threshold (a recolour or a swap, whose edge and inner
+#: structure the spread would read as texture). A weaker change of the mean, such as a noisy
+#: texture's clipped or tinted parts, keeps its texture evidence (with 1, those parts cleared
+#: the texture around them); the wide texture is still set aside near any change above the
+#: threshold. Chosen by two-fold cross-validation (BENCHMARKS.md, session 20).
 _TEXTURE_CLEAR = 0.01
+_CLEAR_LEVEL = 3.0
 #: A detected region of at least ``_BOUNDARY_LARGE`` of the analysis image whose core is above
 #: the boundary's level on less than ``_BOUNDARY_STEADY`` of its pixels, and whose change mostly
 #: cancels under the detection blur (coherence below ``_BOUNDARY_INCOHERENT``: grain, a noisy
@@ -312,13 +318,17 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     del lab_o, lab_e
     diff, coherence = _blurred_change(planes, _BLUR * diag_a)
     level = noise_threshold(diff, options.sensitivity)
-    # Near a change of the mean colour the spread is that change's edge and inner structure, not a
-    # texture change: the colour difference alone decides there.
+    # Near a strong change of the mean colour the spread is that change's edge and inner
+    # structure, not a texture change: the colour difference alone decides there.
     near = _TEXTURE_CLEAR * diag_a
-    cleared = ndi.maximum_filter(diff > level[1], size=2 * int(near) + 1)
+    # The wide texture, an average over a larger window, is set aside near any change of the mean
+    # above the threshold (compression's ringing along strong edges would lift it there).
+    size = 2 * int(near) + 1
+    changed = ndi.maximum_filter(diff > level[1], size=size)
+    cleared = ndi.maximum_filter(diff > _CLEAR_LEVEL * level[1], size=size) if _CLEAR_LEVEL != 1 else changed
     texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, level[1] * options.sensitivity,
-                                  diag_a, cleared)
-    del lightness
+                                  diag_a, changed)
+    del lightness, changed
     texture[cleared] = 0
     np.maximum(diff, texture, out=diff)
     clock.lap("difference")
@@ -607,10 +617,11 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _texture_as_delta_e(planes, lightness, sigma: float, threshold: float, diag: float,
-                        cleared: np.ndarray) -> np.ndarray:
+                        changed: np.ndarray) -> np.ndarray:
     """The texture change and the structure change on the colour difference's scale: ``threshold``
-    where the strongest of them just counts (``diag``: the diagonal, pixels; ``cleared``: pixels
-    near a change of the mean colour, left out of the wide average)."""
+    where the strongest of them just counts (``diag``: the diagonal, pixels; ``changed``: pixels
+    near a change of the mean colour, left out of the wide average, where the wide texture does
+    not count)."""
     spread, ratio, detail = texture_change(planes[:_TEXTURE_PLANES], lightness, sigma=sigma)
     ratio *= np.float32(1 / _TEXTURE_RATIO)
     spread *= np.float32(1 / _TEXTURE_MIN)
@@ -619,11 +630,12 @@ def _texture_as_delta_e(planes, lightness, sigma: float, threshold: float, diag:
         # The count starts at a ratio of 1, the untouched pixels' average, so that the regions'
         # hysteresis (a fraction of the threshold) stays above the untouched level too.
         wide, wspread = wide_texture_change(planes[0], detail, sigma=sigma, wide=_WIDE_REGION * diag,
-                                            exclude=cleared, cap=_WIDE_CAP)
+                                            exclude=changed, cap=_WIDE_CAP)
         wide -= np.float32(1)
         wide *= np.float32(1 / (_WIDE_RATIO - 1))
         wspread *= np.float32(1 / _WIDE_MIN)
         np.minimum(wide, wspread, out=wide)
+        wide[changed] = 0
         np.maximum(ratio, wide, out=ratio)
     change = structure_change(lightness, planes[0], sigma=_STRUCT_BLUR * diag, contrast=_STRUCT_CONTRAST)
     rel = change / noise_by_detail(change, detail, floor=_STRUCT_FLOOR, quantile=_STRUCT_QUANTILE)
