@@ -19,11 +19,13 @@ Steps, all on numpy arrays, float32 throughout:
    of the photo (:mod:`alphacut.editmerge.texture`), for edits that change grain
    or fine detail but not the mean colour; and a change of the local structure (SSIM's
    contrast-structure term), which compression keeps and grain, new texture,
-   smoothing or other content do not. They count only away from changes of the
-   mean colour, whose own edges and structure would read as texture.
+   smoothing or other content do not. They count only away from strong changes of
+   the mean colour, whose own edges and structure would read as texture.
 4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge.regions`). Every
    candidate region gets an id (by decreasing mass) and the report says why it was
    kept or dropped; ``include_regions`` / ``exclude_regions`` override the rule.
+   Their boundary is then placed on a sharper map, at half the change of the
+   region's core nearby.
 5. Feather with a guided filter on the original, which also brings the mask to
    the output resolution along the original's edges
    (:mod:`alphacut.editmerge.feather`).
