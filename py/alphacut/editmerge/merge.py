@@ -123,8 +123,8 @@ _CLEAR_LEVEL = 3.0
 #: (:func:`alphacut.editmerge.regions.refine_boundary`), grown out (``_BOUNDARY_GROW``) to half
 #: way between its core's change and its surroundings' on the detection map. Elsewhere the
 #: boundary is placed at half the change of the core within about ``_BOUNDARY_LOCAL`` band widths
-#: (0: of the whole region), and never below ``_BOUNDARY_FLOOR`` of the threshold (the
-#: hysteresis level the regions were grown to). The three were chosen by two-fold
+#: (0: of the whole region), and, inside the detected regions, never below ``_BOUNDARY_FLOOR`` of
+#: the threshold (the hysteresis level they were grown to; outside them, the threshold). The three were chosen by two-fold
 #: cross-validation (BENCHMARKS.md, session 20).
 _BOUNDARY_LOCAL = 2.0
 _BOUNDARY_FLOOR = LOW_RATIO
@@ -142,7 +142,6 @@ _DRIFT_KEEP = 0.4
 #: Colour-drift fit: a regular subsample of at least this many pixels (up to 4 times as many), or
 #: all of them.
 _DRIFT_SAMPLES = 40000
-_DRIFT_PER_CHANNEL = False
 
 
 @dataclass(frozen=True)
@@ -678,16 +677,6 @@ def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarr
         cov = np.einsum("ij,ij->i", xk, yk) / np.float32(xk.shape[1])
         gain = np.where(flat, np.float32(1), cov / np.where(flat, np.float32(1), var)).astype(np.float32)
         offset = (my - gain * mx).astype(np.float32)
-    if _DRIFT_PER_CHANNEL:
-        # A channel whose gain is implausible (a dark photo's blue, say, spans a few code values,
-        # so its gain is ill-determined) keeps the offset alone, fitted on the same pixels.
-        bad = (gain < _GAIN_RANGE[0]) | (gain > _GAIN_RANGE[1])
-        if bad.any():
-            gain = np.where(bad, np.float32(1), gain).astype(np.float32)
-            offset = np.where(bad, my - mx, offset).astype(np.float32)
-        offset = np.where(np.abs(offset) <= _MAX_OFFSET, offset, 0).astype(np.float32)
-        gain = np.where(np.abs(offset) <= _MAX_OFFSET, gain, 1).astype(np.float32)
-        return gain, offset
     if not (np.all((gain >= _GAIN_RANGE[0]) & (gain <= _GAIN_RANGE[1])) and np.all(np.abs(offset) <= _MAX_OFFSET)):
         return np.ones(3, np.float32), np.zeros(3, np.float32)
     return gain, offset
