@@ -385,9 +385,8 @@ def _grow_spiky(coarse, comps, spiky, core, outside_band, around):
     ``around`` (the pixels beyond the band)."""
     outside = float(np.median(coarse[around])) if around.any() else 0.0
     inside = np.zeros(len(spiky), np.float32)
-    for i in np.flatnonzero(spiky):
-        sel = core & (comps == i)
-        inside[i] = np.median(coarse[sel])
+    ids = np.flatnonzero(spiky)
+    inside[ids] = ndi.median(coarse, np.where(core, comps, 0), ids)
     _, (rows, cols) = ndi.distance_transform_edt(comps == 0, return_indices=True)
     owner = comps[rows, cols]
     return outside_band & spiky[owner] & (coarse > np.float32(0.5) * (inside[owner] + np.float32(outside)))
