@@ -44,6 +44,9 @@ edit's shift and colour correction) only the tiles where the mask is not 0.
 """
 from __future__ import annotations
 
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -284,8 +287,8 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     shape = original.shape[:2]
     a_shape = _fit(shape, options.analysis_max_side)
     out_shape = _fit(shape, options.preview_max_side) if options.preview_max_side else shape
-    orig_o, orig_a = _two_sizes(original, out_shape, a_shape)
-    edit_o, edit_a = _two_sizes(edited, out_shape, a_shape)
+    (orig_o, orig_a), (edit_o, edit_a) = _each(lambda image: _two_sizes(image, out_shape, a_shape),
+                                               (original, edited))
     edit_a = edit_a.astype(np.float32)
     diag_a = float(np.hypot(*a_shape))
     scale_a = (a_shape[0] / shape[0], a_shape[1] / shape[1])
@@ -324,9 +327,10 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     near = _TEXTURE_CLEAR * diag_a
     # The wide texture, an average over a larger window, is set aside near any change of the mean
     # above the threshold (compression's ringing along strong edges would lift it there).
-    size = 2 * int(near) + 1
-    changed = ndi.maximum_filter(diff > level[1], size=size)
-    cleared = ndi.maximum_filter(diff > _CLEAR_LEVEL * level[1], size=size) if _CLEAR_LEVEL != 1 else changed
+    nearby = ndi.maximum_filter(diff, size=2 * int(near) + 1)
+    changed = nearby > level[1]
+    cleared = nearby > _CLEAR_LEVEL * level[1]
+    del nearby
     texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, level[1] * options.sensitivity,
                                   diag_a, changed)
     del lightness, changed
@@ -541,6 +545,16 @@ def _resize_rgb(image: np.ndarray, shape) -> np.ndarray:
         plane = Image.fromarray(np.ascontiguousarray(image[:, :, c]))
         out[:, :, c] = plane.resize(size, Image.Resampling.BOX)
     return out
+
+
+def _each(fn, items) -> list:
+    """``[fn(item) for item in items]``, on a thread each where this Python can start threads (not
+    in Pyodide) and has more than one CPU: for work that releases the GIL, such as Pillow's
+    resizing (two 12 MP photos brought to 1024 px: 64 ms on two threads, 126 ms on one)."""
+    if len(items) < 2 or sys.platform == "emscripten" or (os.cpu_count() or 1) < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(fn, items))
 
 
 def _two_sizes(image: np.ndarray, out_shape, a_shape):
