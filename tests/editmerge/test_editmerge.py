@@ -130,6 +130,21 @@ def test_recovers_known_edit(pair):
     assert float(err.mean()) < 3.0
 
 
+@pytest.mark.parametrize("preview", [0, 160])
+def test_threads_change_nothing(pair, monkeypatch, preview):
+    # CPython runs some steps on a second thread; Pyodide runs them one after the other.
+    from alphacut._shared import threads
+
+    original, edited, _, _ = pair
+    opts = MergeOptions(preview_max_side=preview)
+    with_threads = merge_edit(original, edited, options=opts)
+    monkeypatch.setattr(threads.sys, "platform", "emscripten")
+    alone = merge_edit(original, edited, options=opts)
+    assert np.array_equal(with_threads.mask, alone.mask) and with_threads.mask.any()
+    assert np.array_equal(with_threads.composite, alone.composite)
+    assert np.array_equal(with_threads.labels, alone.labels)
+
+
 def test_no_edit_gives_empty_mask(cat_rgb):
     res = merge_edit(cat_rgb, _jpeg(cat_rgb, 75))
     assert res.report["regions"] == [] and not res.mask.any()

@@ -87,8 +87,11 @@ def feather_mask(binary: np.ndarray, guide: np.ndarray, output_guide: np.ndarray
     return feather_tiles(binary, guide, output_guide, radius, float(eps), float(snap))[0]
 
 
-def feather_tiles(binary, guide, output_guide, radius, eps, snap):
+def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
     """The kernel of :func:`feather_mask`, on inputs it has checked, and which tiles it computed.
+
+    ``pool``, an executor (:func:`alphacut._shared.threads.executor`), computes the rows of tiles
+    (each writes its own rows of the mask); None: one after the other.
 
     Returns
     -------
@@ -133,7 +136,8 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap):
     ab = coefficients(guide[top:bottom, left:right], binary[top:bottom, left:right], radius=radius, eps=eps)
     coef[:, top:bottom, left:right] = ab.transpose(2, 0, 1)
     coef[:3] *= np.float32(1 / 255)  # a per uint8 unit of the guide
-    for ti in np.flatnonzero(need.any(axis=1)):
+
+    def tile_row(ti):
         rs = slice(ti * TILE, min(rows, (ti + 1) * TILE))
         lo, hi = row_lo[ti], row_hi[ti] + 1
         rows_w = _interp_matrix(r0[rs] - lo, r1[rs] - lo, wr[rs], hi - lo)
@@ -152,6 +156,8 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap):
             q[q < snap] = 0.0
             q[q > 1.0 - snap] = 1.0
             mask[rs, cs] = q
+
+    list((map if pool is None else pool.map)(tile_row, np.flatnonzero(need.any(axis=1))))
     return mask, tiles
 
 

@@ -44,9 +44,6 @@ edit's shift and colour correction) only the tiles where the mask is not 0.
 """
 from __future__ import annotations
 
-import os
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +53,7 @@ from scipy import ndimage as ndi
 from .._shared.checks import as_rgb8
 from .._shared.colour import srgb_to_lab
 from .._shared.runs import true_runs
+from .._shared.threads import executor
 from .._shared.timing import Clock
 from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
@@ -284,11 +282,19 @@ def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOption
 
 def _merge(original, edited, options, protect, force, warnings, clock) -> MergeResult:
     """Kernel of :func:`merge_edit` on validated inputs of equal size."""
+    with executor() as pool:
+        return _analyse_and_merge(original, edited, options, protect, force, warnings, clock, pool)
+
+
+def _analyse_and_merge(original, edited, options, protect, force, warnings, clock, pool) -> MergeResult:
+    """:func:`_merge` with an executor (``pool``) for the steps that can run beside others."""
     shape = original.shape[:2]
     a_shape = _fit(shape, options.analysis_max_side)
     out_shape = _fit(shape, options.preview_max_side) if options.preview_max_side else shape
-    (orig_o, orig_a), (edit_o, edit_a) = _each(lambda image: _two_sizes(image, out_shape, a_shape),
-                                               (original, edited))
+    edit_sizes = pool.submit(_two_sizes, edited, out_shape, a_shape)
+    orig_o, orig_a = _two_sizes(original, out_shape, a_shape)
+    edit_o, edit_a = edit_sizes.result()
+    lab_original = pool.submit(srgb_to_lab, orig_a)  # while the edit is aligned and colour-matched
     edit_a = edit_a.astype(np.float32)
     diag_a = float(np.hypot(*a_shape))
     scale_a = (a_shape[0] / shape[0], a_shape[1] / shape[1])
@@ -313,13 +319,17 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     clock.lap("colour")
 
     # Difference map in Lab, compression noise blurred away.
-    lab_o = srgb_to_lab(orig_a)
+    lab_o = lab_original.result()
     edit_a *= np.float32(1 / 255)
     lab_e = srgb_to_lab(np.clip(edit_a, 0, 1, out=edit_a))
     lab_e -= lab_o
     planes = np.ascontiguousarray(np.moveaxis(lab_e, 2, 0))  # (3, M, N): filters run along rows
     lightness = np.ascontiguousarray(lab_o[:, :, 0])
     del lab_o, lab_e
+    # The texture and structure changes need only the planes: computed beside the colour's.
+    textures = pool.submit(texture_change, planes[:_TEXTURE_PLANES], lightness, sigma=_TEXTURE_BLUR * diag_a)
+    structure = pool.submit(structure_change, lightness, planes[0], sigma=_STRUCT_BLUR * diag_a,
+                            contrast=_STRUCT_CONTRAST)
     diff, coherence = _blurred_change(planes, _BLUR * diag_a)
     level = noise_threshold(diff, options.sensitivity)
     # Near a strong change of the mean colour the spread is that change's edge and inner
@@ -331,8 +341,8 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
     changed = nearby > level[1]
     cleared = nearby > _CLEAR_LEVEL * level[1]
     del nearby
-    texture = _texture_as_delta_e(planes, lightness, _TEXTURE_BLUR * diag_a, level[1] * options.sensitivity,
-                                  diag_a, changed)
+    texture = _texture_as_delta_e(textures.result(), structure.result(), planes[0], _TEXTURE_BLUR * diag_a,
+                                  level[1] * options.sensitivity, diag_a, changed)
     del lightness, changed
     texture[cleared] = 0
     np.maximum(diff, texture, out=diff)
@@ -370,7 +380,7 @@ def _merge(original, edited, options, protect, force, warnings, clock) -> MergeR
         shift_o = (0, 0)
     clock.lap("prepare_output")
 
-    mask, tiles = _soft_mask(binary, orig_a, orig_o, options.feather * diag_a)
+    mask, tiles = _soft_mask(binary, orig_a, orig_o, options.feather * diag_a, pool)
     clock.lap("feather")
     for brush, value in ((force, 1.0), (protect, 0.0)):  # protect last: it wins
         if brush is not None:
@@ -547,16 +557,6 @@ def _resize_rgb(image: np.ndarray, shape) -> np.ndarray:
     return out
 
 
-def _each(fn, items) -> list:
-    """``[fn(item) for item in items]``, on a thread each where this Python can start threads (not
-    in Pyodide) and has more than one CPU: for work that releases the GIL, such as Pillow's
-    resizing (two 12 MP photos brought to 1024 px: 64 ms on two threads, 126 ms on one)."""
-    if len(items) < 2 or sys.platform == "emscripten" or (os.cpu_count() or 1) < 2:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(len(items)) as pool:
-        return list(pool.map(fn, items))
-
-
 def _two_sizes(image: np.ndarray, out_shape, a_shape):
     """``image`` at the output and at the analysis size, each downscaled from the nearer larger one."""
     if out_shape == image.shape[:2]:
@@ -631,20 +631,25 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
     return np.sqrt(norm, out=norm)
 
 
-def _texture_as_delta_e(planes, lightness, sigma: float, threshold: float, diag: float,
+def _texture_as_delta_e(textures, change, lightness_change, sigma: float, threshold: float, diag: float,
                         changed: np.ndarray) -> np.ndarray:
     """The texture change and the structure change on the colour difference's scale: ``threshold``
-    where the strongest of them just counts (``diag``: the diagonal, pixels; ``changed``: pixels
-    near a change of the mean colour, left out of the wide average, where the wide texture does
-    not count)."""
-    spread, ratio, detail = texture_change(planes[:_TEXTURE_PLANES], lightness, sigma=sigma)
+    where the strongest of them just counts.
+
+    ``textures``: :func:`alphacut.editmerge.texture.texture_change`'s ``(spread, ratio, detail)``
+    and ``change``: :func:`alphacut.editmerge.texture.structure_change`'s result, both consumed;
+    ``lightness_change``: the L* difference; ``sigma``: the texture's scale and ``diag`` the
+    diagonal, pixels; ``changed``: pixels near a change of the mean colour, left out of the wide
+    average, where the wide texture does not count.
+    """
+    spread, ratio, detail = textures
     ratio *= np.float32(1 / _TEXTURE_RATIO)
     spread *= np.float32(1 / _TEXTURE_MIN)
     np.minimum(ratio, spread, out=ratio)
     if _WIDE_REGION > 0:
         # The count starts at a ratio of 1, the untouched pixels' average, so that the regions'
         # hysteresis (a fraction of the threshold) stays above the untouched level too.
-        wide, wspread = wide_texture_change(planes[0], detail, sigma=sigma, wide=_WIDE_REGION * diag,
+        wide, wspread = wide_texture_change(lightness_change, detail, sigma=sigma, wide=_WIDE_REGION * diag,
                                             exclude=changed, cap=_WIDE_CAP)
         wide -= np.float32(1)
         wide *= np.float32(1 / (_WIDE_RATIO - 1))
@@ -652,7 +657,6 @@ def _texture_as_delta_e(planes, lightness, sigma: float, threshold: float, diag:
         np.minimum(wide, wspread, out=wide)
         wide[changed] = 0
         np.maximum(ratio, wide, out=ratio)
-    change = structure_change(lightness, planes[0], sigma=_STRUCT_BLUR * diag, contrast=_STRUCT_CONTRAST)
     rel = change / noise_by_detail(change, detail, floor=_STRUCT_FLOOR, quantile=_STRUCT_QUANTILE)
     rel *= np.float32(1 / _STRUCT_RATIO)
     change *= np.float32(1 / _STRUCT_LEVEL)
@@ -702,13 +706,13 @@ def _drift_lut(gain, offset) -> np.ndarray:
     return np.clip(np.rint((codes - offset[:, None]) / gain[:, None]), 0, 255).astype(np.uint8)
 
 
-def _soft_mask(binary: np.ndarray, guide_a: np.ndarray, guide_o: np.ndarray, radius: float):
+def _soft_mask(binary: np.ndarray, guide_a: np.ndarray, guide_o: np.ndarray, radius: float, pool):
     """Feather ``binary`` along the edges of the original and bring it to the output size.
 
     Returns the (P, Q) float32 mask and its tile classes (see :func:`_composite`).
     """
     if radius >= 0.5 and binary.any():
-        return feather_tiles(binary, guide_a, guide_o, max(1, int(round(radius))), _FEATHER_EPS, _SNAP)
+        return feather_tiles(binary, guide_a, guide_o, max(1, int(round(radius))), _FEATHER_EPS, _SNAP, pool)
     if binary.shape == guide_o.shape[:2]:
         mask = binary.astype(np.float32)
     else:
