@@ -337,9 +337,12 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     near = _TEXTURE_CLEAR * diag_a
     # The wide texture, an average over a larger window, is set aside near any change of the mean
     # above the threshold (compression's ringing along strong edges would lift it there).
-    nearby = ndi.maximum_filter(diff, size=2 * int(near) + 1)
-    changed = nearby > level[1]
-    cleared = nearby > _CLEAR_LEVEL * level[1]
+    # One filter for both (_CLEAR_LEVEL >= 1): 1 above the threshold, 2 above _CLEAR_LEVEL
+    # times it (on uint8: 13 ms against 21 for the float map at 1024 px).
+    nearby = np.greater(diff, level[1]).view(np.uint8) + (diff > _CLEAR_LEVEL * level[1])
+    nearby = ndi.maximum_filter(nearby, size=2 * int(near) + 1)
+    changed = nearby >= 1
+    cleared = nearby >= 2
     del nearby
     texture = _texture_as_delta_e(textures.result(), structure.result(), planes[0], _TEXTURE_BLUR * diag_a,
                                   level[1] * options.sensitivity, diag_a, changed)
