@@ -20,8 +20,8 @@ class _Inline:
         future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # raised again by result(), as a thread pool's future does
-            future.set_exception(exc)
+        except Exception as exc:  # raised again by result(), as a thread pool's future does
+            future.set_exception(exc)  # (KeyboardInterrupt and SystemExit go up at once)
         return future
 
     def map(self, fn, *iterables):

@@ -41,6 +41,13 @@ inputs only to downscale them.
 Full-size work is confined to where the edit lands: the feather computes only
 the tiles that the mask's soft edge reaches, and the composite (with the
 edit's shift and colour correction) only the tiles where the mask is not 0.
+
+In CPython, steps that do not depend on each other run side by side on a
+second thread (:func:`alphacut._shared.threads.executor`): the two photos'
+downscales, the original's Lab beside alignment and the colour fit, the
+texture and structure changes beside the colour difference, the feather's rows
+of tiles. In Pyodide, which has no threads, they run one after the other; the
+results are the same.
 """
 from __future__ import annotations
 
