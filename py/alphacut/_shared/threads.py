@@ -34,10 +34,10 @@ class _Inline:
         return False
 
 
-def executor(threads: int = 2):
-    """A context manager giving an executor with ``submit`` and ``map``: a thread pool of at most
-    ``threads`` where this Python can start threads (not in Pyodide) and has more than one CPU,
-    else one that runs each call at once, in the calling thread.
+def executor():
+    """A context manager giving an executor with ``submit`` and ``map``: a pool of two threads
+    where this Python can start threads (not in Pyodide) and has more than one CPU, else one that
+    runs each call at once, in the calling thread.
 
     Examples
     --------
@@ -47,7 +47,6 @@ def executor(threads: int = 2):
     ...     (later.result(), now, list(pool.map(abs, [-1, 2])))
     (6, 9, [1, 2])
     """
-    cpus = os.cpu_count() or 1
-    if sys.platform == "emscripten" or cpus < 2 or threads < 2:
+    if sys.platform == "emscripten" or (os.cpu_count() or 1) < 2:
         return _Inline()
-    return ThreadPoolExecutor(min(threads, cpus))
+    return ThreadPoolExecutor(2)
