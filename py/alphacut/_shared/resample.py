@@ -98,8 +98,10 @@ def resize_block(grid, out_rows, rows, col0, col1, wc):
         return np.zeros((0,) + grid.shape[1:-1] + (col0.size,), np.float32)
     top = r0[0]
     coarse = grid[top : r1[-1] + 1]
-    mixed = np.take(coarse, col0, axis=-1)
-    right = np.take(coarse, col1, axis=-1)
+    # Indexing, not np.take: the same gather, about 3x faster in wasm (BENCHMARKS.md, "Speed:
+    # the post-processing in wasm").
+    mixed = coarse[..., col0]
+    right = coarse[..., col1]
     right -= mixed
     right *= wc
     mixed += right

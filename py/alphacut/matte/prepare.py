@@ -30,8 +30,14 @@ def to_model_input(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be (M, N, 3) uint8, got {rgb.shape} {rgb.dtype}")
     rows, cols = spec.size
-    small = np.asarray(Image.fromarray(rgb).resize((cols, rows), Image.BILINEAR), dtype=np.float32)
+    small = np.asarray(Image.fromarray(rgb).resize((cols, rows), Image.BILINEAR))
     mean = np.asarray(spec.mean, np.float32) * spec.scale
     inv = 1.0 / (np.asarray(spec.std, np.float32) * spec.scale)
-    x = (small - mean) * inv
-    return np.ascontiguousarray(x.transpose(2, 0, 1))[None]
+    # One plane at a time, straight from the uint8 pixels into the planar tensor: the same
+    # float32 arithmetic as on the whole (H, W, 3) array, without its float copy and transpose
+    # (under half the time in wasm).
+    x = np.empty((1, 3, rows, cols), np.float32)
+    for c in range(3):
+        np.subtract(small[..., c], mean[c], out=x[0, c], dtype=np.float32)
+        x[0, c] *= inv[c]
+    return x
