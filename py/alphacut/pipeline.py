@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._shared.timing import Clock
+from ._shared.working import WorkingCopy
 from .io.composite import rgba_bands
 from .io.decode import MAX_PIXELS, decode
 from .io.encode import write_png
@@ -273,7 +274,7 @@ async def cutout(data: bytes, infer: Infer | None, *, options: Options = Options
                          hq_infer=hq_infer)
     # The decontaminated colours replace the photo's own (nothing reads the photo after this), and
     # the cut-out is encoded band by band: no full-size RGBA is ever made.
-    estimate_foreground(img.rgb, m.alpha, amount=options.decontaminate, out=img.rgb)
+    estimate_foreground(img.rgb, m.alpha, amount=options.decontaminate, out=img.rgb, work=m.work)
     clock.lap("decontaminate")
     rows, cols = img.rgb.shape[:2]
     report = {
@@ -321,6 +322,8 @@ class Matte:
     opinions : dict
         JSON-able: how much each second opinion (the colour key, the letterboxed pass)
         contradicts the model where it is sure (:func:`alphacut.matte.anchor.disagreement`).
+    work : WorkingCopy, optional
+        The photo and ``alpha`` at working size, as checked; decontamination reuses it.
     """
 
     alpha: np.ndarray
@@ -331,6 +334,7 @@ class Matte:
     escalation: dict
     preview: bool = False
     opinions: dict | None = None
+    work: WorkingCopy | None = None
 
 
 async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options = Options(),
@@ -366,26 +370,27 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
     else:
         first, keyed = await _first_pass(rgb, infer, spec, options, clock, hq_infer)
     if first.preview:
-        alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed)
+        alpha, q, work = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed)
         return Matte(alpha, first.coarse, first.method, first.reason, q,
-                     {"ran": False, "why": "preview: the model is still loading"}, preview=True, opinions={})
+                     {"ran": False, "why": "preview: the model is still loading"}, preview=True, opinions={},
+                     work=work)
     opinion = _second_opinion(first.coarse, keyed)
     if first.method == "model" and keyed is not None and not opinion["colorkey"]["applied"]:
         keyed = None  # it disagrees with the model where the model is sure: reported, not used
-    alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
+    alpha, q, work = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
     chosen, escalation = first, {"ran": False, "why": _no_escalation(rerun, options, q)}
     refined = False
     if not escalation["why"]:
         why = "asked for" if options.escalate == "force" else f"the first result was {q.verdict}"
         first_info = first.info(q)
         t0 = time.perf_counter()
-        del alpha  # a full-size matte less while the second pass refines (made again if it fails)
+        del alpha, work  # a full-size matte less while the second pass refines (made again if it fails)
         try:
             second = await _hq_pass(rgb, hq_infer or infer, spec, first, clock)
         except Exception as e:  # the first result stands; say why the second did not run
             escalation = {"ran": False, "why": f"{why}, but the higher-quality path failed: {e}",
                           "first": first_info}
-            alpha, q = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
+            alpha, q, work = _finish_matte(rgb, first.coarse, options, strokes, clock, keyed, opinion, refine=False)
         else:
             agreement = anchor.disagreement(first.coarse, second.coarse)
             opinion = {"letterboxed pass": {k: agreement[k] for k in ("added", "removed", "pieces")}, **opinion}
@@ -400,17 +405,17 @@ async def find_matte(rgb: np.ndarray, infer: Infer | None, *, options: Options =
                     else "model, squashed input (the letterboxed one hedged more)" if not hedges_less
                     else "model, squashed input (the letterboxed one lowered its unsure parts)")
             merged = _Pass("model", first.reason, coarse2, path)
-            alpha2, q2 = _finish_matte(rgb, merged.coarse, options, strokes, clock, keyed, opinion,
+            alpha2, q2, work2 = _finish_matte(rgb, merged.coarse, options, strokes, clock, keyed, opinion,
                                        refine=options.refine)
             refined = options.refine
             escalation = {"ran": True, "why": why, "first": first_info, "second": merged.info(q2),
                           "kept": "second", "admitted": bool(admitted), "lift": round(lift, 3),
                           "ms": round(1000 * (time.perf_counter() - t0))}
-            chosen, alpha, q = merged, alpha2, q2
+            chosen, alpha, q, work = merged, alpha2, q2, work2
     if not refined and options.refine and not _checks_good(q):
         # Not good and no second pass (off, failed, or a re-run): the refinement still applies.
-        alpha, q = _finish_matte(rgb, chosen.coarse, options, strokes, clock, keyed, opinion, refine=True)
-    return Matte(alpha, chosen.coarse, chosen.method, chosen.reason, q, escalation, opinions=opinion)
+        alpha, q, work = _finish_matte(rgb, chosen.coarse, options, strokes, clock, keyed, opinion, refine=True)
+    return Matte(alpha, chosen.coarse, chosen.method, chosen.reason, q, escalation, opinions=opinion, work=work)
 
 
 def _second_opinion(coarse: np.ndarray, keyed: np.ndarray | None) -> dict:
@@ -478,12 +483,13 @@ async def _hq_pass(rgb, infer, spec, first: _Pass, clock) -> _Pass:
 
 
 def _finish_matte(rgb, coarse, options, strokes, clock, keyed=None, opinion=None,
-                  refine=None) -> tuple[np.ndarray, QualityReport]:
+                  refine=None) -> tuple[np.ndarray, QualityReport, WorkingCopy]:
     alpha = matte(rgb, coarse, options=options, strokes=strokes, clock=clock, keyed=keyed, refine=refine)
+    work = WorkingCopy.of(alpha, rgb)  # checked here, and decontamination's smooth colours
     q = assess(rgb, alpha, disagreement=max((v["added"] + v["removed"] for v in (opinion or {}).values()),
-                                            default=None))
+                                            default=None), work=work)
     clock.lap("quality")
-    return alpha, q
+    return alpha, q, work
 
 
 def _no_escalation(rerun: bool, options: Options, q: QualityReport) -> str:

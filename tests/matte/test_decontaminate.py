@@ -47,13 +47,14 @@ def test_band_pass_matches_a_whole_image_reference():
     """Strips and runs at full resolution give what one whole-image pass would."""
     from PIL import Image
 
+    from alphacut._shared.working import WorkingCopy
     from alphacut.matte.decontaminate import _smooth_estimates
 
     img, alpha = scene((1100, 1400))
     alpha = alpha.copy()
     alpha[::97, 5::211] = 0.3  # isolated soft pixels, each in its own run
     out = estimate_foreground(img, alpha, amount=0.7)
-    est = np.concatenate(_smooth_estimates(img, alpha), axis=2)  # foreground, background
+    est = np.concatenate(_smooth_estimates(WorkingCopy.of(alpha, img)), axis=2)  # foreground, background
     full = np.stack(
         [np.asarray(Image.fromarray(np.ascontiguousarray(est[..., k]), mode="F").resize((1400, 1100), Image.BILINEAR))
          for k in range(6)],
@@ -82,3 +83,33 @@ def test_out_receives_the_estimate():
     assert not rgba[..., 3].any()
     with pytest.raises(ValueError, match="out must be"):
         estimate_foreground(img, alpha, out=np.zeros((300, 40, 4), np.uint8))
+
+
+def test_a_given_working_copy_is_used_as_made_here():
+    """The pipeline hands over the quality check's working copy: the same result as without it,
+    and one of another photo size is refused."""
+    from alphacut._shared.working import WorkingCopy
+
+    img, alpha = scene((1300, 2100))  # reduced 3x
+    work = WorkingCopy.of(alpha, img)
+    assert work.factor == 3
+    np.testing.assert_array_equal(estimate_foreground(img, alpha, work=work), estimate_foreground(img, alpha))
+    with pytest.raises(ValueError, match="working copy"):
+        estimate_foreground(img[:1000], alpha[:1000], work=work)
+    with pytest.raises(ValueError, match="no photo"):
+        estimate_foreground(img, alpha, work=WorkingCopy.of(alpha))
+
+
+@pytest.mark.parametrize("cols, k", [(900, 1), (1024, 1), (2100, 3), (4000, 4)])
+def test_the_passes_cover_as_much_of_the_photo_at_any_reduction(monkeypatch, cols, k):
+    """The box radii are 90 and 6 pixels of a 1024-px copy: in a reduced copy, scaled to its size,
+    so that they span the same share of the photo (a photo of at most 1024 px keeps 90 and 6)."""
+    from alphacut.matte import decontaminate as dc
+
+    radii = []
+    real = dc.box_mean
+    monkeypatch.setattr(dc, "box_mean", lambda stack, r, **kw: radii.append(r) or real(stack, r, **kw))
+    img, alpha = scene((cols * 3 // 4, cols))
+    estimate_foreground(img, alpha)
+    span = (cols / k) / 1024 if k > 1 else 1.0
+    assert radii == [round(90 * span), round(6 * span)]

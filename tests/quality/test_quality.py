@@ -183,3 +183,18 @@ def test_thresholds_change_the_verdict():
     strict = QualityThresholds(jaggedness=(0.01, 0.02))
     assert assess(None, a, thresholds=strict).verdict == "bad"
     assert DEFAULT_THRESHOLDS.jaggedness[0] > 0.02
+
+
+def test_assess_takes_the_working_copy_made_for_it():
+    """The pipeline makes the working copy once: given, it scores exactly as one made inside."""
+    from alphacut._shared.working import WorkingCopy
+
+    a = disc((1500, 2100), radius=500.0)
+    rgb = np.where(a[..., None] > 0.5, 200, 30).astype(np.uint8).repeat(3, axis=2)
+    work = WorkingCopy.of(a, rgb)
+    assert work.factor == 3
+    assert assess(rgb, a, work=work).to_dict() == assess(rgb, a).to_dict()
+    with pytest.raises(ValueError, match="working copy"):
+        assess(rgb[:900], a[:900], work=work)
+    with pytest.raises(ValueError, match="no photo"):
+        assess(rgb, a, work=WorkingCopy.of(a))

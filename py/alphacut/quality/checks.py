@@ -23,11 +23,12 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha, as_rgb8
+from .._shared.working import WorkingCopy
 from ..options import OptionsBase
 from ..options import thresholds as pair
-from .scores import (_EIGHT, _LO, _MIN_PIECE, MAX_SIDE, _band, _check_side, _confidence, _edge_support, _fragments,
-                     _halo, _holes_labels, _jaggedness, _nanmean, _pieces, _sharpness, _smooth, _spill_map,
-                     _work_alpha, _work_image)
+from .scores import (_EIGHT, _LO, _MIN_PIECE, MAX_SIDE, _as_float, _band, _check_side, _confidence, _edge_support,
+                     _fragments, _halo, _holes_labels, _jaggedness, _nanmean, _pieces, _sharpness, _smooth,
+                     _spill_map, _work_alpha, _work_image)
 
 __all__ = ["CHECKS", "DEFAULT_THRESHOLDS", "Check", "CheckSpec", "QualityReport", "QualityThresholds", "assess",
            "flagged_regions", "judge"]
@@ -215,7 +216,8 @@ def _scores(rgb: np.ndarray | None, a: np.ndarray) -> dict:
 
 
 def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
-           max_side: int = MAX_SIDE, disagreement: float | None = None) -> QualityReport:
+           max_side: int = MAX_SIDE, disagreement: float | None = None,
+           work: WorkingCopy | None = None) -> QualityReport:
     """Score a cut-out and give a verdict with reasons a user can read.
 
     Parameters
@@ -231,6 +233,9 @@ def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
     disagreement : float, optional
         How much a second opinion contradicts the model where it is sure, as a share of the
         subject (:func:`alphacut.matte.anchor.disagreement`, ``added + removed``); checked when given.
+    work : WorkingCopy, optional
+        ``WorkingCopy.of(alpha, image, max_side)``, when the caller has made it already (the
+        pipeline makes it once for the checks and decontamination).
 
     Returns
     -------
@@ -253,13 +258,13 @@ def assess(image, alpha, *, thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
         raise TypeError(f"thresholds must be a QualityThresholds, got {type(thresholds).__name__}")
     a = as_alpha(alpha, copy=False)  # only read
     side = _check_side(max_side)
-    rgb = None
     if image is not None:
         image = as_rgb8(image, shape=a.shape)
-    a = _work_alpha(a, side)
-    if image is not None:
-        rgb = _work_image(image, side)
-    scores = _scores(rgb, a)
+    if work is None:
+        work = WorkingCopy.of(a, image, side)
+    else:
+        work.check(a.shape, side, rgb=image is not None)
+    scores = _scores(None if image is None else _as_float(work.rgb), work.alpha)
     if disagreement is not None:
         scores["disagreement"] = float(disagreement)
     return judge(scores, thresholds=thresholds)

@@ -36,7 +36,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._shared.checks import as_alpha, as_rgb8
-from .._shared.resample import reduce
+from .._shared.working import MAX_SIDE, shrink
 from ..options import Integer
 
 __all__ = [
@@ -44,8 +44,6 @@ __all__ = [
     "foreground_fraction", "count_fragments", "count_holes", "sharpness",
 ]
 
-#: Longer side of the working copy (pixels).
-MAX_SIDE = 1024
 #: Alpha below this is "transparent" and above ``1 - _LO`` "opaque" for the halo score.
 _LO = 0.05
 #: Gaussian scale (working px) at which boundary length is measured.
@@ -74,28 +72,19 @@ def _check_min_size(min_size) -> int:
     return Integer(1).check("min_size", min_size)
 
 
-def _factor(shape, max_side) -> int:
-    return max(1, -(-max(shape) // max_side))
-
-
-def _work_shape(shape, max_side) -> tuple[int, int]:
-    k = _factor(shape, max_side)
-    return -(-shape[0] // k), -(-shape[1] // k)
-
-
 def _work_alpha(alpha: np.ndarray, max_side: int) -> np.ndarray:
     """Box-average ``alpha`` (float32, [0, 1]) by the integer factor that brings it to at most
     ``max_side``; never upsampled."""
-    k = _factor(alpha.shape, max_side)
-    return alpha if k == 1 else reduce(np.asarray(alpha, np.float32), k)
+    return shrink(np.asarray(alpha, np.float32), max_side)
 
 
 def _work_image(image: np.ndarray, max_side: int) -> np.ndarray:
     """RGB float32 in [0, 1], box-averaged by the same integer factor as :func:`_work_alpha`."""
-    k = _factor(image.shape[:2], max_side)
-    if k > 1:
-        image = reduce(image, k)
-    return image.astype(np.float32) * np.float32(1 / 255)
+    return _as_float(shrink(image, max_side))
+
+
+def _as_float(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) * np.float32(1 / 255)
 
 
 # --- kernels (working resolution) ----------------------------------------------------------
