@@ -64,6 +64,36 @@ def test_the_subset_imports_scipy_special_only_where_it_is_called(scipy_wheel, t
             assert out.read(name) == original.read(name), name
 
 
+def test_the_numpy_namespace_patch_binds_what_the_star_import_did(tmp_path):
+    """array_api_compat's NumPy namespace, patched: the same objects for every name of numpy.__all__,
+    without importing f2py, testing, ma, polynomial or ctypeslib until one is asked for."""
+    import subprocess
+
+    old, new = build_site.SCIPY_PATCHES["scipy/_lib/array_api_compat/numpy/__init__.py"]
+    (tmp_path / "patched.py").write_text(new)
+    script = """
+import sys, types
+import numpy as np
+heavy = ["numpy.f2py", "numpy.testing", "numpy.ma", "numpy.polynomial", "numpy.ctypeslib"]
+before = {m for m in heavy if m in sys.modules}
+mod = types.ModuleType("patched")
+exec(open(sys.argv[1]).read(), mod.__dict__)
+imported = sorted(m for m in heavy if m in sys.modules and m not in before)
+star = {}
+exec("from numpy import *", star)
+same = all(getattr(mod, k) is star[k] for k in np.__all__ if k in star)
+print(imported, same, mod.testing is np.testing, sorted(set(np.__all__) - set(star)))
+try:
+    mod.no_such_name
+except AttributeError as e:
+    print("AttributeError", e)
+"""
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "patched.py")], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out[0] == "[] True True []"
+    assert out[1] == "AttributeError module 'patched' has no attribute 'no_such_name'"
+
+
 def test_a_patch_that_no_longer_matches_fails_the_build():
     with pytest.raises(RuntimeError, match=r"^x\.py: expected .* once, found it 0 times"):
         build_site._patch("import numpy\n", "x.py", "from scipy import special\n", "")

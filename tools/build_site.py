@@ -55,6 +55,11 @@ SCIPY_DROP = ("/tests/", "scipy/_lib/_test_", "scipy/ndimage/_ctest", "scipy/ndi
 # in turn imports linalg (OpenBLAS) and sparse: about 14 MB of shared libraries and a 6 MB OpenBLAS.
 # The subset makes those two imports lazy (the functions import special when called, and fail
 # with ModuleNotFoundError in Pyodide, where it is left out); nothing else in SciPy changes.
+# And its vendored array_api_compat makes its NumPy namespace with `from numpy import *`, which in
+# NumPy 2.0 imports every lazily loaded submodule named in numpy.__all__: f2py, testing, ma,
+# polynomial and ctypeslib are 49 modules and 100-240 ms of start-up in wasm (BENCHMARKS.md,
+# "Start-up: NumPy's unused submodules left unimported"). The patch binds the same names, those
+# five on first use.
 # Each patch replaces one exact line of the pinned release, or the build fails.
 SCIPY_PATCHES = {
     "scipy/ndimage/_interpolation.py": (
@@ -77,6 +82,18 @@ SCIPY_PATCHES = {
         "def poch(*args, **kwargs):\n"
         "    from ..special import poch\n"
         "    return poch(*args, **kwargs)\n",
+    ),
+    "scipy/_lib/array_api_compat/numpy/__init__.py": (
+        "from numpy import * # noqa: F403\n",
+        "import numpy as _np  # alphacut's build: the names `from numpy import *` binds, without importing\n"
+        "_LAZY = {\"f2py\", \"testing\", \"ma\", \"polynomial\", \"ctypeslib\"}  # these until first use\n"
+        "globals().update({_k: getattr(_np, _k) for _k in _np.__all__ if _k not in _LAZY})\n"
+        "\n"
+        "\n"
+        "def __getattr__(name):\n"
+        "    if name in _LAZY:\n"
+        "        return getattr(_np, name)\n"
+        "    raise AttributeError(f\"module {__name__!r} has no attribute {name!r}\")\n",
     ),
 }
 # Pyodide packages SciPy depends on in pyodide-lock.json that the subset does not need.
