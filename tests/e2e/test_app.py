@@ -57,6 +57,15 @@ def test_page_boots_isolated_with_its_model(session):
     session.assert_clean()
 
 
+def test_an_idle_page_warms_the_pipeline_up_once_ready(session):
+    """With Python and the model ready and no photo waiting, the page runs the made-up cut-out
+    (worker_api.warm_up) in Pyodide, and it passes its check without escalating."""
+    session.page.wait_for_function("() => window.alphacut.bridge.warmUp !== null", timeout=60_000)
+    warm = session.page.evaluate("() => window.alphacut.bridge.warmUp")
+    assert warm["verdict"] == "good" and warm["ms"] > 0, warm
+    session.assert_clean()
+
+
 def test_the_exact_fp32_graph_can_be_asked_for_on_wasm(browser, site_url, cat_rgb):
     s = Session(browser, site_url)
     try:

@@ -30,3 +30,15 @@ def test_process_returns_a_compact_coarse_matte_that_reruns_without_the_model():
 def test_a_bad_coarse_matte_is_a_clear_error(bad, message):
     with pytest.raises(ValueError, match=message):
         asyncio.run(process(png_bytes(np.zeros((8, 8, 3), np.uint8)), "{}", None, bad))
+
+
+def test_warm_up_runs_the_default_path_once_without_escalating():
+    """The made-up photo goes through every default stage (prepare, the model's stand-in, the
+    check, decontamination, encoding) and is good at once, so the warm-up costs one pass only."""
+    from alphacut.runtime.worker_api import WARM_UP_SIZE, warm_up
+
+    report = json.loads(asyncio.run(warm_up()))
+    assert (report["height"], report["width"]) == WARM_UP_SIZE
+    assert report["method"] == "model" and report["quality"]["verdict"] == "good"
+    assert report["escalation"]["ran"] is False
+    assert {"prepare", "infer", "upsample", "quality", "decontaminate", "encode"} <= set(report["timings_ms"])

@@ -41,6 +41,7 @@ export class Bridge {
     this.requests = []; // requests waiting for their turn
     this.asking = null; // the request the worker has (or is about to get)
     this.about = null;
+    this.warmUp = null; // the warm-up's {ms, verdict}, once it has run (start)
     this.ready = null;
     // The watchdog: a cut-out that runs longer than this (decode, model and every step; Python
     // cannot be interrupted) fails with a reason, the worker is restarted and the queue goes on.
@@ -86,6 +87,15 @@ export class Bridge {
     // disarmed once the model is ready or has failed.
     const settle = () => { if (this.modelReady === modelReady) this.disarmStall(); };
     modelReady.then(settle, settle);
+    // Once both are ready and no photo waits, a made-up cut-out takes the cost of first calls
+    // off the first photo (worker.js, warmUp); a photo sent meanwhile runs right after it.
+    modelReady.then(() => {
+      if (this.modelReady !== modelReady || this.current || this.queue.length) return;
+      this.send({ type: 'warmup' }).then(
+        ({ ms, verdict }) => { this.warmUp = { ms, verdict }; this.onLog({ level: 'info', message: `warmed up in ${ms} ms` }); },
+        () => {},
+      );
+    }, () => {});
   }
 
   armStall() {

@@ -1,7 +1,8 @@
 // The processing worker: Pyodide runs the alphacut pipeline, ORT-web runs the model.
 // Init is staged behind one ready promise: runtime -> packages -> alphacut wheel -> model.
-// Messages in: {id, type: 'init' | 'cutout', ...}. Replies: {id, type: 'result' | 'error' |
-// 'progress' | 'log', ...}. Progress is (key, current, total) with fetch:/compute: prefixes.
+// Messages in: {id, type: 'init' | 'model' | 'cutout' | 'warmup' | ..., ...}. Replies: {id,
+// type: 'result' | 'error' | 'progress' | 'log', ...}. Progress is (key, current, total) with
+// fetch:/compute: prefixes.
 import { loadPyodide } from '../vendor/pyodide/pyodide.mjs';
 import { createInference, threadLimit } from './inference.js';
 import { loadModel, pruneModels } from './model-store.js';
@@ -190,9 +191,18 @@ async function precheck(msg) {
   return { kind: api.precheck(new Uint8Array(msg.head), msg.size) };
 }
 
+/** A made-up cut-out, so that the first real photo does not pay for first calls (the page asks
+ * once Python and the model are ready and nothing waits; worker_api.warm_up). */
+async function warmUp() {
+  const { api } = await ready;
+  const t0 = performance.now();
+  const report = JSON.parse(await api.warm_up());
+  return { ms: Math.round(performance.now() - t0), verdict: report.quality.verdict };
+}
+
 const HANDLERS = {
   cutout, merge, export: (id, msg) => exportAs(msg), problems: (id, msg) => problems(msg),
-  precheck: (id, msg) => precheck(msg),
+  precheck: (id, msg) => precheck(msg), warmup: () => warmUp(),
 };
 
 self.onmessage = async (event) => {

@@ -93,6 +93,40 @@ async def process(data, options_json: str, js_infer=None, coarse=None, strokes=N
     return result.png, coarse_to_png(result.coarse), json.dumps(result.report)
 
 
+#: The made-up photo :func:`warm_up` cuts out, (rows, cols): about a photo's working size.
+WARM_UP_SIZE = (600, 800)
+
+
+async def warm_up() -> str:
+    """Cut out a made-up photo once, with the model's output replaced by its known matte.
+
+    The first real photo otherwise pays for first calls: modules imported on first use (Pillow's
+    image plugins) and the browser's first, slower compilation of the WebAssembly that runs. In
+    Pyodide under Node the first 2 MP cut-out's stages other than inference took 1.5-1.6 s
+    without it and 0.75-1.0 s after it (BENCHMARKS.md, "Start-up: a warm-up while the page is
+    idle"). The page asks for it once Python and the model are ready and no photo waits.
+
+    Returns
+    -------
+    str
+        The made-up cut-out's report, as JSON.
+    """
+    rows, cols = WARM_UP_SIZE
+    r, c = np.mgrid[:rows, :cols].astype(np.float32)
+    alpha = np.clip(0.3 * rows + 0.5 - np.hypot(r - rows / 2, c - cols / 2), 0, 1)  # a disc, 1-px edge
+    rng = np.random.default_rng(0)
+    subject = np.array([200, 120, 60], np.float32) + rng.normal(0, 12, (rows, cols, 3)).astype(np.float32)
+    backdrop = np.stack([40 + 100 * c / cols, 90 + 60 * r / rows, np.full_like(r, 150)], axis=2)
+    rgb = np.clip(np.rint(alpha[..., None] * subject + (1 - alpha[..., None]) * backdrop), 0, 255).astype(np.uint8)
+    coarse = np.asarray(Image.fromarray(alpha, mode="F").resize((1024, 1024), Image.BILINEAR), np.float32)
+
+    async def infer(x: np.ndarray) -> np.ndarray:
+        return coarse
+
+    res = await cutout(encode_jpeg(rgb), infer)
+    return json.dumps(res.report)
+
+
 def coarse_to_png(coarse: np.ndarray) -> bytes:
     """A coarse matte, (R, C) float in [0, 1], as a 16-bit greyscale PNG.
 
