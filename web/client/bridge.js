@@ -93,7 +93,7 @@ export class Bridge {
       if (this.modelReady !== modelReady || this.current || this.queue.length) return;
       this.send({ type: 'warmup' }).then(
         ({ ms, verdict }) => { this.warmUp = { ms, verdict }; this.onLog({ level: 'info', message: `warmed up in ${ms} ms` }); },
-        () => {},
+        (e) => this.onLog({ level: 'info', message: `the warm-up did not run: ${e.message || e}` }),
       );
     }, () => {});
   }
