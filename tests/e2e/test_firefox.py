@@ -59,6 +59,10 @@ def test_firefox_says_ready_isolated_with_threads(firefox_run):
         print(f"Firefox: the first start stalled and recovered on one thread: {stalled}")
 
 
+def test_firefox_warms_up_while_idle(firefox_run):
+    assert firefox_run["warmUp"]["verdict"] == "good" and firefox_run["warmUp"]["ms"] > 0, firefox_run["warmUp"]
+
+
 def test_firefox_cuts_out_with_the_model_and_the_colour_key_and_downloads(firefox_run, cat_rgb):
     check_engine_cutouts(firefox_run, cat_rgb)
 

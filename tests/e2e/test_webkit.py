@@ -56,6 +56,7 @@ def smoke(wd: WebDriver, url: str, files: dict, server: subprocess.Popen) -> dic
 
     wd.get(url + "/")
     out = {"status": until("ready"), **step("isolated"), "jobs": [], "files": {}}
+    out["warmUp"] = until("warmedUp")  # the idle page's made-up cut-out, before any photo
     for i, key in enumerate(("cat", "studio")):
         wd.send_file("#file-input", files[key])
         out["jobs"].append(until("job", i))
@@ -118,6 +119,10 @@ def webkit_run(photos):
     _, files = photos
     with webkit(shared_array_buffer=True) as wd, serve_site() as (url, server):  # the run stops this server
         return {**smoke(wd, url, files, server), "url": url}
+
+
+def test_webkit_warms_up_while_idle(webkit_run):
+    assert webkit_run["warmUp"]["verdict"] == "good" and webkit_run["warmUp"]["ms"] > 0, webkit_run["warmUp"]
 
 
 def test_webkit_says_ready_isolated_with_threads(webkit_run):

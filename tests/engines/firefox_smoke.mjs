@@ -70,6 +70,7 @@ try {
     out.status = await reopen();
   }
   Object.assign(out, await step('isolated'));
+  out.warmUp = await until('warmedUp'); // the idle page's made-up cut-out, before any photo
   for (const [i, key] of ['cat', 'studio'].entries()) {
     await upload('#file-input', config[key]);
     out.jobs.push(await until('job', i));

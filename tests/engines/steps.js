@@ -86,6 +86,11 @@ const STEPS = {
     return performance.getEntriesByType('resource').map((e) => e.name);
   },
 
+  /** The idle page's warm-up once it has run ({ms, verdict}), else null. */
+  warmedUp() {
+    return window.alphacut.bridge.warmUp;
+  },
+
   isolated() {
     return { isolated: self.crossOriginIsolated, sab: typeof SharedArrayBuffer };
   },
