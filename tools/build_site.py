@@ -57,7 +57,7 @@ SCIPY_DROP = ("/tests/", "scipy/_lib/_test_", "scipy/ndimage/_ctest", "scipy/ndi
 # with ModuleNotFoundError in Pyodide, where it is left out); nothing else in SciPy changes.
 # And its vendored array_api_compat makes its NumPy namespace with `from numpy import *`, which in
 # NumPy 2.0 imports every lazily loaded submodule named in numpy.__all__: f2py, testing, ma,
-# polynomial and ctypeslib are 49 modules and 100-240 ms of start-up in wasm (BENCHMARKS.md,
+# polynomial and ctypeslib are 48 modules and 100-240 ms of start-up in wasm (BENCHMARKS.md,
 # "Start-up: NumPy's unused submodules left unimported"). The patch binds the same names, those
 # five on first use.
 # Each patch replaces one exact line of the pinned release, or the build fails.

@@ -18,6 +18,7 @@ from ..io.composite import over
 from ..io.decode import decode
 from ..io.decode import precheck as _precheck
 from ..io.encode import encode_jpeg, encode_png, encode_webp
+from ..matte.resize import resize_alpha
 from ..pipeline import Options, cutout
 from ..quality.checks import flagged_regions
 
@@ -102,7 +103,7 @@ async def warm_up() -> str:
 
     The first real photo otherwise pays for first calls: modules imported on first use (Pillow's
     image plugins) and the browser's first, slower compilation of the WebAssembly that runs. In
-    Pyodide under Node the first 2 MP cut-out's stages other than inference took 1.5-1.6 s
+    Pyodide under Node the first 2 MP cut-out's stages other than inference took 1.2-1.6 s
     without it and 0.75-1.0 s after it (BENCHMARKS.md, "Start-up: a warm-up while the page is
     idle"). The page asks for it once Python and the model are ready and no photo waits.
 
@@ -118,7 +119,7 @@ async def warm_up() -> str:
     subject = np.array([200, 120, 60], np.float32) + rng.normal(0, 12, (rows, cols, 3)).astype(np.float32)
     backdrop = np.stack([40 + 100 * c / cols, 90 + 60 * r / rows, np.full_like(r, 150)], axis=2)
     rgb = np.clip(np.rint(alpha[..., None] * subject + (1 - alpha[..., None]) * backdrop), 0, 255).astype(np.uint8)
-    coarse = np.asarray(Image.fromarray(alpha, mode="F").resize((1024, 1024), Image.BILINEAR), np.float32)
+    coarse = resize_alpha(alpha.astype(np.float32), (1024, 1024))  # the squashed matte the model would give
 
     async def infer(x: np.ndarray) -> np.ndarray:
         return coarse
