@@ -209,6 +209,50 @@ def test_a_worker_that_keeps_stopping_is_restarted_three_times_then_no_more(fres
     fresh.assert_clean(expected_errors=["stopped"])
 
 
+def test_a_model_worker_that_stops_mid_photo_restarts_both_workers_and_the_next_photo_works(fresh, tmp_path):
+    """The model runs in a worker of its own, started by the processing worker. If it stops
+    while it runs the model (as when a tab is short of memory), the processing worker stops too,
+    so that the bridge restarts both: the photo fails saying so, and the next one is cut out."""
+    fresh.open()
+    rgb = np.random.default_rng(1).integers(0, 255, (600, 800, 3), np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "busy.png")
+    fresh.page.set_input_files("#file-input", str(tmp_path / "busy.png"))
+    fresh.page.wait_for_function("() => window.alphacut.bridge.lastProgress?.key === 'compute:infer'", timeout=120_000)
+    [model] = [w for w in fresh.page.workers if "/worker/model-worker.js" in w.url]
+    model.evaluate("() => { setTimeout(() => self.close(), 0); }")
+    [(state, text)] = fresh.wait_jobs(1, timeout_s=120)
+    assert state == "error" and "restarted, try again" in text, text
+    assert any("the model's worker stopped" in line for line in fresh.console), fresh.console
+    assert cut_out_small(fresh, tmp_path) == "done"
+    fresh.assert_clean(expected_errors=["stopped"])
+
+
+def test_where_a_worker_cannot_start_a_worker_the_model_runs_in_the_processing_worker(browser, site_url, tmp_path):
+    """Safari before 15.5 has no Worker inside a worker: the model's host then runs on the
+    processing worker's own thread, on one thread (ONNX Runtime's threads are workers too), and
+    the page says so. The processing worker's
+    script is served here with Worker taken away (no service worker, so that the route applies;
+    the test server sends the isolation headers itself)."""
+    s = Session(browser, site_url, service_workers="block")
+    try:
+        def strip_worker(route):
+            response = route.fetch()
+            route.fulfill(response=response, body=b"delete self.Worker;\n" + response.body())
+
+        s.context.route("**/worker/worker.js*", strip_worker)
+        s.open()
+        about = s.page.evaluate("() => window.alphacut.bridge.about")
+        # ONNX Runtime's threads are workers too: one thread, and the page says why.
+        assert about["threads"] == 1 and about["threadLimit"] == "this browser cannot start a worker from a worker", about
+        assert "this browser cannot start a worker from a worker" in s.page.inner_text("#status-text")
+        assert cut_out_small(s, tmp_path) == "done"
+        assert not [w for w in s.page.workers if "/worker/model-worker.js" in w.url]
+        assert [w for w in s.page.workers if "/worker/worker.js" in w.url]
+        s.assert_clean()
+    finally:
+        s.close()
+
+
 def test_without_offscreen_canvas_web_locks_or_an_avif_decoder_the_page_still_works(fresh, tmp_path):
     """Older Safari lacks OffscreenCanvas (before 16.4) and Web Locks (before 15.4); some
     browsers cannot decode AVIF. The page draws on a plain canvas instead, says what it cannot

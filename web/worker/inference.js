@@ -18,11 +18,14 @@ async function realAdapter() {
 
 /**
  * Why WASM runs on one thread, or '' when it may use several. Threads need a cross-origin
- * isolated page and SharedArrayBuffer; WebKitGTK 2.50 is isolated but has no SharedArrayBuffer.
+ * isolated page, SharedArrayBuffer and workers started from a worker; WebKitGTK 2.50 is
+ * isolated but has no SharedArrayBuffer.
  */
 export function threadLimit() {
   if (!self.crossOriginIsolated) return 'the page is not cross-origin isolated';
   if (typeof SharedArrayBuffer === 'undefined') return 'this browser has no SharedArrayBuffer';
+  // ONNX Runtime's threads are workers, started from this one (Safari before 15.5 cannot).
+  if (typeof Worker === 'undefined') return 'this browser cannot start a worker from a worker';
   return '';
 }
 
@@ -124,15 +127,8 @@ export async function createInference(manifest, backend, load, choice = 'auto', 
     return result;
   }
 
-  /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array; read it before any await. */
-  async function infer(x) {
-    const view = x.getBuffer('f32');
-    let data;
-    try {
-      data = view.data.slice();
-    } finally {
-      view.release();
-    }
+  /** `data`: the (1, 3, R, C) input, a Float32Array of its own (not a view of Python's heap). */
+  async function infer(data) {
     try {
       return await runOnce(data);
     } catch (e) {

@@ -1,11 +1,11 @@
-// The processing worker: Pyodide runs the alphacut pipeline, ORT-web runs the model.
+// The processing worker: Pyodide runs the alphacut pipeline; the model runs in a worker of its own
+// (model-worker.js), which this one starts.
 // Init is staged behind one ready promise: runtime -> packages -> alphacut wheel -> model.
 // Messages in: {id, type: 'init' | 'model' | 'cutout' | 'warmup' | ..., ...}. Replies: {id,
 // type: 'result' | 'error' | 'progress' | 'log', ...}. Progress is (key, current, total) with
 // fetch:/compute: prefixes.
 import { loadPyodide } from '../vendor/pyodide/pyodide.mjs';
-import { createInference, threadLimit } from './inference.js';
-import { loadModel, pruneModels } from './model-store.js';
+import { holdLife } from './life.js';
 
 const SITE = new URL('../', import.meta.url);
 let site = null; // build-info.json and the model manifest
@@ -58,50 +58,118 @@ async function siteInfo() {
 }
 
 /**
- * Stage 2: the verified model and its inference session. It needs no Python, so it runs
- * alongside stage 1; it resolves once both are done, with both stages' timings. `threads`
- * ({max, why}, optional) caps the WASM threads, and says why (the bridge's stall restart).
+ * The model's host (model-host.js) behind `call(msg, onProgress, transfer)`, which resolves to
+ * its result: in a worker of its own (model-worker.js), or on this thread where a worker cannot
+ * start another (Safari before 15.5). A model worker that could not start fails every call with
+ * the reason (the page then says the model could not load; the colour key still works). One
+ * that stops after it started (killed for memory, say) takes this worker down with it, so that
+ * the page's bridge notices, as it does when this one dies, and starts both afresh.
+ */
+function modelHost() {
+  const pending = new Map();
+  let nextId = 1;
+  let alive = false;
+  let dead = null;
+  const died = (reason) => {
+    if (dead) return;
+    dead = new Error(reason);
+    if (alive) {
+      post({ type: 'log', level: 'warn', message: reason });
+      self.close();
+      return;
+    }
+    for (const { reject } of pending.values()) reject(dead);
+    pending.clear();
+  };
+  const lock = `alphacut-model-${crypto.randomUUID()}`;
+  const receive = (msg) => {
+    if (msg.type === 'alive') {
+      alive = true;
+      navigator.locks?.request(lock, () => died("the model's worker stopped (it may have run out of memory)"));
+      return;
+    }
+    const entry = pending.get(msg.id);
+    if (!entry) return;
+    if (msg.type === 'progress') { entry.onProgress?.(msg.key, msg.current, msg.total); return; }
+    pending.delete(msg.id);
+    if (msg.type === 'error') entry.reject(new Error(msg.message));
+    else entry.resolve(msg);
+  };
+  let send;
+  if (typeof Worker === 'undefined') {
+    const host = import('./model-host.js');
+    send = (msg) => host.then(({ handle }) => handle(msg, receive))
+      .catch((e) => receive({ id: msg.id, type: 'error', message: String((e && e.message) || e) }));
+  } else {
+    const worker = new Worker(new URL('./model-worker.js', import.meta.url), { type: 'module', name: 'alphacut-model' });
+    worker.onmessage = ({ data }) => receive(data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      died(alive ? `the model's worker crashed: ${e.message || 'unknown error'}`
+        : `the model's worker could not start: ${e.message || 'its script did not load'}`);
+    };
+    worker.postMessage({ type: 'live', lock });
+    send = (msg, transfer) => worker.postMessage(msg, transfer);
+  }
+  const call = (msg, onProgress = null, transfer = []) => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject, onProgress });
+      send({ ...msg, id }, transfer);
+    });
+  };
+  return { call };
+}
+
+/**
+ * Stage 2: the verified model and its inference session, in the model's worker (modelHost). It needs no
+ * Python, so it runs alongside stage 1; it resolves once both are done, with both stages'
+ * timings. `threads` ({max, why}, optional) caps the WASM threads, and says why (the bridge's
+ * stall restart).
  */
 async function initModel(id, backend, variantChoice, threads) {
   const t0 = performance.now();
   const { info, manifest } = await site;
   const progress = (key, current, total) => post({ id, type: 'progress', key, current, total });
-  const ms = { model: 0 };
-  const caches = [];
-  const load = async (name) => {
-    const t = performance.now();
-    const variant = manifest.variants[name];
-    const model = await loadModel(
-      { url: new URL(`models/${variant.file}`, SITE).href, sha256: variant.sha256, size: variant.size },
-      progress,
-    );
-    caches.push(model.cache);
-    ms.model += Math.round(performance.now() - t);
-    progress('compute:session', 0, 1);
-    return model.bytes;
+  const remote = modelHost();
+  const made = await remote.call({ type: 'create', site: SITE.href, manifest, backend, variantChoice, maxThreads: threads?.max }, progress);
+  const ms = { model: made.modelMs, session: made.sessionMs, modelWall: Math.round(performance.now() - t0) };
+  // What the last run said: a WebGPU run that failed falls back to WASM there, and says so.
+  const inference = { backend: made.backend, variant: made.variant, threads: made.threads, note: made.note };
+  /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array: copied out of Python's heap before any await. */
+  inference.infer = async (x) => {
+    const view = x.getBuffer('f32');
+    let data;
+    try {
+      data = view.data.slice();
+    } finally {
+      view.release();
+    }
+    const out = await remote.call({ type: 'infer', data }, null, [data.buffer]);
+    Object.assign(inference, { backend: out.backend, variant: out.variant, threads: out.threads, note: out.note });
+    return out.alpha;
   };
-  const inference = await createInference(manifest, backend, load, variantChoice, threads?.max);
-  ms.session = inference.sessionMs;
-  ms.modelWall = Math.round(performance.now() - t0);
   const python = await ready;
   modelLoaded = true;
-  const variant = manifest.variants[inference.variant];
+  const variant = manifest.variants[made.variant];
   // Only the graph in use stays stored (not an older build's, nor one a fallback passed over).
-  const pruned = caches.some((c) => c.startsWith('off')) ? 0 : await pruneModels([variant.sha256]).catch(() => 0);
+  const pruned = made.caches.some((c) => c.startsWith('off')) ? 0
+    : await remote.call({ type: 'prune', keep: [variant.sha256] }).then((r) => r.removed, () => 0);
   return {
     inference,
     about: {
       version: info.version,
       build: info.build,
       python: python.pythonPackage,
-      model: `${manifest.name} ${inference.variant} (${variant.sha256.slice(0, 12)}…)`,
+      model: `${manifest.name} ${made.variant} (${variant.sha256.slice(0, 12)}…)`,
       variantWhy: variantChoice === 'auto' ? variant.why : `asked for (?variant=${variantChoice})`,
-      backend: inference.backend,
-      threads: inference.threads,
-      threadLimit: inference.backend === 'wasm' ? threadLimit() || threads?.why || '' : '',
+      backend: made.backend,
+      threads: made.threads,
+      threadLimit: made.backend === 'wasm' ? made.threadLimit || threads?.why || '' : '',
       crossOriginIsolated: self.crossOriginIsolated,
-      note: inference.note,
-      cache: caches.join(', then '),
+      note: made.note,
+      cache: made.caches.join(', then '),
       storedModelsRemoved: pruned,
       initMs: { ...python.ms, ...ms },
     },
@@ -209,12 +277,7 @@ self.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === 'live') {
-      // Held until this worker stops: the bridge learns of a silent death when it is freed.
-      if (!navigator.locks) { post({ type: 'alive' }); return; }
-      navigator.locks.request(msg.lock, () => {
-        post({ type: 'alive' });
-        return new Promise(() => {});
-      });
+      holdLife(msg.lock, post); // the bridge's watch
     } else if (msg.type === 'init') {
       site = site || siteInfo();
       ready = ready || initPython(msg.id);
