@@ -12,7 +12,7 @@ import { loadModel, pruneModels } from './model-store.js';
 
 let inference = null;
 
-/** What the processing worker shows of the session (the about panel, each report's backend). */
+/** What the processing worker shows of the session (the about panel). */
 function describe() {
   const { backend, variant, threads, note } = inference;
   return { backend, variant, threads, note, threadLimit: backend === 'wasm' ? threadLimit() : '' };
@@ -50,7 +50,8 @@ async function infer({ data }) {
   const own = result.buffer instanceof ArrayBuffer && result.byteOffset === 0
     && result.byteLength === result.buffer.byteLength;
   const alpha = own ? result : result.slice();
-  return { out: { alpha, ...describe() }, transfer: [alpha.buffer] };
+  // The backend can change here: a WebGPU run that fails falls back to WASM (inference.js).
+  return { out: { alpha, backend: inference.backend }, transfer: [alpha.buffer] };
 }
 
 /** Handle one message; replies go to `post(msg, transfer)`. */

@@ -135,8 +135,8 @@ async function initModel(id, backend, variantChoice, threads) {
   const remote = modelHost();
   const made = await remote.call({ type: 'create', site: SITE.href, manifest, backend, variantChoice, maxThreads: threads?.max }, progress);
   const ms = { model: made.modelMs, session: made.sessionMs, modelWall: Math.round(performance.now() - t0) };
-  // What the last run said: a WebGPU run that failed falls back to WASM there, and says so.
-  const inference = { backend: made.backend, variant: made.variant, threads: made.threads, note: made.note };
+  // `backend` follows each run: a WebGPU run that fails falls back to WASM there.
+  const inference = { backend: made.backend };
   /** `x` is a PyProxy of a (1, 3, R, C) float32 numpy array: copied out of Python's heap before any await. */
   inference.infer = async (x) => {
     const view = x.getBuffer('f32');
@@ -147,7 +147,7 @@ async function initModel(id, backend, variantChoice, threads) {
       view.release();
     }
     const out = await remote.call({ type: 'infer', data }, null, [data.buffer]);
-    Object.assign(inference, { backend: out.backend, variant: out.variant, threads: out.threads, note: out.note });
+    inference.backend = out.backend;
     return out.alpha;
   };
   const python = await ready;
