@@ -30,6 +30,11 @@ def _iou(a, b):
     return np.logical_and(a, b).sum() / np.logical_or(a, b).sum()
 
 
+def _psnr(a, b):
+    mse = np.mean(np.square(a.astype(np.float64) - b.astype(np.float64)))
+    return 10 * np.log10(255.0 ** 2 / mse) if mse else np.inf
+
+
 @pytest.fixture(scope="module")
 def pair(cat_rgb):
     """The cat with its head recoloured, plus what an editing model adds elsewhere.
@@ -559,19 +564,40 @@ def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypa
     assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
 
 
-def test_wide_texture_finds_grain_over_busy_fur(cat_rgb, monkeypatch):
-    """Weaker grain (sd 8) on the cat's fur, where compression noise is nearly as strong: no pixel's
-    texture change stands out, but the lightness's averaged over a wider window does."""
-    import alphacut.editmerge.merge as em
-
+def _weak_grain_pair(cat_rgb):
+    """Weaker grain (sd 8) on the cat's fur, drifted and compressed (JPEG q80)."""
     mask = _ellipse(cat_rgb.shape[:2], (170, 200), (60, 80))
     rng = np.random.default_rng(3)
     edited = cat_rgb.astype(np.float32)
     edited[mask] += rng.normal(0, 8, (int(mask.sum()), 1)).astype(np.float32)
-    edited = _jpeg(np.clip(np.rint(edited * np.float32(1.02) + 1), 0, 255).astype(np.uint8), 80)
-    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) > 0.85
+    return mask, _jpeg(np.clip(np.rint(edited * np.float32(1.02) + 1), 0, 255).astype(np.uint8), 80)
+
+
+def test_wide_texture_finds_grain_over_busy_fur(cat_rgb, monkeypatch):
+    """With the compression left in, it is nearly as strong as the grain on the fur: no pixel's
+    texture change stands out, but the lightness's averaged over a wider window does."""
+    import alphacut.editmerge.merge as em
+
+    mask, edited = _weak_grain_pair(cat_rgb)
+    opts = MergeOptions(undo_compression=False)
+    assert _iou(merge_edit(cat_rgb, edited, options=opts).mask >= 0.5, mask) > 0.85
     monkeypatch.setattr(em, "_WIDE_REGION", 0.0)  # the other signals alone: about half of it
-    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.6
+    assert _iou(merge_edit(cat_rgb, edited, options=opts).mask >= 0.5, mask) < 0.6
+
+
+def test_compression_taken_out_leaves_the_grain_standing_out(cat_rgb, monkeypatch):
+    """The same pair with the compression modelled and taken out: the grain stands out pixel by
+    pixel, so the signals other than the wide texture find it too."""
+    import alphacut.editmerge.merge as em
+
+    mask, edited = _weak_grain_pair(cat_rgb)
+    monkeypatch.setattr(em, "_WIDE_REGION", 0.0)
+    res = merge_edit(cat_rgb, edited)
+    assert res.report["compression"] == {"tables": "searched", "quality": 80, "subsampling": "4:2:0",
+                                         "explained": pytest.approx(res.report["compression"]["explained"]),
+                                         "used": True}
+    assert res.report["compression"]["explained"] > 0.7
+    assert _iou(res.mask >= 0.5, mask) > 0.85
 
 
 def test_texture_change_is_quiet_where_only_compression_differs(cat_rgb):
@@ -779,7 +805,8 @@ def test_upsample_is_bilinear_with_block_centres_aligned():
 def test_texture_change_of_the_lightness_ignores_chroma_errors_at_colour_edges(monkeypatch):
     """The astronaut with no edit, only a drift and JPEG q75 (4:2:0 chroma): the texture change
     of all three Lab planes read chroma subsampling's errors along the flag's and the suit's
-    colour edges as a texture change; of the lightness alone, the mask is empty."""
+    colour edges as a texture change; of the lightness alone, the mask is empty. (With the
+    compression left in: the next test takes it out.)"""
     from skimage import data
 
     import alphacut.editmerge.merge as em
@@ -787,9 +814,27 @@ def test_texture_change_of_the_lightness_ignores_chroma_errors_at_colour_edges(m
     original = np.ascontiguousarray(data.astronaut()[:, :, :3])
     drifted = np.clip(np.rint(original * np.float32([1.02, 0.98, 1.0]) + 2), 0, 255).astype(np.uint8)
     edited = _jpeg(drifted, 75)
-    assert not (merge_edit(original, edited).mask >= 0.5).any()
+    opts = MergeOptions(undo_compression=False)
+    assert not (merge_edit(original, edited, options=opts).mask >= 0.5).any()
     monkeypatch.setattr(em, "_TEXTURE_PLANES", 3)
-    assert (merge_edit(original, edited).mask >= 0.5).mean() > 0.01
+    assert (merge_edit(original, edited, options=opts).mask >= 0.5).mean() > 0.01
+
+
+@pytest.mark.parametrize("quality", [75, 90])
+def test_compression_model_leaves_a_copy_with_no_edit_nearly_untouched(quality):
+    """The same copy (drift, JPEG, no edit) with the compression modelled: the round trip explains
+    most of the difference. Where the drift's rounding differs by a code value, a quantised
+    coefficient can flip in a block, so a speck may remain: at most 0.1 % of the photo (the
+    quality-75 copy: one of 13 x 11 px), and the composite stays the original within 40 dB."""
+    from skimage import data
+
+    original = np.ascontiguousarray(data.astronaut()[:, :, :3])
+    drifted = np.clip(np.rint(original * np.float32([1.02, 0.98, 1.0]) + 2), 0, 255).astype(np.uint8)
+    res = merge_edit(original, _jpeg(drifted, quality))
+    found = res.report["compression"]
+    assert (found["quality"], found["used"]) == (quality, True) and found["explained"] > 0.9
+    assert (res.mask >= 0.5).mean() < 0.001
+    assert _psnr(res.composite, original) > 40
 
 
 def _strong_region_beside_noise(top=5.05):

@@ -64,6 +64,7 @@ from .._shared.threads import executor
 from .._shared.timing import Clock
 from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
+from .compression import undo_compression
 from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, _bbox, find_regions, noise_threshold, refine_boundary
 from .texture import (_block_factor, _blocks, _upsample, noise_by_detail, structure_change, texture_change,
@@ -150,6 +151,9 @@ _DRIFT_KEEP = 0.4
 #: Colour-drift fit: a regular subsample of at least this many pixels (up to 4 times as many), or
 #: all of them.
 _DRIFT_SAMPLES = 40000
+#: The edit's JPEG compression is modelled (:mod:`alphacut.editmerge.compression`) up to this many
+#: pixels: a round trip of the photo at full size, since the JPEG grid is there.
+_COMPRESSION_MAX_PIXELS = 2048 * 2048
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,11 @@ class MergeOptions(OptionsBase):
         Largest global shift to detect and undo, as a fraction of the longer side; 0 turns it off.
     match_colour : bool
         Undo the edit's global colour and exposure drift before comparing and compositing.
+    undo_compression : bool
+        If the edit is a JPEG of the (drifted) original outside the edited area, predict that
+        compression by encoding the original the same way, and take it out of the edit before
+        comparing (:mod:`alphacut.editmerge.compression`; photos up to 4.2 megapixels, with
+        ``match_colour``). The composite always takes the edit as it is.
     analysis_max_side : int
         Longer side, in pixels, at which the regions are decided; the mask is then refined to the
         output size along the original's edges.
@@ -198,6 +207,7 @@ class MergeOptions(OptionsBase):
     close_gaps: float = number(0.01, 0.0, 0.1)
     align_shift: float = number(0.02, 0.0, 0.1)
     match_colour: bool = flag(True)
+    undo_compression: bool = flag(True)
     analysis_max_side: int = integer(1024, 64, 8192)
     preview_max_side: int = integer(0, 0, 65536)
     compress_level: int = integer(1, 0, 9)
@@ -236,7 +246,8 @@ class MergeResult:
 
 
 def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOptions = MergeOptions(),
-               protect: np.ndarray | None = None, force: np.ndarray | None = None) -> MergeResult:
+               protect: np.ndarray | None = None, force: np.ndarray | None = None,
+               edited_jpeg: tuple | None = None) -> MergeResult:
     """Paste an AI edit onto the original only where it was meant to land.
 
     Parameters
@@ -251,6 +262,11 @@ def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOption
         Pixels always kept from the original. Wins over ``force`` where both are set.
     force : (M, N) ndarray of bool, optional
         Pixels always taken from the edit.
+    edited_jpeg : tuple, optional
+        If the edit was read from a JPEG file: its quantisation tables and chroma subsampling,
+        ``(img.quantization, JpegImagePlugin.get_sampling(img))`` in Pillow's terms
+        (:attr:`alphacut.io.decode.Decoded.jpeg`). Without them the compression, if any, is
+        searched among the usual (IJG) tables; see ``options.undo_compression``.
 
     Returns
     -------
@@ -283,22 +299,31 @@ def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOption
     if edited.shape[:2] != shape:
         warnings.append(_size_warning(edited.shape[:2], shape))
         edited = _resize_rgb(edited, shape)
+        edited_jpeg = False  # resized: off the grid it was compressed on
     clock.lap("validate")
-    return _merge(original, edited, options, protect, force, warnings, clock)
+    return _merge(original, edited, options, protect, force, warnings, clock, edited_jpeg)
 
 
-def _merge(original, edited, options, protect, force, warnings, clock) -> MergeResult:
-    """Kernel of :func:`merge_edit` on validated inputs of equal size."""
+def _merge(original, edited, options, protect, force, warnings, clock, jpeg=None) -> MergeResult:
+    """Kernel of :func:`merge_edit` on validated inputs of equal size; ``jpeg``: the edit's JPEG
+    tables, None if unknown, False if it was resized (no compression model then)."""
     with executor() as pool:
-        return _analyse_and_merge(original, edited, options, protect, force, warnings, clock, pool)
+        return _analyse_and_merge(original, edited, options, protect, force, warnings, clock, pool, jpeg)
 
 
-def _analyse_and_merge(original, edited, options, protect, force, warnings, clock, pool) -> MergeResult:
+def _analyse_and_merge(original, edited, options, protect, force, warnings, clock, pool, jpeg) -> MergeResult:
     """:func:`_merge` with an executor (``pool``) for the steps that can run beside others."""
     shape = original.shape[:2]
     a_shape = _fit(shape, options.analysis_max_side)
     out_shape = _fit(shape, options.preview_max_side) if options.preview_max_side else shape
-    edit_sizes = pool.submit(_two_sizes, edited, out_shape, a_shape)
+    compression = None
+    cleaned = edited
+    if (options.undo_compression and options.match_colour and jpeg is not False
+            and shape[0] * shape[1] <= _COMPRESSION_MAX_PIXELS):
+        tables, subsampling = jpeg if jpeg else (None, None)
+        cleaned, compression = undo_compression(original, edited, tables=tables, subsampling=subsampling)
+        clock.lap("compression")
+    edit_sizes = pool.submit(_edit_sizes, edited, cleaned, out_shape, a_shape)
     orig_o, orig_a = _two_sizes(original, out_shape, a_shape)
     edit_o, edit_a = edit_sizes.result()
     lab_original = pool.submit(srgb_to_lab, orig_a)  # while the edit is aligned and colour-matched
@@ -408,6 +433,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         "shift_strength": round(float(strength), 1),
         "colour_gain": [round(float(g), 4) for g in gain],
         "colour_offset": [round(float(o), 2) for o in offset],
+        "compression": compression.report() if compression is not None else None,
         "threshold_delta_e": round(regions.threshold, 2),
         "noise_delta_e": round(regions.noise, 2),
         "regions": regions.kept,
@@ -507,11 +533,13 @@ def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None
                                 f"resized to the original's {orig.shape[1]}x{orig.shape[0]}")
                 brush = _resize_nearest(brush, orig.shape[:2])
         brushes.append(brush)
+    jpeg = edited_img.jpeg
     if edit.shape[:2] != orig.shape[:2]:
         warnings.append(_size_warning(edit.shape[:2], orig.shape[:2]))
         edit = _resize_rgb(edit, orig.shape[:2])
+        jpeg = False  # resized: off the grid it was compressed on
     clock.lap("decode")
-    res = _merge(orig, edit, opts, brushes[0], brushes[1], warnings, clock)
+    res = _merge(orig, edit, opts, brushes[0], brushes[1], warnings, clock, jpeg)
     # The composite is in the original's colour space: its profile, if any, goes with it.
     composite_png = encode_png(res.composite, compress_level=opts.compress_level, icc=source.icc)
     mask_png = encode_png(res.mask8, compress_level=opts.compress_level)
@@ -576,6 +604,14 @@ def _two_sizes(image: np.ndarray, out_shape, a_shape):
         return out, _resize_rgb(out, a_shape)
     small = _resize_rgb(image, a_shape)
     return _resize_rgb(small, out_shape), small
+
+
+def _edit_sizes(edited: np.ndarray, cleaned: np.ndarray, out_shape, a_shape):
+    """The edit at the output size and, from ``cleaned`` (the edit without its modelled
+    compression, or the edit itself), at the analysis size."""
+    if cleaned is edited:
+        return _two_sizes(edited, out_shape, a_shape)
+    return _resize_rgb(edited, out_shape), _resize_rgb(cleaned, a_shape)
 
 
 def _resize_brush(brush, shape):

@@ -184,6 +184,11 @@ class Decoded:
         The input's ICC profile when it describes RGB colour and the pixels were RGB (or a
         palette of RGB colours): the colour space ``rgb`` is in. None means sRGB, as for a file
         with no profile.
+    jpeg : tuple or None
+        For a colour JPEG whose pixels are as stored (no EXIF rotation): its quantisation
+        tables and chroma subsampling as Pillow reads them (``img.quantization`` and
+        ``JpegImagePlugin.get_sampling(img)``), so that the same compression can be applied
+        to another image (:mod:`alphacut.editmerge.compression`). None otherwise.
     """
 
     rgb: np.ndarray
@@ -192,6 +197,7 @@ class Decoded:
     mode: str
     frames: int
     icc: bytes | None = None
+    jpeg: tuple | None = None
 
 
 def precheck(head: bytes, size: int, *, max_pixels: int = MAX_PIXELS, browser_avif: bool = False) -> str:
@@ -353,9 +359,11 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
         try:
             frames = pages if pages is not None else max(1, getattr(img, "n_frames", 1))
             img.load()
+            stored = img
             img = _upright(img)
         except Exception as e:  # likewise
             raise _explain(e, data, kind, max_pixels) from e
+        jpeg = _jpeg_tables(img) if img is stored else None
     if img.mode not in _MODES:
         raise DecodeError(BAD_MODE.format(img.mode))
     try:
@@ -364,7 +372,20 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
         raise DecodeError(NO_MEMORY) from e
     except Exception as e:  # e.g. Pyodide's Pillow lacks a converter
         raise DecodeError(BAD_MODE.format(img.mode)) from e
-    return Decoded(rgb=rgb, alpha=alpha, format=fmt, mode=mode, frames=frames, icc=icc)
+    return Decoded(rgb=rgb, alpha=alpha, format=fmt, mode=mode, frames=frames, icc=icc, jpeg=jpeg)
+
+
+def _jpeg_tables(img: Image.Image) -> tuple | None:
+    """A colour JPEG's ``(quantization, subsampling)`` (see :attr:`Decoded.jpeg`), else None."""
+    if img.format != "JPEG" or img.mode != "RGB":
+        return None
+    from PIL import JpegImagePlugin
+
+    tables = getattr(img, "quantization", None)
+    sampling = JpegImagePlugin.get_sampling(img)
+    if not tables or len(tables) < 2 or sampling < 0:
+        return None
+    return {k: list(v) for k, v in tables.items()}, sampling
 
 
 def _explain(e: Exception, data: bytes, kind: str | None, max_pixels: int) -> DecodeError:

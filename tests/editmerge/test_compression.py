@@ -1,0 +1,119 @@
+"""The edit's JPEG compression, modelled (alphacut.editmerge.compression)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alphacut.editmerge import merge_edit, merge_edit_bytes
+from alphacut.editmerge.compression import (find_compression, fit_drift_blocks, jpeg_round_trip,
+                                            undo_compression)
+from alphacut.io.decode import decode
+from alphacut.io.encode import encode_png
+
+
+@pytest.fixture(scope="module")
+def photo():
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[:, :, :3])
+
+
+def _drift(rgb, gain=(1.02, 0.98, 1.0), offset=2.0):
+    return np.clip(np.rint(rgb * np.float32(gain) + offset), 0, 255).astype(np.uint8)
+
+
+def _jpeg_bytes(rgb, **kw):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", **kw)
+    return buf.getvalue()
+
+
+def test_drift_fit_on_block_means_is_within_a_fraction_of_a_code_value(photo):
+    gain, offset = fit_drift_blocks(photo, jpeg_round_trip(_drift(photo), quality=80))
+    np.testing.assert_allclose(gain, [1.02, 0.98, 1.0], atol=0.003)
+    np.testing.assert_allclose(offset, [2.0, 2.0, 2.0], atol=0.4)
+
+
+@pytest.mark.parametrize(("quality", "subsampling"), [(60, 2), (75, 2), (90, 2), (95, 0)])
+def test_search_finds_the_quality_and_subsampling(photo, quality, subsampling):
+    edited = jpeg_round_trip(photo, quality=quality, subsampling=subsampling)
+    assert find_compression(photo, edited) == (quality, subsampling)
+
+
+def test_cleaned_edit_keeps_the_edit_and_drops_the_compression(photo):
+    """Inside the edit the cleaned difference is the edit (a shift of 12 code values); outside,
+    the difference from the drifted original falls by more than half."""
+    drifted = _drift(photo)
+    edited_clean = drifted.copy()
+    edited_clean[200:300, 150:250] = np.clip(edited_clean[200:300, 150:250].astype(int) + 12, 0, 255)
+    edited = jpeg_round_trip(edited_clean, quality=80)
+    cleaned, found = undo_compression(photo, edited)
+    assert found.used and found.quality == 80
+    outside = np.ones(photo.shape[:2], bool)
+    outside[184:316, 134:266] = False  # the edit and the blocks it touches
+    before = np.abs(edited.astype(int) - drifted)[outside].mean()
+    after = np.abs(cleaned.astype(int) - drifted)[outside].mean()
+    assert after < 0.5 * before
+    inside = (cleaned.astype(int) - drifted)[216:284, 166:234]
+    assert abs(np.median(inside) - 12) <= 1
+
+
+@pytest.mark.parametrize("change", ["lossless", "shifted", "other tables"])
+def test_edit_that_is_not_a_jpeg_of_the_original_is_left_as_it_is(photo, change):
+    """The gate: a lossless edit, a JPEG shifted off the grid, or one with tables the search does not
+    know (flat, all 12) is not explained by the model, and the edit passes unchanged."""
+    drifted = _drift(photo)
+    if change == "lossless":
+        edited = drifted
+    elif change == "shifted":
+        edited = np.roll(jpeg_round_trip(drifted, quality=80), 3, axis=1)
+    else:
+        edited = np.asarray(Image.open(io.BytesIO(_jpeg_bytes(drifted, qtables=[[12] * 64, [12] * 64]))))
+    cleaned, found = undo_compression(photo, edited)
+    assert found is not None and not found.used
+    assert cleaned is edited
+
+
+def test_the_files_own_tables_are_used_when_known(photo):
+    """Flat tables that no IJG quality gives: searched, the model fails the gate; with the tables
+    read from the file (the browser's and the bytes entry's path) it explains the difference."""
+    data = _jpeg_bytes(_drift(photo), qtables=[[12] * 64, [12] * 64])
+    decoded = decode(data)
+    assert decoded.jpeg is not None and decoded.jpeg[1] == 2
+    tables, sampling = decoded.jpeg
+    cleaned, found = undo_compression(photo, decoded.rgb, tables=tables, subsampling=sampling)
+    assert found.used and found.quality is None and found.explained > 0.7
+    _, _, report = merge_edit_bytes(encode_png(photo), data)
+    assert report["compression"]["tables"] == "the file's" and report["compression"]["used"]
+    res = merge_edit(photo, decoded.rgb, edited_jpeg=decoded.jpeg)
+    assert res.report["compression"] == report["compression"]
+
+
+def test_decode_reports_tables_only_for_a_colour_jpeg_on_its_grid(photo):
+    assert decode(_jpeg_bytes(photo, quality=85)).jpeg[1] == 2
+    assert decode(_jpeg_bytes(photo, quality=85, subsampling=0)).jpeg[1] == 0
+    assert decode(encode_png(photo)).jpeg is None
+    assert decode(_jpeg_bytes(photo[:, :, 0], quality=85)).jpeg is None  # greyscale
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated on display: the pixels are off the file's grid
+    assert decode(_jpeg_bytes(photo, quality=85, exif=exif.tobytes())).jpeg is None
+
+
+def test_a_resized_edit_is_not_modelled(photo):
+    edited = jpeg_round_trip(_drift(photo), quality=80)[:, :500]
+    res = merge_edit(photo, edited)
+    assert res.report["compression"] is None and res.report["warnings"]
+
+
+def test_option_off_and_large_photos_skip_the_model(photo, monkeypatch):
+    import alphacut.editmerge.merge as em
+    from alphacut.editmerge import MergeOptions
+
+    edited = jpeg_round_trip(_drift(photo), quality=80)
+    assert merge_edit(photo, edited, options=MergeOptions(undo_compression=False)).report["compression"] is None
+    assert merge_edit(photo, edited, options=MergeOptions(match_colour=False)).report["compression"] is None
+    monkeypatch.setattr(em, "_COMPRESSION_MAX_PIXELS", photo.shape[0] * photo.shape[1] - 1)
+    assert merge_edit(photo, edited).report["compression"] is None
