@@ -8,7 +8,9 @@ own edges.
 
 Steps, all on numpy arrays, float32 throughout:
 
-1. Bring the edit to the original's size (the report warns when it had to),
+1. Bring the edit to the original's size (the report warns when it had to).
+   If it was not resized, predict its JPEG compression and take it out of the
+   copy of the edit that is analysed (:mod:`alphacut.editmerge.compression`),
    then downscale both to an analysis size.
 2. Undo a small global shift (phase correlation, :mod:`alphacut.editmerge.align`)
    and a global colour drift (a per-channel gain and offset fitted on the
