@@ -421,6 +421,8 @@ def test_edit_merge_keeps_the_edit_only_where_it_landed(session, tmp_path):
                            timeout=120_000)
     status = page.inner_text("#merge-status")
     assert re.search(MERGE_FOUND, status), status
+    # The edit is a JPEG of the drifted original outside the block: its compression is modelled.
+    assert "JPEG compression was predicted" in status, status
     name, mask_png = session.download("#merge-download-mask")
     assert name == "edited_merge_mask.png"
     page.wait_for_function("() => /Saved|Failed/.test(document.querySelector('#merge-status').textContent)")

@@ -388,6 +388,70 @@ def test_a_session_that_stalls_is_restarted_once_on_one_thread(fresh, tmp_path):
     fresh.assert_clean()
 
 
+#: Prepended to the processing worker's script: right after its first progress message its
+#: thread is stuck for good (a busy loop), as in the Firefox start that sat silent for 300 s.
+HANG_AFTER_FIRST_PROGRESS = (b"{ const post = self.postMessage.bind(self); self.postMessage = (m, t) => "
+                             b"{ post(m, t); if (m && m.type === 'progress') for (;;) {} }; }\n")
+
+
+def _serve_worker(s: Session, hang) -> list[int]:
+    """Serve the processing worker's script, with HANG_AFTER_FIRST_PROGRESS prepended when
+    ``hang(n)`` for the n-th worker started (0 first); returns the list of workers served."""
+    served = []
+
+    def route(r):
+        response = r.fetch()
+        body = response.body()
+        r.fulfill(response=response, body=(HANG_AFTER_FIRST_PROGRESS + body) if hang(len(served)) else body)
+        served.append(len(served))
+
+    s.context.route("**/worker/worker.js*", route)
+    return served
+
+
+def test_a_worker_that_hangs_while_python_starts_is_restarted(browser, site_url, tmp_path):
+    """The first processing worker's thread gets stuck after its first progress message: no
+    progress and no pong for ``startSilenceMs`` restarts it, and the page says ready. (No service
+    worker, so that the route applies; the test server sends the isolation headers itself.)"""
+    s = Session(browser, site_url, service_workers="block")
+    try:
+        served = _serve_worker(s, lambda n: n == 0)
+        s.page.goto(s.url + "/")
+        s.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
+        s.page.evaluate("() => { window.alphacut.bridge.startSilenceMs = 15_000; }")
+        status = s.wait_ready()
+        assert status.startswith("Ready:"), status
+        assert len(served) == 2
+        assert any("stopped answering while Python started" in line and "restarting it" in line
+                   for line in s.console), s.console
+        assert cut_out_small(s, tmp_path) == "done"
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+def test_a_worker_that_hangs_twice_while_python_starts_gives_up_with_a_reason(browser, site_url, tmp_path):
+    """Stuck again after the restart: the page says what happened and to reload, and a photo
+    dropped then fails with that reason, not a hang."""
+    s = Session(browser, site_url, service_workers="block")
+    try:
+        served = _serve_worker(s, lambda n: True)
+        s.page.goto(s.url + "/")
+        s.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
+        s.page.evaluate("() => { window.alphacut.bridge.startSilenceMs = 15_000; }")
+        s.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
+                                 timeout=120_000)
+        text = s.page.inner_text("#status-text")
+        assert s.page.get_attribute("#status", "class") == "error", text
+        assert "stopped answering while Python started (no message for 15 s), twice: reload the page" in text, text
+        assert len(served) == 2
+        s.page.set_input_files("#file-input", str(studio_photo(tmp_path / "product.png")))
+        [(state, job)] = s.wait_jobs(1, timeout_s=30)
+        assert state == "error" and "reload the page" in job, job
+    finally:
+        s.close()
+
+
 def test_a_session_that_stalls_twice_gives_up_with_a_reason(fresh, tmp_path):
     """On one thread too: the page says what stalled and to reload (the worker is gone, so it
     does not offer the colour key), and a photo dropped then fails with that reason, not a hang."""

@@ -21,6 +21,15 @@ export const CRASH_WINDOW_MS = 60 * 1000;
  * restarted once on one thread, then given up with a reason. Only this stage is timed: downloads
  * on a slow network may take minutes, and Pyodide reports no progress while it loads packages. */
 export const SESSION_LIMIT_MS = 60 * 1000;
+/** While Python starts, the bridge pings the worker every PING_MS; a worker that answers nothing
+ * (no progress, no pong) for START_SILENCE_MS has hung, and is restarted once, then given up
+ * with a reason. Seen once in Firefox ESR on a loaded 2-core machine: the start sat after
+ * Pyodide's runtime had loaded, with no message for 300 s. A healthy start is never that silent:
+ * while it waits for the network its thread answers pings, and its longest synchronous step
+ * (importing the pipeline) takes seconds. Once Python is ready the pings stop: a cut-out's
+ * Python call holds the thread for its whole run, and the job watchdog (JOB_LIMIT_MS) covers it. */
+export const START_SILENCE_MS = 60 * 1000;
+export const PING_MS = 5 * 1000;
 
 export class Bridge {
   /**
@@ -49,6 +58,8 @@ export class Bridge {
     this.jobLimitMs = JOB_LIMIT_MS;
     this.crashWindowMs = CRASH_WINDOW_MS;
     this.sessionLimitMs = SESSION_LIMIT_MS;
+    this.startSilenceMs = START_SILENCE_MS;
+    this.silentStarts = 0;
     this.threads = null; // {max, why} once a threaded start has stalled
     this.start();
   }
@@ -62,7 +73,9 @@ export class Bridge {
     this.life = new AbortController();
     const life = `alphacut-worker-${crypto.randomUUID()}`;
     const signal = this.life.signal;
+    worker.heardAt = performance.now();
     worker.onmessage = (e) => {
+      worker.heardAt = performance.now();
       if (e.data.type === 'alive') { worker.alive = true; this.watch(worker, life, signal); }
       else this.receive(e.data);
     };
@@ -76,6 +89,7 @@ export class Bridge {
     // from here) and `modelReady` (the verified model and its session, loaded alongside
     // Python; it resolves after both, to the about dict).
     this.ready = this.send({ type: 'init' }, this.onProgress);
+    this.pingUntil(worker, this.ready);
     const model = { type: 'model', backend: this.backend, variant: this.variant, threads: this.threads };
     const modelReady = this.send(model, this.onProgress).then((r) => {
       this.about = r.about;
@@ -96,6 +110,30 @@ export class Bridge {
         (e) => this.onLog({ level: 'info', message: `the warm-up did not run: ${e.message || e}` }),
       );
     }, () => {});
+  }
+
+  /** Ping `worker` until `ready` settles; restart it (once) if it stays silent for startSilenceMs. */
+  pingUntil(worker, ready) {
+    const timer = setInterval(() => {
+      if (this.worker !== worker) { clearInterval(timer); return; }
+      if (performance.now() - worker.heardAt > this.startSilenceMs) { clearInterval(timer); this.silent(worker); return; }
+      worker.postMessage({ type: 'ping' });
+    }, PING_MS);
+    const done = () => clearInterval(timer);
+    ready.then(() => { done(); this.silentStarts = 0; }, done);
+  }
+
+  /** A starting worker answered nothing for startSilenceMs: restart it once, then give up. */
+  silent(worker) {
+    const reason = `the worker stopped answering while Python started (no message for ${Math.round(this.startSilenceMs / 1000)} s)`;
+    if (this.silentStarts > 0) {
+      worker.terminate();
+      this.stop(new Error(`${reason}, twice: reload the page`));
+      return;
+    }
+    this.silentStarts += 1;
+    this.onLog({ level: 'warn', message: `${reason}; restarting it` });
+    this.restart();
   }
 
   armStall() {

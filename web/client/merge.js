@@ -209,7 +209,8 @@ export class EditMerge {
       await this.loadLabels(r.labels);
       const rep = r.report;
       const warn = rep.warnings?.length ? ` Note: ${rep.warnings.join('; ')}.` : '';
-      this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions.length} region(s).${warn}`);
+      const jpeg = rep.compression?.used ? ' The edit\'s JPEG compression was predicted and left out of the comparison.' : '';
+      this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions.length} region(s).${jpeg}${warn}`);
       this.$('#merge-download').disabled = false;
       this.$('#merge-download-mask').disabled = false;
     } catch (e) {

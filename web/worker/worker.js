@@ -2,8 +2,8 @@
 // (model-worker.js), which this one starts.
 // Init is staged behind one ready promise: runtime -> packages -> alphacut wheel -> model.
 // Messages in: {id, type: 'init' | 'model' | 'cutout' | 'warmup' | ..., ...}. Replies: {id,
-// type: 'result' | 'error' | 'progress' | 'log', ...}. Progress is (key, current, total) with
-// fetch:/compute: prefixes.
+// type: 'result' | 'error' | 'progress' | 'log', ...}; a 'ping' gets a 'pong' at once.
+// Progress is (key, current, total) with fetch:/compute: prefixes.
 import { loadPyodide } from '../vendor/pyodide/pyodide.mjs';
 import { holdLife } from './life.js';
 
@@ -278,6 +278,8 @@ self.onmessage = async (event) => {
   try {
     if (msg.type === 'live') {
       holdLife(msg.lock, post); // the bridge's watch
+    } else if (msg.type === 'ping') {
+      post({ type: 'pong' }); // the bridge's start watchdog: this thread is not stuck
     } else if (msg.type === 'init') {
       site = site || siteInfo();
       ready = ready || initPython(msg.id);
