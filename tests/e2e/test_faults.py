@@ -388,6 +388,24 @@ def test_a_session_that_stalls_is_restarted_once_on_one_thread(fresh, tmp_path):
     fresh.assert_clean()
 
 
+def _start_with_limit(s: Session, limit: str) -> tuple[str, str]:
+    """Open the page, set the bridge's watchdog ``limit`` (``sessionLimitMs``, ``startSilenceMs``)
+    to 15 s as soon as the bridge exists, and wait for Ready or an error: (class, text)."""
+    s.page.goto(s.url + "/")
+    s.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
+    s.page.evaluate(f"() => {{ window.alphacut.bridge.{limit} = 15_000; }}")
+    s.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
+                             timeout=240_000)
+    return s.page.get_attribute("#status", "class"), s.page.inner_text("#status-text")
+
+
+def _fails_with_reload(s: Session, tmp_path) -> None:
+    """A photo dropped on a page that gave up fails with the reason, not a hang."""
+    s.page.set_input_files("#file-input", str(studio_photo(tmp_path / "product.png")))
+    [(state, job)] = s.wait_jobs(1, timeout_s=30)
+    assert state == "error" and "reload the page" in job, job
+
+
 #: Prepended to the processing worker's script: right after its first progress message its
 #: thread is stuck for good (a busy loop), as in the Firefox start that sat silent for 300 s.
 HANG_AFTER_FIRST_PROGRESS = (b"{ const post = self.postMessage.bind(self); self.postMessage = (m, t) => "
@@ -416,11 +434,8 @@ def test_a_worker_that_hangs_while_python_starts_is_restarted(browser, site_url,
     s = Session(browser, site_url, service_workers="block")
     try:
         served = _serve_worker(s, lambda n: n == 0)
-        s.page.goto(s.url + "/")
-        s.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
-        s.page.evaluate("() => { window.alphacut.bridge.startSilenceMs = 15_000; }")
-        status = s.wait_ready()
-        assert status.startswith("Ready:"), status
+        state, status = _start_with_limit(s, "startSilenceMs")
+        assert state == "ready" and status.startswith("Ready:"), status
         assert len(served) == 2
         assert any("stopped answering while Python started" in line and "restarting it" in line
                    for line in s.console), s.console
@@ -436,18 +451,11 @@ def test_a_worker_that_hangs_twice_while_python_starts_gives_up_with_a_reason(br
     s = Session(browser, site_url, service_workers="block")
     try:
         served = _serve_worker(s, lambda n: True)
-        s.page.goto(s.url + "/")
-        s.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
-        s.page.evaluate("() => { window.alphacut.bridge.startSilenceMs = 15_000; }")
-        s.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
-                                 timeout=120_000)
-        text = s.page.inner_text("#status-text")
-        assert s.page.get_attribute("#status", "class") == "error", text
+        state, text = _start_with_limit(s, "startSilenceMs")
+        assert state == "error", text
         assert "stopped answering while Python started (no message for 15 s), twice: reload the page" in text, text
         assert len(served) == 2
-        s.page.set_input_files("#file-input", str(studio_photo(tmp_path / "product.png")))
-        [(state, job)] = s.wait_jobs(1, timeout_s=30)
-        assert state == "error" and "reload the page" in job, job
+        _fails_with_reload(s, tmp_path)
     finally:
         s.close()
 
@@ -456,15 +464,8 @@ def test_a_session_that_stalls_twice_gives_up_with_a_reason(fresh, tmp_path):
     """On one thread too: the page says what stalled and to reload (the worker is gone, so it
     does not offer the colour key), and a photo dropped then fails with that reason, not a hang."""
     fresh.context.route("**/vendor/ort/ort-wasm-simd-threaded.wasm", lambda route: None)  # never answered
-    fresh.page.goto(fresh.url + "/")
-    fresh.page.wait_for_function("() => window.alphacut?.bridge", timeout=60_000)
-    fresh.page.evaluate("() => { window.alphacut.bridge.sessionLimitMs = 15_000; }")
-    fresh.page.wait_for_function("() => ['ready', 'error'].includes(document.querySelector('#status').className)",
-                                 timeout=240_000)
-    text = fresh.page.inner_text("#status-text")
-    assert fresh.page.get_attribute("#status", "class") == "error", text
+    state, text = _start_with_limit(fresh, "sessionLimitMs")
+    assert state == "error", text
     assert "session stalled (not done after 15 s), on one thread too: reload the page" in text, text
     assert "colour key" not in text, text
-    fresh.page.set_input_files("#file-input", str(studio_photo(tmp_path / "product.png")))
-    [(state, job)] = fresh.wait_jobs(1, timeout_s=30)
-    assert state == "error" and "reload the page" in job, job
+    _fails_with_reload(fresh, tmp_path)
