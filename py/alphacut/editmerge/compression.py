@@ -25,8 +25,9 @@ Steps (:func:`undo_compression`):
    crops of the photo aligned to the grid: the one whose round trip is closest to the edit.
 3. A gate: the round trip must explain the difference (each pixel capped at ``_CAP`` code
    values) down to at most ``_GATE`` of it, over the 16 x 16 blocks where it leaves least
-   (``_GATE_BLOCKS`` of them: the rest may be the edit, which no compression explains). Otherwise the edit is not a JPEG of the drifted original (another
-   encoder's tables, a resize, a shift, a regenerated background) and nothing is changed.
+   (``_GATE_BLOCKS`` of them: the rest may be the edit, which no compression explains).
+   Otherwise the edit is not a JPEG of the drifted original (another encoder's tables, a
+   resize, a shift, a regenerated background) and nothing is changed.
 
 The model needs the photo at the size it was compressed, with the grid at its top-left corner:
 the merge calls it on the full-size images, before any shift or resize, and only up to
@@ -90,7 +91,8 @@ class Compression:
     used: bool
 
     def report(self) -> dict:
-        return {"tables": "searched" if self.quality is not None else "the file's", "quality": self.quality, "subsampling": ("4:4:4", "4:2:2", "4:2:0")[self.subsampling],
+        return {"tables": "searched" if self.quality is not None else "the file's", "quality": self.quality,
+                "subsampling": ("4:4:4", "4:2:2", "4:2:0")[self.subsampling],
                 "explained": round(self.explained, 3), "used": self.used}
 
 
@@ -152,16 +154,20 @@ def jpeg_round_trip(rgb: np.ndarray, *, quality: int | None = None, tables=None,
         return np.asarray(img.convert("RGB"))
 
 
-def _cost(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean per-channel difference, each capped at ``_CAP`` code values."""
+def _capped(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-channel difference of two uint8 images, each capped at ``_CAP`` code values (int16)."""
     d = np.abs(a.astype(np.int16) - b.astype(np.int16))
-    return float(np.minimum(d, _CAP, out=d).mean())
+    return np.minimum(d, _CAP, out=d)
+
+
+def _cost(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean of :func:`_capped`."""
+    return float(_capped(a, b).mean())
 
 
 def _block_costs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`_cost`'s capped differences summed over each whole ``_GRID`` x ``_GRID`` block, flattened."""
-    d = np.abs(a.astype(np.int16) - b.astype(np.int16))
-    return _block_sums(np.minimum(d, _CAP, out=d), np.int32).sum(axis=2).ravel()
+    """:func:`_capped` summed over each whole ``_GRID`` x ``_GRID`` block, flattened."""
+    return _block_sums(_capped(a, b), np.int32).sum(axis=2).ravel()
 
 
 def _strip(image: np.ndarray, corners) -> np.ndarray:

@@ -298,10 +298,7 @@ def merge_edit(original: np.ndarray, edited: np.ndarray, *, options: MergeOption
     protect = _as_brush(protect, shape, "protect")
     force = _as_brush(force, shape, "force")
     warnings = []
-    if edited.shape[:2] != shape:
-        warnings.append(_size_warning(edited.shape[:2], shape))
-        edited = _resize_rgb(edited, shape)
-        edited_jpeg = False  # resized: off the grid it was compressed on
+    edited, edited_jpeg = _to_size(edited, shape, warnings, edited_jpeg)
     clock.lap("validate")
     return _merge(original, edited, options, protect, force, warnings, clock, edited_jpeg)
 
@@ -535,11 +532,7 @@ def merge_edit_labels_bytes(original: bytes, edited: bytes, options: dict | None
                                 f"resized to the original's {orig.shape[1]}x{orig.shape[0]}")
                 brush = _resize_nearest(brush, orig.shape[:2])
         brushes.append(brush)
-    jpeg = edited_img.jpeg
-    if edit.shape[:2] != orig.shape[:2]:
-        warnings.append(_size_warning(edit.shape[:2], orig.shape[:2]))
-        edit = _resize_rgb(edit, orig.shape[:2])
-        jpeg = False  # resized: off the grid it was compressed on
+    edit, jpeg = _to_size(edit, orig.shape[:2], warnings, edited_img.jpeg)
     clock.lap("decode")
     res = _merge(orig, edit, opts, brushes[0], brushes[1], warnings, clock, jpeg)
     # The composite is in the original's colour space: its profile, if any, goes with it.
@@ -562,6 +555,15 @@ def _as_brush(brush, shape, name: str):
     if brush.shape != tuple(shape):
         raise ValueError(f"{name} must have the original's shape {tuple(shape)}, got {brush.shape}")
     return brush if brush.any() else None
+
+
+def _to_size(edited: np.ndarray, shape, warnings: list, jpeg):
+    """The edit at the original's ``shape`` (resized, with a warning, if it was not) and its JPEG
+    tables; False for those once it was resized, since it is then off the grid it was compressed on."""
+    if edited.shape[:2] == tuple(shape):
+        return edited, jpeg
+    warnings.append(_size_warning(edited.shape[:2], shape))
+    return _resize_rgb(edited, shape), False
 
 
 def _size_warning(got, want) -> str:
