@@ -690,6 +690,43 @@ def test_refine_boundary_keeps_the_outline_of_a_region_whose_change_is_spiky():
     assert refine_boundary(coarse, fine, threshold=5.0, width=6, steady=0.75, large=0.5).sum() < 0.9 * coarse.sum()
 
 
+
+def _ragged_disc(rng, coherence):
+    """A disc's coarse region grown by 6 px, a sharper map that is the disc with its edge moved
+    in and out by up to 3 px at random along it, and the coherence map."""
+    rows, cols = np.mgrid[:160, :160]
+    radius = np.hypot(rows - 80, cols - 80)
+    disc = radius <= 50
+    angle = np.arctan2(rows - 80, cols - 80)
+    wiggle = np.interp(angle, np.linspace(-np.pi, np.pi, 90), rng.uniform(-3, 3, 90))
+    fine = np.where(radius <= 50 + wiggle, 30.0, 0.5).astype(np.float32)
+    return disc, radius <= 56, fine, np.full(disc.shape, coherence, np.float32)
+
+
+@pytest.mark.parametrize("coherence", [0.3, 1.0])
+def test_refine_boundary_smooths_the_outline_of_an_incoherent_region_only(coherence):
+    disc, coarse, fine, coh = _ragged_disc(np.random.default_rng(1), coherence)
+    kw = dict(threshold=5.0, width=8, coherence=coh, incoherent=0.8)
+    ragged = refine_boundary(coarse, fine, **kw)
+    smoothed = refine_boundary(coarse, fine, smooth=4.0, **kw)
+
+    def iou(m):
+        return (m & disc).sum() / (m | disc).sum()
+
+    def edge(m):  # pixels on the outline
+        return int((m & ~ndi.binary_erosion(m)).sum())
+
+    if coherence < 0.8:
+        # Grain or a texture: wiggles below the scale are noise, and smoothing brings the outline
+        # nearer the disc, and shorter.
+        assert iou(smoothed) > iou(ragged) + 0.01
+        assert edge(smoothed) < 0.9 * edge(ragged)
+        assert smoothed[80, 80] and not smoothed[5, 5]
+    else:
+        # A coherent change (a recolour) places its boundary by the map, as before.
+        np.testing.assert_array_equal(smoothed, ragged)
+
+
 def _two_blobs():
     diff = np.zeros((200, 200), np.float32)
     diff[40:140, 40:140] = 40.0

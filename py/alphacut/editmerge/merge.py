@@ -143,6 +143,11 @@ _BOUNDARY_GROW = True
 _BOUNDARY_STEADY = 0.75
 _BOUNDARY_LARGE = 0.01
 _BOUNDARY_INCOHERENT = 0.8
+#: The boundary of such an incoherent region (whichever rule placed it) is smoothed at a Gaussian
+#: scale of ``_BOUNDARY_SMOOTH`` of the diagonal: the texture statistics place it only to within
+#: their window (``_TEXTURE_BLUR``), so its wiggles below about twice that are noise. Chosen by
+#: two-fold cross-validation (BENCHMARKS.md, session 26).
+_BOUNDARY_SMOOTH = 0.008
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
@@ -395,7 +400,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
                              outer=2 * _BLUR * diag_a + 1, steady=_BOUNDARY_STEADY, large=_BOUNDARY_LARGE,
                              floor=_BOUNDARY_FLOOR * regions.threshold, local=_BOUNDARY_LOCAL,
                              coherence=coherence, incoherent=_BOUNDARY_INCOHERENT,
-                             coarse=diff if _BOUNDARY_GROW else None)
+                             coarse=diff if _BOUNDARY_GROW else None, smooth=_BOUNDARY_SMOOTH * diag_a)
     if force_a is not None:
         binary = binary | force_a
     if protect_a is not None:

@@ -256,7 +256,7 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
 def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, width: float,
                     outer: float | None = None, floor: float | None = None, local: float = 0.0,
                     steady: float = 0.0, large: float = 0.0, coherence: np.ndarray | None = None,
-                    incoherent: float = 1.0, coarse: np.ndarray | None = None) -> np.ndarray:
+                    incoherent: float = 1.0, coarse: np.ndarray | None = None, smooth: float = 0.0) -> np.ndarray:
     """Move the boundary of coarse regions to where a sharper difference map crosses half height.
 
     Detection runs on a blurred map, so its regions overshoot the edit by about the blur. In a
@@ -304,6 +304,12 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
         between its core's median and the median around the band: the edge of grain or a noisy
         texture fades over the edit's soft edge, and the outline found at the hysteresis level
         stops short of its middle.
+    smooth : float, optional
+        Gaussian scale, pixels. If > 0 and ``coherence`` is given, the boundary of each region
+        whose core's coherence averages below ``incoherent`` is smoothed at this scale (the mask
+        blurred and cut at one half, within the band): the change there is grain or a texture,
+        whose local statistics place the boundary only to within their window, so its wiggles
+        at a smaller scale are noise.
 
     Returns
     -------
@@ -338,22 +344,35 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
     # Inside the coarse regions a pixel stays down to the floor; outside, it must clear the threshold.
     band_level = np.maximum(half_here, np.where(sub, np.float32(floor), np.float32(threshold)))
     out = core | (band & (fine > band_level))
+    comps, n_comps = ndi.label(sub, structure=_EIGHT)
+    in_core = np.bincount(comps[core], minlength=n_comps + 1)
+    if coherence is not None:
+        c = coherence[box]
+        incoherent_comps = np.bincount(comps[core], weights=c[core], minlength=n_comps + 1) < (
+            incoherent * np.maximum(in_core, 1))
+        incoherent_comps &= in_core > 0
+        incoherent_comps[0] = False
+    else:
+        incoherent_comps = np.ones(n_comps + 1, bool)
     if steady > 0:
         # A region whose core is mostly below the level (grain, a noisy texture: the sharper map
         # is spiky there) cannot place its boundary by it: its coarse outline stays.
-        comps, n_comps = ndi.label(sub, structure=_EIGHT)
         area = np.bincount(comps.ravel(), minlength=n_comps + 1)
-        in_core = np.bincount(comps[core], minlength=n_comps + 1)
         held = np.bincount(comps[core & (fine > level)], minlength=n_comps + 1)
         unsteady = (area >= large * mask.size) & (in_core > 0) & (held < steady * np.maximum(in_core, 1))
-        if coherence is not None:
-            c = coherence[box]
-            mean_c = np.bincount(comps[core], weights=c[core], minlength=n_comps + 1) / np.maximum(in_core, 1)
-            unsteady &= mean_c < incoherent
+        unsteady &= incoherent_comps
         unsteady[0] = False
         out |= unsteady[comps]
-        if coarse is not None and unsteady.any():
-            out |= _grow_spiky(coarse[box], comps, unsteady, core, band & ~sub, ~near)
+    owner = None  # each pixel's nearest region, when needed
+    if steady > 0 and coarse is not None and unsteady.any():
+        owner = _nearest_label(comps)
+        out |= _grow_spiky(coarse[box], comps, owner, unsteady, core, band & ~sub, ~near)
+    if smooth > 0 and coherence is not None and incoherent_comps.any():
+        # Grain or a texture: the boundary's wiggles below the statistics' window are noise.
+        owner = _nearest_label(comps) if owner is None else owner
+        owned = band & incoherent_comps[owner]
+        smoothed = ndi.gaussian_filter(out.astype(np.float32), smooth, mode="nearest", truncate=3.0) > 0.5
+        out = np.where(owned, smoothed, out)
     # Keep only what touches the coarse regions' core, and refill the small holes.
     labels, n = ndi.label(out, structure=_EIGHT)
     if n > 1 and core.any():
@@ -379,16 +398,20 @@ def _local_mean(values, where, sigma, default):
     return _upsample(mean.astype(np.float32), k, values.shape)
 
 
-def _grow_spiky(coarse, comps, spiky, core, outside_band, around):
+def _nearest_label(labels):
+    """Per pixel, the label of the nearest labelled pixel (its own where it has one)."""
+    _, (rows, cols) = ndi.distance_transform_edt(labels == 0, return_indices=True)
+    return labels[rows, cols]
+
+
+def _grow_spiky(coarse, comps, owner, spiky, core, outside_band, around):
     """The pixels of ``outside_band`` (the band outside the regions) where ``coarse`` is above half
-    way between the core median of the ``spiky`` component nearest to them and the median of
-    ``around`` (the pixels beyond the band)."""
+    way between the core median of the ``spiky`` component nearest to them (``owner``: the
+    nearest component's label) and the median of ``around`` (the pixels beyond the band)."""
     outside = float(np.median(coarse[around])) if around.any() else 0.0
     inside = np.zeros(len(spiky), np.float32)
     ids = np.flatnonzero(spiky)
     inside[ids] = ndi.median(coarse, np.where(core, comps, 0), ids)
-    _, (rows, cols) = ndi.distance_transform_edt(comps == 0, return_indices=True)
-    owner = comps[rows, cols]
     return outside_band & spiky[owner] & (coarse > np.float32(0.5) * (inside[owner] + np.float32(outside)))
 
 
