@@ -57,11 +57,16 @@ export async function ensureIsolation({ beforeReload = async () => {} } = {}) {
 /**
  * Watch for a new build of the site. `onWaiting(activate)`: one is installed and waits; calling
  * `activate()` switches to it and reloads this tab. `onTakenOver()`: another tab switched, so
- * this tab now runs an older page under the new build (it should be reloaded).
+ * this tab now runs an older page under the new build (it should be reloaded). A change of
+ * controller with no new build seen (none installing or waiting when this tab started, no
+ * `updatefound` since) is not a takeover. WebKitGTK once said "another tab" on a first visit (1
+ * of 6 runs), most likely because the first visit's `clients.claim()` reached the page already
+ * reloaded for isolation.
  */
 export function watchUpdates(reg, { onWaiting, onTakenOver }) {
   if (!reg) return;
   const hadController = Boolean(navigator.serviceWorker.controller);
+  let newBuild = Boolean(reg.installing || reg.waiting);
   let asked = false;
   const offer = () => {
     if (!reg.waiting || !navigator.serviceWorker.controller) return;
@@ -72,11 +77,13 @@ export function watchUpdates(reg, { onWaiting, onTakenOver }) {
   };
   offer();
   reg.addEventListener('updatefound', () => {
+    newBuild = true;
     const installing = reg.installing;
     installing?.addEventListener('statechange', () => { if (installing.state === 'installed') offer(); });
   });
   navigator.serviceWorker.addEventListener('controllerchange', () => {
     if (!hadController) return; // the first visit: the worker has just taken control
+    if (!newBuild) return; // the same build's worker again (see above)
     if (asked) location.reload();
     else onTakenOver();
   });
