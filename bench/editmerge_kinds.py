@@ -2,8 +2,9 @@
 
 Each pair starts from a real photo (ECSSD and the alphamatting.com training set, research use
 only, read in place and never copied; and scikit-image's sample photos), resized to at most
-640 px. One of ten kinds of edit is applied inside a soft-edged region (a random blob whose edge
-is blurred by 1-4 px; the known mask is where its weight is above one half):
+640 px. One of twelve kinds of edit is applied inside a soft-edged region (a random blob, or for
+``object`` the photo's object, whose edge is blurred by 1-4 px; the known mask is where its
+weight is above one half):
 
 - ``recolour``: the hue turned and pushed in Lab;
 - ``texture``: a noisy texture (band-pass random field, 2-5 px grain) over the region's content;
@@ -15,7 +16,12 @@ is blurred by 1-4 px; the known mask is where its weight is above one half):
 - ``lowcontrast``: a flat photo (contrast cut to 25-40 %), a mild recolour;
 - ``border``: a region that touches the image border, recolour or swap;
 - ``two_regions``: two separate regions, each with its own edit (both are the edit);
-- ``two_places``: the same recolour in two places of similar size.
+- ``two_places``: the same recolour in two places of similar size;
+- ``large``: a region of 35-60 % of the photo, recoloured, textured or given grain (added in
+  session 26: every other kind's region covers 4-30 %);
+- ``object``: the photo's own object (its ground-truth alpha above one half: a person, a car, a
+  toy, with its detailed outline), recoloured, textured or given grain (session 26; photos
+  without an alpha, or whose object covers less than 3 % or more than 60 %, are not used).
 
 Then what editing models add everywhere: a global drift of up to 3 % per channel (gain) and an
 offset of up to 4 code values, two small unrelated local changes away from the edit (not part of
@@ -55,7 +61,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_DATA_ROOT = ROOT.parent / "shared" / "data"
 KINDS = ("recolour", "texture", "noise", "detail", "swap", "dark", "lowcontrast", "border", "two_regions",
-         "two_places")
+         "two_places", "large", "object")
+#: ``object`` uses photos whose object (alpha > 127) covers this share of the photo.
+OBJECT_AREA = (0.03, 0.6)
 MAX_SIDE = 640
 #: The issue's targets, per kind: IoU >= 0.90 on at least 80 % of the pairs, and PSNR of the
 #: untouched area >= 40 dB on at least 95 % of them.
@@ -77,9 +85,15 @@ def load_sources(data_root: Path) -> list[dict]:
             print(f"note: {images} is absent (research use only); skipped.", file=sys.stderr)
             continue
         for path in sorted(images.iterdir()):
-            sources.append({"name": f"{folder}/{path.stem}", "rgb": _fit(np.asarray(Image.open(path).convert("RGB")))})
+            rgb = _fit(np.asarray(Image.open(path).convert("RGB")))
+            alpha = next(iter(sorted((data_root / folder / "alpha").glob(path.stem + ".*"))), None)
+            if alpha is not None:
+                alpha = np.asarray(Image.open(alpha).convert("L").resize(rgb.shape[1::-1], Image.Resampling.BILINEAR))
+                alpha = alpha > 127
+            sources.append({"name": f"{folder}/{path.stem}", "rgb": rgb, "object": alpha})
     for name in ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry"):
-        sources.append({"name": f"skimage/{name}", "rgb": _fit(np.ascontiguousarray(getattr(data, name)()[:, :, :3]))})
+        sources.append({"name": f"skimage/{name}", "rgb": _fit(np.ascontiguousarray(getattr(data, name)()[:, :, :3])),
+                        "object": None})
     return sources
 
 
@@ -226,6 +240,10 @@ def make_pair(rng, kind, src, other) -> dict:
         masks = [blob(rng, shape, area=(0.04, 0.12), centre=(cr, cc))]
     elif kind in ("two_regions", "two_places"):
         masks = _two_blobs(rng, shape)
+    elif kind == "large":
+        masks = [blob(rng, shape, area=(0.35, 0.6))]
+    elif kind == "object":
+        masks = [src["object"]]
     else:
         masks = [blob(rng, shape)]
 
@@ -250,6 +268,9 @@ def make_pair(rng, kind, src, other) -> dict:
             full = swap(rng, out, other) * rng.uniform(0.12, 0.3) if rng.random() < 0.5 else recolour(rng, original)
         elif kind == "border":
             full = recolour(rng, original) if rng.random() < 0.5 else swap(rng, out, other)
+        elif kind in ("large", "object"):
+            full = [lambda: recolour(rng, original), lambda: noisy_texture(rng, out),
+                    lambda: fine_noise(rng, out)][int(rng.integers(3))]()
         else:  # two_regions: each its own edit
             full = recolour(rng, original) if i == 0 else swap(rng, out, other)
         out = _blend(out, full, w)
@@ -260,6 +281,8 @@ def make_pair(rng, kind, src, other) -> dict:
     far = ndi.distance_transform_edt(weight < 0.01) > 0.05 * diag
     for _ in range(2):
         cand = np.argwhere(far[::4, ::4]) * 4
+        if not len(cand):  # a large region leaves no room far from it
+            break
         cr, cc = cand[rng.integers(len(cand))]
         r, c = np.ogrid[:shape[0], :shape[1]]
         spot = ndi.gaussian_filter(((np.hypot(r - cr, c - cc)) <= rng.uniform(0.004, 0.01) * diag).astype(np.float32),
@@ -277,11 +300,13 @@ def make_pair(rng, kind, src, other) -> dict:
 def make_pairs(sources, split, per_kind):
     """``per_kind`` pairs of each kind for ``split`` (``tune`` or ``report``), deterministic."""
     pool = [s for s in sources if half_of(s["name"]) == split]
+    objects = [s for s in pool if s.get("object") is not None
+               and OBJECT_AREA[0] <= s["object"].mean() <= OBJECT_AREA[1]]
     pairs = []
     for k, kind in enumerate(KINDS):
         rng = np.random.default_rng([SEED, k, {"tune": 0, "report": 1, "holdout": 2}[split]])
         for i in range(per_kind):
-            src = pool[(k * 7 + i * 3) % len(pool)]
+            src = (objects if kind == "object" else pool)[(k * 7 + i * 3) % len(objects if kind == "object" else pool)]
             other = pool[(k * 7 + i * 3 + 11) % len(pool)]
             pair = make_pair(rng, kind, src, other["rgb"])
             pair["fold"] = fold_of(src["name"])
