@@ -304,9 +304,13 @@ def make_pairs(sources, split, per_kind):
                and OBJECT_AREA[0] <= s["object"].mean() <= OBJECT_AREA[1]]
     pairs = []
     for k, kind in enumerate(KINDS):
+        photos = objects if kind == "object" else pool
+        if not photos:
+            print(f"note: no {split} photo has an object mask; the '{kind}' kind is skipped.", file=sys.stderr)
+            continue
         rng = np.random.default_rng([SEED, k, {"tune": 0, "report": 1, "holdout": 2}[split]])
         for i in range(per_kind):
-            src = (objects if kind == "object" else pool)[(k * 7 + i * 3) % len(objects if kind == "object" else pool)]
+            src = photos[(k * 7 + i * 3) % len(photos)]
             other = pool[(k * 7 + i * 3 + 11) % len(pool)]
             pair = make_pair(rng, kind, src, other["rgb"])
             pair["fold"] = fold_of(src["name"])

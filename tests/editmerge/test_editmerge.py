@@ -690,7 +690,6 @@ def test_refine_boundary_keeps_the_outline_of_a_region_whose_change_is_spiky():
     assert refine_boundary(coarse, fine, threshold=5.0, width=6, steady=0.75, large=0.5).sum() < 0.9 * coarse.sum()
 
 
-
 def _ragged_disc(rng, coherence):
     """A disc's coarse region grown by 6 px, a sharper map that is the disc with its edge moved
     in and out by up to 3 px at random along it, and the coherence map."""
