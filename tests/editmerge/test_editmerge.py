@@ -474,12 +474,17 @@ def test_composite_tile_runs_equal_the_whole_image_formula(shift):
         np.testing.assert_array_equal(mask8, np.rint(mask * 255).astype(np.uint8))
 
 
-def test_resize_rgb_per_channel_equals_pillow_rgb(cat_rgb):
+def test_resize_rgb_averages_areas_down_and_is_smooth_up(cat_rgb):
     from alphacut.editmerge.merge import _resize_rgb
 
-    for shape in [(100, 150), (299, 450), (37, 211)]:
-        want = np.asarray(Image.fromarray(cat_rgb).resize(shape[::-1], Image.Resampling.BOX))
-        np.testing.assert_array_equal(_resize_rgb(cat_rgb, shape), want)
+    image = cat_rgb[:200, :300]
+    half = _resize_rgb(image, (100, 150))
+    means = image.reshape(100, 2, 150, 2, 3).mean(axis=(1, 3))
+    assert np.abs(half.astype(np.float32) - means).max() <= 1  # Pillow rounds in fixed point
+    up = _resize_rgb(half, (200, 300))
+    assert up.shape == (200, 300, 3) and up.dtype == np.uint8
+    assert np.abs(up.astype(np.float32) - image).mean() < 8
+    assert _resize_rgb(image, (200, 300)) is image
 
 
 @pytest.mark.parametrize(("gain", "offset", "found"), [
@@ -975,3 +980,51 @@ def test_a_noisy_texture_keeps_its_evidence_beside_its_own_clipped_parts(monkeyp
     assert _iou(merge_edit(original, edited).mask >= 0.5, truth) > 0.9
     monkeypatch.setattr(em, "_CLEAR_LEVEL", 1.0)
     assert _iou(merge_edit(original, edited).mask >= 0.5, truth) < 0.85
+
+
+def _grain_over_most_busy_pixels(seed=1, grain=10.0):
+    """A flat photo with a busy checkerboard region and a busy corner; grain over the whole region,
+    which then covers most of the photo's busy pixels, so that they lift the noise of that level of
+    detail. Returns original, JPEG'd edit, and the region."""
+    rng = np.random.default_rng(seed)
+    r, c = np.mgrid[:300, :400]
+    region = (r >= 60) & (r < 240) & (c >= 60) & (c < 300)
+    busy = region & ((r // 30 + c // 30) % 2 == 0) | (c >= 340) & (r < 100)
+    texture = ndi.gaussian_filter(rng.normal(0, 40, (300, 400)), 0.7)
+    original = np.clip(120 + busy * texture, 0, 255).astype(np.uint8)[..., None].repeat(3, axis=2)
+    edit = original + region[..., None] * rng.normal(0, grain, (300, 400, 1))
+    return original, _jpeg(np.clip(np.rint(edit), 0, 255).astype(np.uint8), 85), region
+
+
+def test_second_noise_pass_finds_grain_over_most_busy_pixels(monkeypatch):
+    import alphacut.editmerge.merge as M
+
+    original, edited, region = _grain_over_most_busy_pixels()
+    res = merge_edit(original, edited)
+    assert res.report["texture_noise_second_pass"] is True
+    assert _iou(res.mask >= 0.5, region) > 0.9
+    # One pass measures the noise with the grain in it, and finds only the flat squares.
+    monkeypatch.setattr(M, "_RENOISE_DROP", np.inf)
+    one = merge_edit(original, edited)
+    assert one.report["texture_noise_second_pass"] is False
+    assert _iou(one.mask >= 0.5, region) < 0.4
+
+
+def test_region_ids_apply_to_the_second_noise_pass():
+    original, edited, region = _grain_over_most_busy_pixels()
+    res = merge_edit(original, edited)
+    kept = [c["id"] for c in res.report["region_candidates"] if c["kept"]]
+    out = merge_edit(original, edited, options=MergeOptions(exclude_regions=tuple(kept)))
+    assert out.report["texture_noise_second_pass"] is True
+    assert not (out.mask >= 0.5).any()
+
+
+def test_untouched_leaves_out_the_closed_edit_or_gives_up():
+    from alphacut.editmerge.merge import _untouched
+
+    mask = np.zeros((200, 300), bool)
+    mask[50:150:20, 60:200] = True  # stripes 19 px apart: one region once closed
+    untouched = _untouched(mask, float(np.hypot(200, 300)))
+    assert not untouched[50:131, 80:180].any() and untouched[:30].all() and untouched[:, 240:].all()
+    assert _untouched(np.zeros((200, 300), bool), 360.0) is None
+    assert _untouched(np.ones((200, 300), bool), 360.0) is None

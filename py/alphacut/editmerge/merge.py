@@ -69,8 +69,8 @@ from .align import phase_correlate, shift_subpixel
 from .compression import undo_compression
 from .feather import TILE, feather_tiles
 from .regions import LOW_RATIO, _bbox, find_regions, noise_threshold, refine_boundary
-from .texture import (_block_factor, _blocks, _upsample, noise_by_detail, structure_change, texture_change,
-                      wide_texture_change)
+from .texture import (_block_factor, _blocks, _upsample, noise_by_detail, noise_levels, structure_change,
+                      texture_change, wide_texture_change)
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
 
@@ -148,6 +148,13 @@ _BOUNDARY_INCOHERENT = 0.8
 #: their window (``_TEXTURE_BLUR``), so its wiggles below about twice that are noise. Chosen by
 #: two-fold cross-validation (BENCHMARKS.md, session 26).
 _BOUNDARY_SMOOTH = 0.008
+#: Second noise pass: the texture's noise is measured again on the pixels outside the edit found
+#: first (closed over gaps of ``_RENOISE_CLOSE`` of the diagonal, holes filled, grown by a quarter of
+#: that), if they are at least ``_RENOISE_MIN_UNTOUCHED`` of the photo and that lowers some level of
+#: detail's noise by a factor of ``_RENOISE_DROP`` or more.
+_RENOISE_CLOSE = 0.03
+_RENOISE_MIN_UNTOUCHED = 0.2
+_RENOISE_DROP = 1.5
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
@@ -363,36 +370,46 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     lightness = np.ascontiguousarray(lab_o[:, :, 0])
     del lab_o, lab_e
     # The texture and structure changes need only the planes: computed beside the colour's.
-    textures = pool.submit(texture_change, planes[:_TEXTURE_PLANES], lightness, sigma=_TEXTURE_BLUR * diag_a)
+    sigma_t = _TEXTURE_BLUR * diag_a
+    textures = pool.submit(texture_change, planes[:_TEXTURE_PLANES], lightness, sigma=sigma_t)
     structure = pool.submit(structure_change, lightness, planes[0], sigma=_STRUCT_BLUR * diag_a,
                             contrast=_STRUCT_CONTRAST)
     diff, coherence = _blurred_change(planes, _BLUR * diag_a)
     level = noise_threshold(diff, options.sensitivity)
-    # Near a strong change of the mean colour the spread is that change's edge and inner
-    # structure, not a texture change: the colour difference alone decides there.
-    near = _TEXTURE_CLEAR * diag_a
-    # The wide texture, an average over a larger window, is set aside near any change of the mean
-    # above the threshold (compression's ringing along strong edges would lift it there).
-    # One filter for both (_CLEAR_LEVEL >= 1): 1 above the threshold, 2 above _CLEAR_LEVEL
-    # times it (on uint8: 13 ms against 21 for the float map at 1024 px).
-    nearby = np.greater(diff, level[1]).view(np.uint8) + (diff > _CLEAR_LEVEL * level[1])
-    nearby = ndi.maximum_filter(nearby, size=2 * int(near) + 1)
-    changed = nearby >= 1
-    cleared = nearby >= 2
-    del nearby
-    texture = _texture_as_delta_e(textures.result(), structure.result(), planes[0], _TEXTURE_BLUR * diag_a,
-                                  level[1] * options.sensitivity, diag_a, changed)
-    del lightness, changed
-    texture[cleared] = 0
-    np.maximum(diff, texture, out=diff)
+    changed, cleared = _near_changes(diff, level[1], diag_a)
+    threshold = level[1] * options.sensitivity
+    textures, structure = textures.result(), structure.result()
+    spread, detail = textures[0].copy(), textures[2]
+    texture = _texture_as_delta_e(textures, structure.copy(), planes[0], sigma_t, threshold, diag_a, changed, cleared)
     clock.lap("difference")
 
     protect_a = _resize_brush(protect, a_shape)
     force_a = _resize_brush(force, a_shape)
-    regions = find_regions(diff, sensitivity=options.sensitivity, close_gaps=options.close_gaps,
-                           primary_only=options.primary_only, max_regions=options.max_regions,
-                           exclude=protect_a, include=force_a, level=level,
-                           include_ids=options.include_regions, exclude_ids=options.exclude_regions)
+
+    def regions_of(texture, ids):
+        return find_regions(np.maximum(diff, texture), sensitivity=options.sensitivity,
+                            close_gaps=options.close_gaps, primary_only=options.primary_only,
+                            max_regions=options.max_regions, exclude=protect_a, include=force_a, level=level,
+                            include_ids=options.include_regions if ids else (),
+                            exclude_ids=options.exclude_regions if ids else ())
+
+    ids = bool(options.include_regions or options.exclude_regions)
+    regions = regions_of(texture, not ids)
+    # An edit over most of the photo's pixels of some level of detail (grain over a detailed
+    # subject) lifts that level's noise estimate, and hides itself: the noise is measured again
+    # without the edit found so far, when that lowers it a lot. The user's region ids apply to
+    # the last pass only, so that they pick from the same candidates whatever they are.
+    untouched = _untouched(regions.mask, diag_a)
+    second = untouched is not None and _noise_drop(spread, detail, untouched) >= _RENOISE_DROP
+    if second:
+        textures = texture_change(planes[:_TEXTURE_PLANES], lightness, sigma=sigma_t, untouched=untouched)
+        texture = _texture_as_delta_e(textures, structure, planes[0], sigma_t, threshold, diag_a, changed, cleared,
+                                      untouched=untouched)
+    if second or ids:
+        regions = regions_of(texture, True)
+    diff = np.maximum(diff, texture, out=diff)
+    del lightness, changed, cleared, textures, structure, spread, detail, untouched
+    clock.lap("regions")
     width = max(2 * _BLUR * diag_a + 1, _BAND * diag_a)
     fine = _fine_near(regions.mask, planes, texture, _FINE_BLUR * diag_a, width + 2)
     del planes, texture
@@ -405,7 +422,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         binary = binary | force_a
     if protect_a is not None:
         binary = binary & ~protect_a
-    clock.lap("regions")
+    clock.lap("boundary")
 
     # At the output size: the original as it is; the edit aligned (whole pixels at full size,
     # inside the composite) and colour-matched (a table per channel, inside the composite).
@@ -440,6 +457,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         "compression": compression.report() if compression is not None else None,
         "threshold_delta_e": round(regions.threshold, 2),
         "noise_delta_e": round(regions.noise, 2),
+        "texture_noise_second_pass": bool(second),
         "regions": regions.kept,
         "dropped_regions": regions.dropped,
         "region_candidates": regions.candidates,
@@ -589,19 +607,15 @@ def _fit(shape, max_side: int) -> tuple[int, int]:
 def _resize_rgb(image: np.ndarray, shape) -> np.ndarray:
     """Resize uint8 RGB to ``(rows, cols)``: area average down, bicubic up.
 
-    Down, each channel goes through Pillow as a greyscale image, which it wraps without a copy
-    (an RGB image is copied into 4 bytes a pixel first); the result is the same.
+    One Pillow call on the RGB image: at 12 MP it took 73 ms against 91 for each channel as a
+    greyscale image (whose strided copies alone took 42), and 60 against 74 with the other
+    photo's downscale beside it (session 27).
     """
     if image.shape[:2] == tuple(shape):
         return image
-    size = (shape[1], shape[0])
-    if not (shape[0] <= image.shape[0] and shape[1] <= image.shape[1]):
-        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
-    out = np.empty(tuple(shape) + (3,), np.uint8)
-    for c in range(3):
-        plane = Image.fromarray(np.ascontiguousarray(image[:, :, c]))
-        out[:, :, c] = plane.resize(size, Image.Resampling.BOX)
-    return out
+    down = shape[0] <= image.shape[0] and shape[1] <= image.shape[1]
+    method = Image.Resampling.BOX if down else Image.Resampling.BICUBIC
+    return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), method))
 
 
 def _two_sizes(image: np.ndarray, out_shape, a_shape):
@@ -686,8 +700,24 @@ def _blurred_norm(planes: np.ndarray, sigma: float) -> np.ndarray:
     return np.sqrt(norm, out=norm)
 
 
+def _near_changes(diff: np.ndarray, threshold: float, diag: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels within ``_TEXTURE_CLEAR`` of the diagonal of a change of the mean colour above
+    ``threshold`` (``changed``), and of one above ``_CLEAR_LEVEL`` times it (``cleared``).
+
+    Near a strong change of the mean colour the spread is that change's edge and inner structure,
+    not a texture change: the colour difference alone decides there. The wide texture, an average
+    over a larger window, is set aside near any change of the mean above the threshold
+    (compression's ringing along strong edges would lift it there). One filter for both
+    (``_CLEAR_LEVEL`` >= 1): 1 above the threshold, 2 above ``_CLEAR_LEVEL`` times it (on uint8:
+    13 ms against 21 for the float map at 1024 px).
+    """
+    nearby = np.greater(diff, threshold).view(np.uint8) + (diff > _CLEAR_LEVEL * threshold)
+    nearby = ndi.maximum_filter(nearby, size=2 * int(_TEXTURE_CLEAR * diag) + 1)
+    return nearby >= 1, nearby >= 2
+
+
 def _texture_as_delta_e(textures, change, lightness_change, sigma: float, threshold: float, diag: float,
-                        changed: np.ndarray) -> np.ndarray:
+                        changed: np.ndarray, cleared: np.ndarray, untouched: np.ndarray | None = None) -> np.ndarray:
     """The texture change and the structure change on the colour difference's scale: ``threshold``
     where the strongest of them just counts.
 
@@ -695,7 +725,9 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
     and ``change``: :func:`alphacut.editmerge.texture.structure_change`'s result, both consumed;
     ``lightness_change``: the L* difference; ``sigma``: the texture's scale and ``diag`` the
     diagonal, pixels; ``changed``: pixels near a change of the mean colour, left out of the wide
-    average, where the wide texture does not count.
+    average, where the wide texture does not count; ``cleared``: pixels near a strong one, where
+    nothing counts (:func:`_near_changes`); ``untouched``: the pixels the noise is measured on
+    (all if None).
     """
     spread, ratio, detail = textures
     ratio *= np.float32(1 / _TEXTURE_RATIO)
@@ -705,20 +737,56 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
         # The count starts at a ratio of 1, the untouched pixels' average, so that the regions'
         # hysteresis (a fraction of the threshold) stays above the untouched level too.
         wide, wspread = wide_texture_change(lightness_change, detail, sigma=sigma, wide=_WIDE_REGION * diag,
-                                            exclude=changed, cap=_WIDE_CAP)
+                                            exclude=changed, cap=_WIDE_CAP, untouched=untouched)
         wide -= np.float32(1)
         wide *= np.float32(1 / (_WIDE_RATIO - 1))
         wspread *= np.float32(1 / _WIDE_MIN)
         np.minimum(wide, wspread, out=wide)
         wide[changed] = 0
         np.maximum(ratio, wide, out=ratio)
-    rel = change / noise_by_detail(change, detail, floor=_STRUCT_FLOOR, quantile=_STRUCT_QUANTILE)
+    rel = change / noise_by_detail(change, detail, floor=_STRUCT_FLOOR, quantile=_STRUCT_QUANTILE,
+                                   untouched=untouched)
     rel *= np.float32(1 / _STRUCT_RATIO)
     change *= np.float32(1 / _STRUCT_LEVEL)
     np.minimum(change, rel, out=change)
     np.maximum(ratio, change, out=ratio)
     ratio *= np.float32(threshold)
+    ratio[cleared] = 0
     return ratio
+
+
+def _untouched(mask: np.ndarray, diag: float) -> np.ndarray | None:
+    """The pixels well away from the edit found so far: outside ``mask`` closed over gaps of
+    ``_RENOISE_CLOSE`` of the diagonal, its holes filled, and grown by a quarter of that. None if
+    ``mask`` is empty or that leaves less than ``_RENOISE_MIN_UNTOUCHED`` of the photo.
+
+    Computed on 4 x 4 blocks (a block belongs to the edit if any of its pixels does), with
+    Euclidean distances: a few ms at 1024 px.
+    """
+    if not mask.any():
+        return None
+    k = 4 if min(mask.shape) >= 64 else 1
+    small = _blocks(mask.astype(np.float32), k) > 0
+    r = _RENOISE_CLOSE * diag / k
+    pad = int(np.ceil(r)) + 1
+    small = np.pad(small, pad)
+    grown = ndi.distance_transform_edt(~small) <= r
+    closed = ndi.distance_transform_edt(grown) > r
+    closed = ndi.binary_fill_holes(closed[pad:-pad, pad:-pad])
+    edit = ndi.distance_transform_edt(~closed) <= r / 4
+    if 1 - edit.mean() < _RENOISE_MIN_UNTOUCHED:
+        return None
+    if k > 1:
+        edit = np.repeat(np.repeat(edit, k, axis=0), k, axis=1)[:mask.shape[0], :mask.shape[1]]
+    return ~edit
+
+
+def _noise_drop(spread: np.ndarray, detail: np.ndarray, untouched: np.ndarray) -> float:
+    """By how much the texture's noise levels (:func:`alphacut.editmerge.texture.noise_levels`)
+    fall, at most over the bins, when measured on the ``untouched`` pixels only."""
+    centres, levels = noise_levels(spread, detail)
+    centres2, levels2 = noise_levels(spread, detail, untouched=untouched)
+    return float(np.max(levels / np.interp(centres, centres2, levels2)))
 
 
 def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["texture_change", "wide_texture_change", "structure_change", "noise_by_detail"]
+__all__ = ["texture_change", "wide_texture_change", "structure_change", "noise_by_detail", "noise_levels"]
 
 #: Number of bins of the original's local detail, each with its own noise level.
 _BINS = 6
@@ -37,8 +37,8 @@ _NOISE_QUANTILE = 0.25
 _MIN_NOISE = 0.25
 
 
-def texture_change(planes: np.ndarray, lightness: np.ndarray, *,
-                   sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
+                   untouched: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local spread of a colour difference, raw and in units of its noise at that level of detail.
 
     Parameters
@@ -49,6 +49,9 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *,
         The original's L*.
     sigma : float
         Gaussian scale of the local statistics, in pixels, > 0.
+    untouched : (M, N) ndarray of bool, optional
+        The pixels the noise is measured on (see :func:`noise_by_detail`); all by default.
+
     Returns
     -------
     spread : (M, N) ndarray of float32
@@ -81,12 +84,13 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *,
     # the local spread of the lightness minus a 1-pixel blur of it.
     fine = _finest(lightness)
     activity = _local_spread(fine[np.newaxis], sigma, k)
-    ratio = spread / noise_by_detail(spread, activity)
+    ratio = spread / noise_by_detail(spread, activity, untouched=_blocks_all(untouched, k))
     return tuple(_upsample(a, k, lightness.shape) for a in (spread, ratio, activity))
 
 
 def wide_texture_change(lightness_change: np.ndarray, detail: np.ndarray, *, sigma: float, wide: float,
-                        exclude: np.ndarray | None = None, cap: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+                        exclude: np.ndarray | None = None, cap: float = 3.0,
+                        untouched: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The lightness's texture change, averaged over a wider window.
 
     Grain over a busy area is never far above the compression noise there, so no pixel's ratio
@@ -108,6 +112,8 @@ def wide_texture_change(lightness_change: np.ndarray, detail: np.ndarray, *, sig
         Pixels left out of the average (normalised convolution), e.g. near a change of the mean colour.
     cap : float, optional
         Each pixel's ratio counts up to this, so that edges and compression blocks do not carry the average.
+    untouched : (M, N) ndarray of bool, optional
+        The pixels the noise is measured on (see :func:`noise_by_detail`); all by default.
 
     Returns
     -------
@@ -131,7 +137,8 @@ def wide_texture_change(lightness_change: np.ndarray, detail: np.ndarray, *, sig
         raise ValueError(f"sigma and wide must be > 0, got {sigma} and {wide}")
     k = _block_factor(sigma, change.shape)
     spread = _local_spread(change[np.newaxis], sigma, k)
-    ratio = spread / noise_by_detail(spread, _blocks(np.asarray(detail, np.float32), k))
+    ratio = spread / noise_by_detail(spread, _blocks(np.asarray(detail, np.float32), k),
+                                     untouched=_blocks_all(untouched, k))
     np.minimum(ratio, np.float32(cap), out=ratio)
     # The averages are smooth at this scale: on blocks twice as large again where they fit.
     k2 = 2 if wide >= 2 * k and min(ratio.shape) >= 8 else 1
@@ -281,7 +288,7 @@ def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
 
 
 def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _MIN_NOISE,
-                    quantile: float = _NOISE_QUANTILE) -> np.ndarray:
+                    quantile: float = _NOISE_QUANTILE, untouched: np.ndarray | None = None) -> np.ndarray:
     """Per pixel, a quantile of ``values`` (a low one by default) among the pixels with a similar level of ``detail``.
 
     Parameters
@@ -292,11 +299,18 @@ def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _M
         The smallest noise level, in the units of ``values``.
     quantile : float, optional
         The noise level of a bin is this quantile of ``values`` in it.
+    untouched : (M, N) ndarray of bool, optional
+        The pixels the bins and their levels are taken from (e.g. all but an edit found before,
+        which may cover most pixels of some level of detail); all by default.
 
     Returns
     -------
     (M, N) ndarray of float32
         The noise level, non-decreasing in ``detail`` and at least ``floor``.
+
+    See Also
+    --------
+    noise_levels : the bins' centres and levels, which this interpolates.
 
     Examples
     --------
@@ -306,11 +320,40 @@ def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _M
     >>> float(noise[0, 0]), float(noise[0, 59])
     (1.0, 3.0)
     """
-    spread, activity = values, detail
+    centres, levels = noise_levels(values, detail, floor=floor, quantile=quantile, untouched=untouched)
+    return np.interp(detail, centres, levels).astype(np.float32)
+
+
+def noise_levels(values: np.ndarray, detail: np.ndarray, *, floor: float = _MIN_NOISE,
+                 quantile: float = _NOISE_QUANTILE,
+                 untouched: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The noise model of :func:`noise_by_detail`: ``_BINS`` bins of equal count by ``detail``,
+    each with its median detail and its level, the ``quantile`` of ``values`` in it.
+
+    Returns
+    -------
+    centres, levels : 1-D ndarrays of float64
+        Increasing centres; levels non-decreasing (more detail never means less noise) and at
+        least ``floor``.
+
+    Examples
+    --------
+    >>> detail = np.tile(np.arange(60, dtype=np.float32), (10, 1))
+    >>> values = np.where(detail < 30, 1, 3).astype(np.float32)
+    >>> values[:, 40:] = 9  # an edit over most of the most detailed pixels
+    >>> noise_levels(values, detail)[1].tolist()
+    [1.0, 1.0, 1.0, 3.0, 9.0, 9.0]
+    >>> noise_levels(values, detail, untouched=values < 9)[1].tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0, 3.0]
+    """
     # A regular subsample of about 65 000 pixels or fewer: the bins' quantiles are as steady, and
     # the statistics cost a few ms instead of about 30 at 1024 px.
-    step = max(1, int(np.ceil(np.sqrt(spread.size / 65_536))))
-    s, a = spread[::step, ::step].ravel(), activity[::step, ::step].ravel()
+    step = max(1, int(np.ceil(np.sqrt(values.size / 65_536))))
+    s, a = values[::step, ::step].ravel(), detail[::step, ::step].ravel()
+    if untouched is not None:
+        keep = untouched[::step, ::step].ravel()
+        if keep.sum() >= _BINS:
+            s, a = s[keep], a[keep]
     edges = np.quantile(a, np.linspace(0, 1, _BINS + 1))
     which = np.clip(np.searchsorted(edges, a, side="right") - 1, 0, _BINS - 1)
     centres, levels = [], []
@@ -319,6 +362,12 @@ def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _M
         if sel.any():
             centres.append(float(np.median(a[sel])))
             levels.append(float(np.quantile(s[sel], quantile)))
-    # More detail never means less noise: a monotone model, interpolated between the bins.
     levels = np.maximum(np.maximum.accumulate(levels), floor)
-    return np.interp(activity, centres, levels).astype(np.float32)
+    return np.asarray(centres), levels
+
+
+def _blocks_all(mask: np.ndarray | None, k: int) -> np.ndarray | None:
+    """A boolean mask on :func:`_blocks`' grid: a block is set if all its pixels are (None stays None)."""
+    if mask is None or k == 1:
+        return mask
+    return _blocks(np.asarray(mask, np.float32), k) > np.float32(0.999)
