@@ -155,6 +155,7 @@ _BOUNDARY_SMOOTH = 0.008
 _RENOISE_CLOSE = 0.03
 _RENOISE_MIN_UNTOUCHED = 0.2
 _RENOISE_DROP = 1.5
+_RENOISE_SAMPLES = 16_384
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
@@ -783,9 +784,10 @@ def _untouched(mask: np.ndarray, diag: float) -> np.ndarray | None:
 
 def _noise_drop(spread: np.ndarray, detail: np.ndarray, untouched: np.ndarray) -> float:
     """By how much the texture's noise levels (:func:`alphacut.editmerge.texture.noise_levels`)
-    fall, at most over the bins, when measured on the ``untouched`` pixels only."""
-    centres, levels = noise_levels(spread, detail)
-    centres2, levels2 = noise_levels(spread, detail, untouched=untouched)
+    fall, at most over the bins, when measured on the ``untouched`` pixels only. On a sparser
+    subsample than the noise itself (``_RENOISE_SAMPLES``): 3 ms instead of 10 at 1024 px."""
+    centres, levels = noise_levels(spread, detail, samples=_RENOISE_SAMPLES)
+    centres2, levels2 = noise_levels(spread, detail, untouched=untouched, samples=_RENOISE_SAMPLES)
     return float(np.max(levels / np.interp(centres, centres2, levels2)))
 
 
