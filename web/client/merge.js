@@ -210,7 +210,9 @@ export class EditMerge {
       const rep = r.report;
       const warn = rep.warnings?.length ? ` Note: ${rep.warnings.join('; ')}.` : '';
       const jpeg = rep.compression?.used ? ' The edit\'s JPEG compression was predicted and left out of the comparison.' : '';
-      this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions.length} region(s).${jpeg}${warn}`);
+      const renoise = rep.texture_noise_second_pass
+        ? ' The edit covered most of the photo\'s detailed parts, so their noise was measured again without it.' : '';
+      this.status(`Edit found on ${(rep.mask_fraction * 100).toFixed(1)}% of the photo, ${rep.regions.length} region(s).${jpeg}${renoise}${warn}`);
       this.$('#merge-download').disabled = false;
       this.$('#merge-download-mask').disabled = false;
     } catch (e) {
