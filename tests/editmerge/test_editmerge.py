@@ -1028,28 +1028,3 @@ def test_untouched_leaves_out_the_closed_edit_or_gives_up():
     assert not untouched[50:131, 80:180].any() and untouched[:30].all() and untouched[:, 240:].all()
     assert _untouched(np.zeros((200, 300), bool), 360.0) is None
     assert _untouched(np.ones((200, 300), bool), 360.0) is None
-
-
-def test_snap_to_edges_moves_an_outline_to_the_original_s_edge_nearby():
-    from alphacut.editmerge.merge import _snap_to_edges
-
-    guide = np.full((80, 100, 3), 60, np.uint8)
-    guide[:, 50:] = 200  # an edge at column 50
-    binary = np.zeros((80, 100), bool)
-    binary[10:70, 10:46] = True  # the found region stops 4 px short of it
-    out = _snap_to_edges(binary, guide, 8.0, 0.05)
-    assert out[25:55, 46:48].all() and not out[:, 48:].any()  # moved towards it, not across
-    # Without an edge near, the outline stays where it was (up to rounding its corners).
-    flat = np.full((80, 100, 3), 60, np.uint8)
-    same = _snap_to_edges(binary, flat, 8.0, 0.05)
-    assert (same[30:50] == binary[30:50]).all() and (same != binary).sum() < 0.1 * binary.sum()
-
-
-def test_snap_to_edges_on_the_box_equals_the_whole_image_filter(cat_rgb):
-    from alphacut.editmerge.merge import _snap_to_edges
-    from alphacut.matte.guided_filter import guided_filter
-
-    binary = _ellipse(cat_rgb.shape[:2], (150, 200), (40, 70))
-    want = guided_filter(cat_rgb, binary.astype(np.float32), radius=6, eps=0.05) >= 0.5
-    np.testing.assert_array_equal(_snap_to_edges(binary, cat_rgb, 6.0, 0.05), want)
-    assert _snap_to_edges(np.zeros_like(binary), cat_rgb, 6.0, 0.05).sum() == 0

@@ -64,7 +64,6 @@ from .._shared.colour import srgb_to_lab
 from .._shared.runs import true_runs
 from .._shared.threads import executor
 from .._shared.timing import Clock
-from ..matte.guided_filter import guided_filter
 from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .compression import undo_compression
@@ -149,14 +148,6 @@ _BOUNDARY_INCOHERENT = 0.8
 #: their window (``_TEXTURE_BLUR``), so its wiggles below about twice that are noise. Chosen by
 #: two-fold cross-validation (BENCHMARKS.md, session 26).
 _BOUNDARY_SMOOTH = 0.008
-#: The regions' outline is then moved to the original's edges nearby: the guided filter of the mask
-#: (window radius ``_EDGE_RADIUS`` of the diagonal, regularisation ``_EDGE_EPS`` in squared [0, 1]
-#: guide units) with the original as guide, cut at one half. An edit of a subject ends at its
-#: outline, which the difference maps place only to within their blur; where the original has no
-#: edge near, the outline is only smoothed at that scale. Chosen by two-fold cross-validation
-#: (BENCHMARKS.md, session 27).
-_EDGE_RADIUS = 0.008
-_EDGE_EPS = 0.05
 #: Second noise pass: the texture's noise is measured again on the pixels outside the edit found
 #: first (closed over gaps of ``_RENOISE_CLOSE`` of the diagonal, holes filled, grown by a quarter of
 #: that), if they are at least ``_RENOISE_MIN_UNTOUCHED`` of the photo and that lowers some level of
@@ -431,7 +422,6 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
                              floor=_BOUNDARY_FLOOR * regions.threshold, local=_BOUNDARY_LOCAL,
                              coherence=coherence, incoherent=_BOUNDARY_INCOHERENT,
                              coarse=diff if _BOUNDARY_GROW else None, smooth=_BOUNDARY_SMOOTH * diag_a)
-    binary = _snap_to_edges(binary, orig_a, _EDGE_RADIUS * diag_a, _EDGE_EPS)
     if force_a is not None:
         binary = binary | force_a
     if protect_a is not None:
@@ -767,31 +757,6 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
     ratio *= np.float32(threshold)
     ratio[cleared] = 0
     return ratio
-
-
-def _snap_to_edges(binary: np.ndarray, guide: np.ndarray, radius: float, eps: float) -> np.ndarray:
-    """``binary``'s outline moved to ``guide``'s edges nearby: its guided filter
-    (:func:`alphacut.matte.guided_filter.guided_filter`, window radius ``radius`` pixels) cut at one half.
-
-    Only pixels within ``2 * radius + 1`` of the mask can change (farther, every window the
-    output reads holds no mask pixel, so it is 0), so the filter runs on the mask's bounding box
-    grown by twice that, where it gives the whole image's values: about 12 ms at 1024 px for a
-    region of a tenth of the photo.
-    """
-    r = int(round(radius))
-    if r < 1 or eps <= 0:
-        return binary
-    reach = 2 * r + 1
-    outer = _bbox(binary, 2 * reach)
-    if outer is None:
-        return binary
-    inner = _bbox(binary, reach)
-    filtered = guided_filter(guide[outer], binary[outer].astype(np.float32), radius=r, eps=eps)
-    rows = slice(inner[0].start - outer[0].start, inner[0].stop - outer[0].start)
-    cols = slice(inner[1].start - outer[1].start, inner[1].stop - outer[1].start)
-    out = binary.copy()
-    out[inner] = filtered[rows, cols] >= 0.5
-    return out
 
 
 def _untouched(mask: np.ndarray, diag: float) -> np.ndarray | None:
