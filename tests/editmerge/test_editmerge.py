@@ -1008,6 +1008,12 @@ def test_second_noise_pass_finds_grain_over_most_busy_pixels(monkeypatch):
     one = merge_edit(original, edited)
     assert one.report["texture_noise_second_pass"] is False
     assert _iou(one.mask >= 0.5, region) < 0.4
+    # A second pass that does not find this much more than the first is not kept.
+    monkeypatch.setattr(M, "_RENOISE_DROP", 1.2)
+    monkeypatch.setattr(M, "_RENOISE_GROWTH", 100.0)
+    kept = merge_edit(original, edited)
+    assert kept.report["texture_noise_second_pass"] is False
+    np.testing.assert_array_equal(kept.mask, one.mask)
 
 
 def test_region_ids_apply_to_the_second_noise_pass():
