@@ -54,8 +54,14 @@ _LEVEL_SAMPLES = 65_536
 MIN_AREA = 2e-4
 #: A region must be at least this thick somewhere (inner radius / diagonal).
 MIN_THICKNESS = 0.004
-#: With ``primary_only``, regions lighter than this fraction of the strongest are dropped.
+#: With ``primary_only``, regions lighter than this fraction of the strongest are dropped...
 PRIMARY_RATIO = 0.2
+#: ... unless they are alike: a mean change at least ``ALIKE_RATIO`` of the strongest region's, over
+#: at least ``ALIKE_AREA`` of the image (ten times a speckle). The same edit on a second, smaller
+#: object (a far dog, a second umbrella) is as strong per pixel as on the first; the unrelated
+#: touches an editing model adds elsewhere are specks, and its drift is weaker. 0 turns this off.
+ALIKE_RATIO = 0.7
+ALIKE_AREA = 2e-3
 #: Holes smaller than this fraction of the image area are filled.
 MAX_HOLE = 0.01
 
@@ -226,6 +232,9 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
     ok = why == "kept"
     if primary_only and ok.any():
         weak = mass < PRIMARY_RATIO * mass[ok].max()
+        if ALIKE_RATIO > 0:
+            mean = mass / np.maximum(sizes, 1)
+            weak &= ~((mean >= ALIKE_RATIO * mean[np.argmax(ok)]) & (sizes >= ALIKE_AREA * area))
         why[ok & weak] = "weak"
         ok &= ~weak
     why[ok & (np.cumsum(ok) > max_regions)] = "max_regions"
