@@ -1036,6 +1036,24 @@ def test_second_noise_pass_finds_grain_over_most_busy_pixels(monkeypatch):
     np.testing.assert_array_equal(kept.mask, one.mask)
 
 
+def test_noise_held_to_the_detail_s_growth_finds_grain_over_the_most_detailed_pixels(monkeypatch):
+    """A photo whose detail grows from left to right, so that its compression noise does; grain
+    over the right side, which holds most of the most detailed pixels. Without the growth cap on
+    the noise levels, the grain is their noise and is missed, second noise pass or not."""
+    import alphacut.editmerge.texture as T
+
+    rng = np.random.default_rng(1)
+    r, c = np.mgrid[:300, :400]
+    texture = ndi.gaussian_filter(rng.normal(0, 1, (300, 400)), 0.7) * (10 + 90 * c / 399)
+    original = np.clip(120 + texture, 0, 255).astype(np.uint8)[..., None].repeat(3, axis=2)
+    region = (c >= 230) & (r >= 10) & (r < 290)
+    edit = original + region[..., None] * rng.normal(0, 10, (300, 400, 1))
+    edited = _jpeg(np.clip(np.rint(edit), 0, 255).astype(np.uint8), 85)
+    assert _iou(merge_edit(original, edited).mask >= 0.5, region) > 0.95
+    monkeypatch.setattr(T, "_NOISE_GROWTH", np.inf)
+    assert _iou(merge_edit(original, edited).mask >= 0.5, region) < 0.3
+
+
 def test_region_ids_apply_to_the_second_noise_pass():
     original, edited, region = _grain_over_most_busy_pixels()
     res = merge_edit(original, edited)

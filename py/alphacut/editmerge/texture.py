@@ -13,8 +13,10 @@ Compression and resampling also leave a zero-mean difference, larger where the o
 busy (JPEG errors grow with the local detail). So ``T`` is compared with what the image's own
 untouched pixels show at the same level of detail: the pixels are binned by the local spread of
 the original's finest detail (``A``: its lightness minus a 1-pixel blur), and in each bin a low quantile of ``T`` is the noise there
-(an edit covering less than about three quarters of a bin does not move it). The result is
-``T`` in units of that noise.
+(an edit covering less than about three quarters of a bin does not move it). From one bin to the
+next the noise may grow at most as fast as ``A`` (``_NOISE_GROWTH``): an edit that covers most of
+the most detailed pixels (grain over a detailed subject) would otherwise become their noise. The
+result is ``T`` in units of that noise.
 
 :func:`structure_change` asks another question of the same windows: how much of the original's
 structure (its correlation with the edit, SSIM's contrast-structure term) the edit kept.
@@ -35,6 +37,10 @@ _BINS = 6
 _NOISE_QUANTILE = 0.25
 #: The noise level is at least this, in Delta E (a perfect copy has no noise at all).
 _MIN_NOISE = 0.25
+#: From one bin to the next, the noise level grows at most this many times as fast as the
+#: detail: compression's errors grow with the detail it quantises, while an edit over most
+#: pixels of some level of detail (grain over a detailed subject) lifts that level's alone.
+_NOISE_GROWTH = 1.0
 
 
 def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
@@ -315,10 +321,9 @@ def noise_by_detail(values: np.ndarray, detail: np.ndarray, *, floor: float = _M
     Examples
     --------
     >>> detail = np.tile(np.arange(60, dtype=np.float32), (10, 1))
-    >>> values = np.where(detail < 30, 1, 3).astype(np.float32)
-    >>> noise = noise_by_detail(values, detail)
-    >>> float(noise[0, 0]), float(noise[0, 59])
-    (1.0, 3.0)
+    >>> noise = noise_by_detail(0.5 + detail / 10, detail)
+    >>> round(float(noise[0, 0]), 2), round(float(noise[0, 59]), 2)
+    (0.7, 5.7)
     """
     centres, levels = noise_levels(values, detail, floor=floor, quantile=quantile, untouched=untouched)
     return np.interp(detail, centres, levels).astype(np.float32)
@@ -335,18 +340,21 @@ def noise_levels(values: np.ndarray, detail: np.ndarray, *, floor: float = _MIN_
     Returns
     -------
     centres, levels : 1-D ndarrays of float64
-        Increasing centres; levels non-decreasing (more detail never means less noise) and at
-        least ``floor``.
+        Increasing centres; levels non-decreasing (more detail never means less noise), at
+        least ``floor``, and from one bin to the next growing at most ``_NOISE_GROWTH`` times
+        as fast as the centres.
 
     Examples
     --------
     >>> detail = np.tile(np.arange(60, dtype=np.float32), (10, 1))
-    >>> values = np.where(detail < 30, 1, 3).astype(np.float32)
-    >>> values[:, 40:] = 9  # an edit over most of the most detailed pixels
-    >>> noise_levels(values, detail)[1].tolist()
-    [1.0, 1.0, 1.0, 3.0, 9.0, 9.0]
-    >>> noise_levels(values, detail, untouched=values < 9)[1].tolist()
-    [1.0, 1.0, 1.0, 1.0, 1.0, 3.0]
+    >>> values = 0.5 + detail / 10  # compression's noise grows with the detail
+    >>> noise_levels(values, detail)[1].round(2).tolist()
+    [0.7, 1.7, 2.7, 3.7, 4.7, 5.7]
+    >>> values[:, 40:] = 9  # an edit over the most detailed pixels: held to the detail's growth
+    >>> noise_levels(values, detail)[1].round(2).tolist()
+    [0.7, 1.7, 2.7, 3.7, 4.77, 5.84]
+    >>> noise_levels(values, detail, untouched=values < 9)[1].round(2).tolist()
+    [0.6, 1.2, 1.9, 2.6, 3.2, 3.9]
     """
     step = max(1, int(np.ceil(np.sqrt(values.size / samples))))
     s, a = values[::step, ::step].ravel(), detail[::step, ::step].ravel()
@@ -362,7 +370,11 @@ def noise_levels(values: np.ndarray, detail: np.ndarray, *, floor: float = _MIN_
         if sel.any():
             centres.append(float(np.median(a[sel])))
             levels.append(float(np.quantile(s[sel], quantile)))
-    levels = np.maximum(np.maximum.accumulate(levels), floor)
+    levels = np.maximum(levels, floor)
+    for b in range(1, len(levels)):
+        grown = levels[b - 1] * max(centres[b] / max(centres[b - 1], 1e-6), 1.0) * _NOISE_GROWTH
+        levels[b] = min(levels[b], grown)
+    levels = np.maximum.accumulate(levels)
     return np.asarray(centres), levels
 
 
