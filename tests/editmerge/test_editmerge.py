@@ -1047,11 +1047,11 @@ def test_noise_held_to_the_detail_s_growth_finds_grain_over_the_most_detailed_pi
     texture = ndi.gaussian_filter(rng.normal(0, 1, (300, 400)), 0.7) * (10 + 90 * c / 399)
     original = np.clip(120 + texture, 0, 255).astype(np.uint8)[..., None].repeat(3, axis=2)
     region = (c >= 230) & (r >= 10) & (r < 290)
-    edit = original + region[..., None] * rng.normal(0, 10, (300, 400, 1))
+    edit = original + region[..., None] * rng.normal(0, 18, (300, 400, 1))
     edited = _jpeg(np.clip(np.rint(edit), 0, 255).astype(np.uint8), 85)
     assert _iou(merge_edit(original, edited).mask >= 0.5, region) > 0.95
     monkeypatch.setattr(T, "_NOISE_GROWTH", np.inf)
-    assert _iou(merge_edit(original, edited).mask >= 0.5, region) < 0.3
+    assert _iou(merge_edit(original, edited).mask >= 0.5, region) < 0.35
 
 
 def test_region_ids_apply_to_the_second_noise_pass():
