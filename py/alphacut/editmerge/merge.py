@@ -68,7 +68,7 @@ from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .compression import undo_compression
 from .feather import TILE, feather_tiles
-from .regions import LOW_RATIO, _bbox, find_regions, noise_threshold, refine_boundary
+from .regions import LOW_RATIO, _bbox, _close, find_regions, noise_threshold, refine_boundary
 from .texture import (_block_factor, _blocks, _upsample, noise_by_detail, noise_levels, structure_change,
                       texture_change, wide_texture_change)
 
@@ -783,11 +783,7 @@ def _untouched(mask: np.ndarray, diag: float) -> np.ndarray | None:
     k = 4 if min(mask.shape) >= 64 else 1
     small = _blocks(mask.astype(np.float32), k) > 0
     r = _RENOISE_CLOSE * diag / k
-    pad = int(np.ceil(r)) + 1
-    small = np.pad(small, pad)
-    grown = ndi.distance_transform_edt(~small) <= r
-    closed = ndi.distance_transform_edt(grown) > r
-    closed = ndi.binary_fill_holes(closed[pad:-pad, pad:-pad])
+    closed = ndi.binary_fill_holes(_close(small, r))
     edit = ndi.distance_transform_edt(~closed) <= r / 4
     if 1 - edit.mean() < _RENOISE_MIN_UNTOUCHED:
         return None
