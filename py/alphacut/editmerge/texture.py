@@ -14,8 +14,8 @@ busy (JPEG errors grow with the local detail). So ``T`` is compared with what th
 untouched pixels show at the same level of detail: the pixels are binned by the local spread of
 the original's finest detail (``A``: its lightness minus a 1-pixel blur), and in each bin a low quantile of ``T`` is the noise there
 (an edit covering less than about three quarters of a bin does not move it). From one bin to the
-next the noise may grow at most as fast as ``A`` (``_NOISE_GROWTH``): an edit that covers most of
-the most detailed pixels (grain over a detailed subject) would otherwise become their noise. The
+next the noise may grow at most ``_NOISE_GROWTH`` (1.3) times as fast as ``A``: an edit that covers
+most of the most detailed pixels (grain over a detailed subject) would otherwise become their noise. The
 result is ``T`` in units of that noise.
 
 :func:`structure_change` asks another question of the same windows: how much of the original's
