@@ -231,10 +231,11 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
     why = np.where(sizes < MIN_AREA * area, "small", np.where(~thick, "thin", "kept")).astype(object)
     ok = why == "kept"
     if primary_only and ok.any():
-        weak = mass < PRIMARY_RATIO * mass[ok].max()
+        top = np.argmax(ok)  # the strongest region kept: ids go by decreasing mass
+        weak = mass < PRIMARY_RATIO * mass[top]
         if ALIKE_RATIO > 0:
             mean = mass / np.maximum(sizes, 1)
-            weak &= ~((mean >= ALIKE_RATIO * mean[np.argmax(ok)]) & (sizes >= ALIKE_AREA * area))
+            weak &= ~((mean >= ALIKE_RATIO * mean[top]) & (sizes >= ALIKE_AREA * area))
         why[ok & weak] = "weak"
         ok &= ~weak
     why[ok & (np.cumsum(ok) > max_regions)] = "max_regions"
