@@ -22,10 +22,10 @@ from scipy import ndimage as ndi
 from .._shared.checks import as_rgb8, check_radius
 from .._shared.resample import taps
 from .._shared.runs import true_runs
-from ..matte.guided_filter import coefficients
+from ..matte.guided_filter import coefficients, guided_filter
 
 
-__all__ = ["feather_mask", "feather_tiles"]
+__all__ = ["feather_mask", "feather_tiles", "snap_boundary"]
 
 #: Side, in output pixels, of the square tiles that are either filled or computed.
 TILE = 64
@@ -159,6 +159,56 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
 
     list((map if pool is None else pool.map)(tile_row, np.flatnonzero(need.any(axis=1))))
     return mask, tiles
+
+
+def snap_boundary(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
+    """Move a hard mask's boundary onto the nearby edges of ``guide``.
+
+    The mask is filtered with the guided filter (window ``radius``, regularisation ``eps``) and
+    cut at one half. Where ``guide`` has an edge within about ``radius`` of the boundary, the
+    cut follows that edge; elsewhere the boundary stays, its corners slightly rounded. Only the
+    band within ``2 * radius`` of the boundary can change, so only its bounding box is filtered.
+
+    Parameters
+    ----------
+    binary : (M, N) ndarray of bool
+    guide : (M, N, 3) ndarray of uint8, or of float in [0, 1]
+        For :mod:`alphacut.editmerge.merge`, the edit: a recolour or a new texture makes an
+        edge there that the original does not have.
+    radius : int
+        Window radius, pixels; 0 returns ``binary`` as it is.
+    eps : float
+        Regularisation in squared [0, 1] guide units, > 0: edges of a local contrast well above
+        ``sqrt(eps)`` hold the boundary.
+
+    Returns
+    -------
+    (M, N) ndarray of bool
+
+    Examples
+    --------
+    >>> guide = np.zeros((30, 30, 3), np.uint8)
+    >>> guide[:, 15:] = 200
+    >>> binary = np.zeros((30, 30), bool)
+    >>> binary[:, 16:] = True  # one pixel short of the guide's edge
+    >>> int(np.flatnonzero(snap_boundary(binary, guide, radius=4, eps=1e-3)[0])[0])
+    15
+    >>> binary[:, 13:] = True  # two pixels past it: one comes back
+    >>> int(np.flatnonzero(snap_boundary(binary, guide, radius=4, eps=1e-3)[0])[0])
+    14
+    """
+    if radius < 1 or not binary.any() or binary.all():
+        return binary
+    size = 4 * radius + 3
+    band = ndi.maximum_filter(binary, size=size, mode="nearest") & ~ndi.minimum_filter(binary, size=size,
+                                                                                      mode="nearest")
+    reach = 2 * radius + 2
+    (top, bottom), (left, right) = [(max(0, int(i[0]) - reach), int(i[-1]) + reach + 1) for i in
+                                    (np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0)))]
+    out = binary.copy()
+    box = (slice(top, bottom), slice(left, right))
+    out[box] = guided_filter(guide[box], binary[box], radius=radius, eps=eps) >= 0.5
+    return out
 
 
 def _counts(n):
