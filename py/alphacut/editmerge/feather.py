@@ -23,6 +23,7 @@ from .._shared.checks import as_rgb8, check_radius
 from .._shared.resample import taps
 from .._shared.runs import true_runs
 from ..matte.guided_filter import coefficients, guided_filter
+from .regions import _bbox
 
 
 __all__ = ["feather_mask", "feather_tiles", "snap_boundary"]
@@ -101,11 +102,7 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
     """
     rows_a, cols_a = binary.shape
     rows, cols = output_guide.shape[:2]
-    # Analysis pixels whose output may be neither 0 nor 1: the mask is not constant within
-    # 2 * radius of them, plus one pixel for the bilinear taps.
-    size = 4 * radius + 3
-    band = ndi.maximum_filter(binary, size=size, mode="nearest") & ~ndi.minimum_filter(binary, size=size,
-                                                                                      mode="nearest")
+    band = _band(binary, radius)
     # Each output tile reads the analysis rows r0[first] .. r1[last] and likewise for columns.
     r0, r1, wr = taps(rows_a, rows)
     c0, c1, wc = taps(cols_a, cols)
@@ -124,17 +121,14 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
     if not need.any():
         return mask, tiles
 
-    # The coefficients, fitted only on the band's bounding box grown by the filter's reach: outside
-    # it they are not read, and inside it every window is the same as on the whole image.
-    reach = 2 * radius + 2
-    (top, bottom), (left, right) = [(max(0, int(i[0]) - reach), int(i[-1]) + reach + 1) for i in
-                                    (np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0)))]
-    # Planes (a0, a1, a2, b), the a planes in uint8 guide units, in analysis coordinates; outside
-    # the box the mask is flat (a = 0, b = the mask).
+    # The coefficients, fitted only on the band's box (see :func:`_reach_box`). Planes (a0, a1,
+    # a2, b), the a planes in uint8 guide units, in analysis coordinates; outside the box the mask
+    # is flat (a = 0, b = the mask).
+    box = _reach_box(band, radius)
     coef = np.zeros((4, rows_a, cols_a), np.float32)
     coef[3] = binary
-    ab = coefficients(guide[top:bottom, left:right], binary[top:bottom, left:right], radius=radius, eps=eps)
-    coef[:, top:bottom, left:right] = ab.transpose(2, 0, 1)
+    ab = coefficients(guide[box], binary[box], radius=radius, eps=eps)
+    coef[(slice(None),) + box] = ab.transpose(2, 0, 1)
     coef[:3] *= np.float32(1 / 255)  # a per uint8 unit of the guide
 
     def tile_row(ti):
@@ -199,16 +193,24 @@ def snap_boundary(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: fl
     """
     if radius < 1 or not binary.any() or binary.all():
         return binary
-    size = 4 * radius + 3
-    band = ndi.maximum_filter(binary, size=size, mode="nearest") & ~ndi.minimum_filter(binary, size=size,
-                                                                                      mode="nearest")
-    reach = 2 * radius + 2
-    (top, bottom), (left, right) = [(max(0, int(i[0]) - reach), int(i[-1]) + reach + 1) for i in
-                                    (np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0)))]
+    box = _reach_box(_band(binary, radius), radius)
     out = binary.copy()
-    box = (slice(top, bottom), slice(left, right))
     out[box] = guided_filter(guide[box], binary[box], radius=radius, eps=eps) >= 0.5
     return out
+
+
+def _band(binary, radius):
+    """The pixels whose guided-filter output (window ``radius``) may be neither 0 nor 1: the mask
+    is not constant within ``2 * radius`` of them, plus one pixel for bilinear taps."""
+    size = 4 * radius + 3
+    return ndi.maximum_filter(binary, size=size, mode="nearest") & ~ndi.minimum_filter(binary, size=size,
+                                                                                      mode="nearest")
+
+
+def _reach_box(band, radius):
+    """Slices of the bounding box of a non-empty ``band`` grown by the filter's reach: outside it
+    nothing of the band is read, and inside it every window is the same as on the whole image."""
+    return _bbox(band, 2 * radius + 2)
 
 
 def _counts(n):
