@@ -728,6 +728,36 @@ def test_texture_change_validates():
         texture_change(np.zeros((3, 8, 8), np.float32), np.zeros((8, 8), np.float32), sigma=0)
 
 
+@pytest.mark.parametrize("sigma", [1.5, 3.0, 5.0])
+def test_texture_change_with_its_detail_computed_ahead_is_the_same(cat_rgb, sigma):
+    """The merge computes the original's level of detail while the edit is aligned, and passes
+    it in (blocks of 1, 2 and 4 at these sigmas): bit for bit what texture_change computes itself."""
+    from alphacut.editmerge.texture import detail_blocks, texture_change
+
+    lab_o = srgb_to_lab(cat_rgb)
+    lightness = np.ascontiguousarray(lab_o[:, :, 0])
+    planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(_jpeg(cat_rgb, 75)) - lab_o, 2, 0))[:1]
+    alone = texture_change(planes, lightness, sigma=sigma)
+    ahead = texture_change(planes, lightness, sigma=sigma, activity=detail_blocks(lightness, sigma=sigma))
+    for a, b in zip(alone, ahead):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="activity must be detail_blocks"):
+        other = 4.5 if sigma < 2 else 0.5  # other blocks: another shape
+        texture_change(planes, lightness, sigma=sigma, activity=detail_blocks(lightness, sigma=other))
+
+
+def test_lab_difference_in_two_halves_is_the_whole_image_s(cat_rgb):
+    from alphacut._shared.threads import executor
+    from alphacut.editmerge.merge import _lab_difference
+
+    edit = _jpeg(cat_rgb, 75).astype(np.float32) * np.float32(1.1 / 255)  # some values above 1: clipped
+    lab_o = srgb_to_lab(cat_rgb)
+    whole = np.moveaxis(srgb_to_lab(np.clip(edit, 0, 1)) - lab_o, 2, 0)
+    with executor() as pool:
+        halves = _lab_difference(edit.copy(), lab_o, pool)
+    np.testing.assert_array_equal(halves, whole)
+
+
 def _smoothed_pair(cat_rgb):
     """The cat's fur smoothed on an ellipse and fine stripes laid over it (its mean colour kept),
     then a drift and JPEG: an edit of fine detail."""

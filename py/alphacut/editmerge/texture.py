@@ -29,7 +29,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["texture_change", "wide_texture_change", "structure_change", "noise_by_detail", "noise_levels"]
+__all__ = ["texture_change", "detail_blocks", "wide_texture_change", "structure_change", "noise_by_detail",
+           "noise_levels"]
 
 #: Number of bins of the original's local detail, each with its own noise level.
 _BINS = 6
@@ -46,7 +47,8 @@ _NOISE_GROWTH = 1.3
 
 
 def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
-                   untouched: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   untouched: np.ndarray | None = None,
+                   activity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local spread of a colour difference, raw and in units of its noise at that level of detail.
 
     Parameters
@@ -59,6 +61,9 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
         Gaussian scale of the local statistics, in pixels, > 0.
     untouched : (M, N) ndarray of bool, optional
         The pixels the noise is measured on (see :func:`noise_by_detail`); all by default.
+    activity : ndarray of float32, optional
+        :func:`detail_blocks` of ``lightness`` at this ``sigma``, if computed ahead (it depends
+        on the original alone); computed here otherwise.
 
     Returns
     -------
@@ -84,16 +89,41 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
         raise ValueError(f"planes must be (C, M, N) and lightness (M, N), got {planes.shape} and {lightness.shape}")
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
-    # The statistics are smooth at this scale: compute them on 2 x 2 blocks (their sums of d and
+    # The statistics are smooth at this scale: compute them on k x k blocks (their sums of d and
     # of d^2, so no variance is lost) and bring them back up.
     k = _block_factor(sigma, lightness.shape)
     spread = _local_spread(planes, sigma, k)
-    # Compression errors follow the finest detail (what JPEG quantises), so the detail measure is
-    # the local spread of the lightness minus a 1-pixel blur of it.
-    fine = _finest(lightness)
-    activity = _local_spread(fine[np.newaxis], sigma, k)
+    if activity is None:
+        activity = detail_blocks(lightness, sigma=sigma)
+    elif activity.shape != spread.shape:
+        raise ValueError(f"activity must be detail_blocks(lightness, sigma={sigma}), of shape {spread.shape}; "
+                         f"got {activity.shape}")
     ratio = spread / noise_by_detail(spread, activity, untouched=_blocks_all(untouched, k))
     return tuple(_upsample(a, k, lightness.shape) for a in (spread, ratio, activity))
+
+
+def detail_blocks(lightness: np.ndarray, *, sigma: float) -> np.ndarray:
+    """The original's level of detail ``A`` that :func:`texture_change` bins its noise by, on its
+    blocks (:func:`_block_factor`): the local spread, at scale ``sigma``, of the lightness minus a
+    1-pixel blur of it. Compression errors follow the finest detail (what JPEG quantises).
+
+    It depends on the original alone, so it can be computed while the edit is still being aligned.
+
+    Examples
+    --------
+    >>> flat = np.full((64, 64), 50, np.float32)
+    >>> busy = flat + np.random.default_rng(0).normal(0, 5, (64, 64)).astype(np.float32)
+    >>> detail_blocks(flat, sigma=2).shape, float(detail_blocks(flat, sigma=2).max())
+    ((32, 32), 0.0)
+    >>> bool(detail_blocks(busy, sigma=2).min() > 1)
+    True
+    """
+    lightness = np.asarray(lightness, dtype=np.float32)
+    if lightness.ndim != 2:
+        raise ValueError(f"lightness must be (M, N), got shape {lightness.shape}")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    return _local_spread(_finest(lightness)[np.newaxis], sigma, _block_factor(sigma, lightness.shape))
 
 
 def wide_texture_change(lightness_change: np.ndarray, detail: np.ndarray, *, sigma: float, wide: float,
@@ -206,7 +236,7 @@ def structure_change(lightness: np.ndarray, lightness_change: np.ndarray, *, sig
         raise ValueError(f"sigma and contrast must be > 0, got {sigma} and {contrast}")
 
     # As in texture_change: the window sums (of x, y and their products, so that no variance is
-    # lost) over 2 x 2 blocks when the window is wide enough, and the result brought back up.
+    # lost) over k x k blocks when the window is wide enough, and the result brought back up.
     k = _block_factor(sigma, x.shape)
 
     def g(a):
@@ -233,8 +263,18 @@ def _finest(image: np.ndarray) -> np.ndarray:
 
 
 def _block_factor(sigma: float, shape) -> int:
-    """2 (statistics on 2 x 2 blocks) when a window of ``sigma`` pixels is wide enough for it, else 1."""
-    return 2 if sigma >= 2 and min(shape) >= 8 else 1
+    """The side of the blocks the statistics of a window of ``sigma`` pixels are computed on: the
+    largest of 4, 2 and 1 that leaves the window at least one block wide (and the map 4 blocks).
+
+    At 1024 px (sigma about 5) blocks of 4 instead of 2 took the texture, structure and wide
+    texture maps from 87 ms to 56 on one thread. With blocks of 4 already where sigma is 3 (a
+    coarser cut than this rule makes), the edit-merge tune pairs on photos that size (74 per seed,
+    3 seeds) lost at most 0.006 of IoU, one gained 0.028, and the mean moved by under 0.001.
+    """
+    for k in (4, 2):
+        if sigma >= k and min(shape) >= 4 * k:
+            return k
+    return 1
 
 
 def _blocks(image: np.ndarray, k: int) -> np.ndarray:
