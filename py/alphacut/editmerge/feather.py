@@ -23,10 +23,11 @@ from .._shared.checks import as_rgb8, check_radius
 from .._shared.resample import taps
 from .._shared.runs import true_runs
 from ..matte.guided_filter import coefficients, guided_filter
-from .regions import _bbox
+from .regions import _bbox, _close
+from .texture import _blocks
 
 
-__all__ = ["feather_mask", "feather_tiles", "snap_boundary"]
+__all__ = ["feather_mask", "feather_tiles", "snap_boundary", "fill_inlets"]
 
 #: Side, in output pixels, of the square tiles that are either filled or computed.
 TILE = 64
@@ -197,6 +198,90 @@ def snap_boundary(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: fl
     out = binary.copy()
     out[box] = guided_filter(guide[box], binary[box], radius=radius, eps=eps) >= 0.5
     return out
+
+
+def fill_inlets(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: float, reach: float) -> np.ndarray:
+    """Fill the bays and holes of a hard mask that ``guide``'s own edges close.
+
+    A texture edit whose change is weak in patches (the blotches of a coarse noisy texture, where
+    its random field is small) leaves its mask with bays and holes a few pixels to some tens
+    across. :func:`snap_boundary` with a wide window (``radius``) fills them where the guide has no
+    edge between them and the mask; and so as not to grow the mask outward, only pixels inside the
+    mask closed over gaps of ``reach`` (a disc, pixels) and with its holes filled are added. The
+    mask is never made smaller.
+
+    Parameters
+    ----------
+    binary : (M, N) ndarray of bool
+    guide : (M, N, 3) ndarray of uint8, or of float in [0, 1]
+    radius : int
+        Window radius of the wide snap, pixels; 0 returns ``binary`` as it is.
+    eps : float
+        As in :func:`snap_boundary`.
+    reach : float
+        Radius of the closing that bounds what is added, pixels.
+
+    Returns
+    -------
+    (M, N) ndarray of bool
+        ``binary`` with pixels added.
+
+    Examples
+    --------
+    >>> guide = np.zeros((40, 40, 3), np.uint8)
+    >>> guide[8:32, 8:32] = 200  # a square the edit changed
+    >>> binary = guide[:, :, 0] > 0
+    >>> binary[17:23, 20:32] = False  # a bay where the change was weak
+    >>> filled = fill_inlets(binary, guide, radius=6, eps=1e-3, reach=7)
+    >>> int(binary.sum()), int(filled.sum()), int((guide[:, :, 0] > 0).sum())  # the bay mostly filled
+    (504, 570, 576)
+    >>> bool(filled[guide[:, :, 0] == 0].any())  # and nothing outside the square
+    False
+    """
+    if radius < 1 or not binary.any() or binary.all():
+        return binary
+    gaps = _enclosed(binary, reach)
+    inner = _bbox(gaps, 0)
+    if inner is None:
+        return binary
+    # The wide snap's answer on the gaps alone: the filter on their box grown by its reach gives
+    # there what it gives on the whole image.
+    box = _reach_box(gaps, radius)
+    out = binary.copy()
+    out[box] |= (guided_filter(guide[box], binary[box], radius=radius, eps=eps) >= 0.5) & gaps[box]
+    return out
+
+
+def _enclosed(binary, reach):
+    """The pixels outside ``binary`` but inside it closed over gaps of ``reach`` pixels with its
+    holes filled.
+
+    From a reach of 32 pixels (the 1024 px analysis size) on blocks of 4 x 4 pixels, where the
+    closing's two distance transforms take under a ms (34 ms on the pixels): the closing of the
+    blocks most of whose pixels are in the mask, less the blocks next to one with any pixel in it,
+    is the core of each gap; a gap is the closed blocks within two of its core, then their pixels
+    outside the mask (a block's pixels just outside a convex edge are so not a gap). On a 30 px
+    bay and a 40 px hole this finds 99 % and 100 % of the pixels' answer, and 2 pixels more.
+    """
+    k = 4 if reach >= 32 else 1
+    if k == 1:
+        box = _bbox(binary, reach + 2)
+        closed = np.zeros_like(binary)
+        closed[box] = ndi.binary_fill_holes(_close(binary[box], reach))
+        return closed & ~binary
+    share = _blocks(binary.astype(np.float32), k)
+    small = share >= 0.5
+    box = _bbox(small, reach / k + 2)
+    if box is None:
+        return np.zeros_like(binary)
+    closed = np.zeros_like(small)
+    closed[box] = ndi.binary_fill_holes(_close(small[box], reach / k))
+    core = closed & ~ndi.binary_dilation(share > 0, structure=np.ones((3, 3), bool))
+    if not core.any():
+        return np.zeros_like(binary)
+    gaps = ndi.binary_dilation(core, structure=np.ones((3, 3), bool), iterations=2) & closed
+    gaps = np.repeat(np.repeat(gaps, k, axis=0), k, axis=1)[:binary.shape[0], :binary.shape[1]]
+    return gaps & ~binary
 
 
 def _band(binary, radius):
