@@ -58,15 +58,21 @@ def test_snap_boundary_equals_the_whole_image_filter(guides, kind):
     np.testing.assert_array_equal(snap_boundary(binary, small, radius=0, eps=1e-3), binary)
 
 
-def _noise_over_an_object(seed):
-    """A star-shaped object of its own colour; grain added over it with a soft (2.5 px) edge."""
+def _object_photo(seed, radius, wobble, lobes):
+    """A 320 x 240 photo: a lobed object of its own colour on a graded background, light noise.
+    Returns (rng, obj, original), the rng to draw the edit from."""
     rng = np.random.default_rng(seed)
     r, c = np.ogrid[:240, :320]
-    obj = np.hypot(r - 120, c - 160) < 60 + 15 * np.sin(5 * np.arctan2(r - 120, c - 160) + seed)
+    obj = np.hypot(r - 120, c - 160) < radius + wobble * np.sin(lobes * np.arctan2(r - 120, c - 160) + seed)
     base = np.empty((240, 320, 3), np.float32)
     base[:] = (90 + 0.2 * c)[..., None] * np.array([1.0, 0.9, 0.8], np.float32)
     base[obj] = (200, 120, 60)
-    original = np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
+    return rng, obj, np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
+
+
+def _noise_over_an_object(seed):
+    """A star-shaped object of its own colour; grain added over it with a soft (2.5 px) edge."""
+    rng, obj, original = _object_photo(seed, 60, 15, 5)
     weight = ndi.gaussian_filter(obj.astype(np.float32), 2.5)[..., None]
     grainy = original + rng.normal(0, 12, obj.shape)[..., None]
     edited = _jpeg(np.clip(original * (1 - weight) + grainy * weight, 0, 255).astype(np.uint8), 85)
@@ -88,13 +94,8 @@ def test_grain_over_an_object_ends_at_the_object_s_edge(monkeypatch, seed):
 def _coarse_texture_with_a_weak_patch(seed):
     """A blob-shaped object of its own colour; a coarse noisy texture (blotches of about 10 px)
     over it, a tenth as strong in a patch at its right edge, then JPEG."""
-    rng = np.random.default_rng(seed)
+    rng, obj, original = _object_photo(seed, 70, 12, 3)
     r, c = np.ogrid[:240, :320]
-    obj = np.hypot(r - 120, c - 160) < 70 + 12 * np.sin(3 * np.arctan2(r - 120, c - 160) + seed)
-    base = np.empty((240, 320, 3), np.float32)
-    base[:] = (90 + 0.2 * c)[..., None] * np.array([1.0, 0.9, 0.8], np.float32)
-    base[obj] = (200, 120, 60)
-    original = np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
     field = ndi.gaussian_filter(rng.standard_normal((240, 320)), 4.5)
     field -= ndi.gaussian_filter(field, 13.5)
     field *= 25 / field.std()
