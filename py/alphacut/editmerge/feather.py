@@ -241,8 +241,7 @@ def fill_inlets(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: floa
     if radius < 1 or not binary.any() or binary.all():
         return binary
     gaps = _enclosed(binary, reach)
-    inner = _bbox(gaps, 0)
-    if inner is None:
+    if not gaps.any():
         return binary
     # The wide snap's answer on the gaps alone: the filter on their box grown by its reach gives
     # there what it gives on the whole image.
