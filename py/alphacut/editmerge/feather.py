@@ -23,8 +23,8 @@ from .._shared.checks import as_rgb8, check_radius
 from .._shared.resample import taps
 from .._shared.runs import true_runs
 from ..matte.guided_filter import coefficients, guided_filter
-from .regions import _bbox, _close
-from .texture import _blocks
+from .regions import _bbox, _closure
+from .texture import _blocks, _repeat_up
 
 
 __all__ = ["feather_mask", "feather_tiles", "snap_boundary", "fill_inlets"]
@@ -264,23 +264,14 @@ def _enclosed(binary, reach):
     """
     k = 4 if reach >= 32 else 1
     if k == 1:
-        box = _bbox(binary, reach + 2)
-        closed = np.zeros_like(binary)
-        closed[box] = ndi.binary_fill_holes(_close(binary[box], reach))
-        return closed & ~binary
+        return _closure(binary, reach) & ~binary
     share = _blocks(binary.astype(np.float32), k)
-    small = share >= 0.5
-    box = _bbox(small, reach / k + 2)
-    if box is None:
-        return np.zeros_like(binary)
-    closed = np.zeros_like(small)
-    closed[box] = ndi.binary_fill_holes(_close(small[box], reach / k))
+    closed = _closure(share >= 0.5, reach / k)
     core = closed & ~ndi.binary_dilation(share > 0, structure=np.ones((3, 3), bool))
     if not core.any():
         return np.zeros_like(binary)
     gaps = ndi.binary_dilation(core, structure=np.ones((3, 3), bool), iterations=2) & closed
-    gaps = np.repeat(np.repeat(gaps, k, axis=0), k, axis=1)[:binary.shape[0], :binary.shape[1]]
-    return gaps & ~binary
+    return _repeat_up(gaps, k, binary.shape) & ~binary
 
 
 def _band(binary, radius):

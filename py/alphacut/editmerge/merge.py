@@ -68,8 +68,8 @@ from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .compression import undo_compression
 from .feather import TILE, feather_tiles, fill_inlets, snap_boundary
-from .regions import LOW_RATIO, _bbox, _close, find_regions, noise_threshold, refine_boundary
-from .texture import (_block_factor, _blocks, _upsample, detail_blocks, noise_by_detail, noise_levels,
+from .regions import LOW_RATIO, _bbox, _closure, find_regions, noise_threshold, refine_boundary
+from .texture import (_block_factor, _blocks, _repeat_up, _upsample, detail_blocks, noise_by_detail, noise_levels,
                       structure_change, texture_change, wide_texture_change)
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
@@ -389,10 +389,9 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     clock.lap("colour")
 
     # Difference map in Lab, compression noise blurred away.
-    lab_o, activity = lab_original.result()
+    lab_o, lightness, activity = lab_original.result()
     edit_a *= np.float32(1 / 255)
     planes = _lab_difference(edit_a, lab_o, pool)  # (3, M, N): filters run along rows
-    lightness = np.ascontiguousarray(lab_o[:, :, 0])
     del lab_o
     # The texture and structure changes need only the planes: computed beside the colour's.
     textures = pool.submit(texture_change, planes[:_TEXTURE_PLANES], lightness, sigma=sigma_t, activity=activity)
@@ -689,11 +688,12 @@ def _resize_nearest(brush, shape):
     return np.asarray(img.resize((shape[1], shape[0]), Image.Resampling.NEAREST)) >= 128
 
 
-def _lab_and_detail(rgb: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """The original's Lab, and its level of detail for the texture change at ``sigma``
-    (:func:`alphacut.editmerge.texture.detail_blocks`): both depend on it alone."""
+def _lab_and_detail(rgb: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The original's Lab, its L* (contiguous), and its level of detail for the texture change at
+    ``sigma`` (:func:`alphacut.editmerge.texture.detail_blocks`): all depend on it alone."""
     lab = srgb_to_lab(rgb)
-    return lab, detail_blocks(np.ascontiguousarray(lab[:, :, 0]), sigma=sigma)
+    lightness = np.ascontiguousarray(lab[:, :, 0])
+    return lab, lightness, detail_blocks(lightness, sigma=sigma)
 
 
 def _lab_difference(edit: np.ndarray, lab_o: np.ndarray, pool) -> np.ndarray:
@@ -828,13 +828,10 @@ def _untouched(mask: np.ndarray, diag: float) -> np.ndarray | None:
     k = 4 if min(mask.shape) >= 64 else 1
     small = _blocks(mask.astype(np.float32), k) > 0
     r = _RENOISE_CLOSE * diag / k
-    closed = ndi.binary_fill_holes(_close(small, r))
-    edit = ndi.distance_transform_edt(~closed) <= r / 4
+    edit = ndi.distance_transform_edt(~_closure(small, r)) <= r / 4
     if 1 - edit.mean() < _RENOISE_MIN_UNTOUCHED:
         return None
-    if k > 1:
-        edit = np.repeat(np.repeat(edit, k, axis=0), k, axis=1)[:mask.shape[0], :mask.shape[1]]
-    return ~edit
+    return ~_repeat_up(edit, k, mask.shape)
 
 
 def _noise_drop(spread: np.ndarray, detail: np.ndarray, untouched: np.ndarray) -> float:

@@ -533,6 +533,18 @@ def _close(mask: np.ndarray, radius: float) -> np.ndarray:
     return out
 
 
+def _closure(mask: np.ndarray, radius: float) -> np.ndarray:
+    """``mask`` closed by a disc of ``radius`` pixels (:func:`_close`) with its holes filled; the
+    fill runs on the closed mask's bounding box, where it is the whole image's."""
+    closed = _close(mask, radius)
+    box = _bbox(closed, 1)
+    if box is None:
+        return closed
+    closed = closed.copy() if closed is mask else closed
+    closed[box] = ndi.binary_fill_holes(closed[box])
+    return closed
+
+
 def _fill_small_holes(mask: np.ndarray, max_size: float, values: np.ndarray | None = None,
                       below: float = 0.0) -> np.ndarray:
     """Fill the holes (background not 4-connected to the border) of at most ``max_size`` pixels,

@@ -311,6 +311,14 @@ def _upsample(image: np.ndarray, k: int, shape) -> np.ndarray:
     return np.ascontiguousarray(up[:shape[0], :shape[1]])
 
 
+def _repeat_up(image: np.ndarray, k: int, shape) -> np.ndarray:
+    """Back from a map on :func:`_blocks`' grid to ``shape`` by repeating each block (nearest),
+    for masks."""
+    if k == 1:
+        return image
+    return np.repeat(np.repeat(image, k, axis=0), k, axis=1)[:shape[0], :shape[1]]
+
+
 def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
     """sqrt(G * |p|^2 - |G * p|^2 - sigma^2 |grad G * p|^2) over the channels of (C, M, N) ``planes``.
 
