@@ -1059,6 +1059,51 @@ def test_merge_reports_candidates_and_labels_and_takes_ids(pair):
     assert not out.mask[120, 190] and out.report["region_candidates"][0]["why"] == "excluded"
 
 
+
+def test_final_regions_follow_the_final_mask():
+    """Two kept regions and a dropped one; the final mask moved the kept ones' outlines: its pixels
+    take the nearest kept region's id, the kept regions' pixels outside it none, the dropped
+    candidate stays, and the kept areas add up to the mask's."""
+    from alphacut.editmerge.merge import _final_regions
+    from alphacut.editmerge.regions import Regions
+
+    shape = (100, 160)
+    labels = np.zeros(shape, np.int64)
+    labels[_ellipse(shape, (50, 40), (20, 20))] = 1
+    labels[_ellipse(shape, (50, 110), (15, 15))] = 2
+    labels[5:10, 140:150] = 3  # dropped
+    found = (labels == 1) | (labels == 2)
+    cands = [{"id": i, "kept": i < 3, "why": "kept" if i < 3 else "small", "area": float((labels == i).mean())}
+             for i in (1, 2, 3)]
+    regions = Regions(found, 5.0, 1.0, [{"id": c["id"], "area": c["area"]} for c in cands[:2]], 1, labels, cands)
+    binary = _ellipse(shape, (50, 42), (23, 22)) | _ellipse(shape, (50, 110), (12, 12))
+    out, kept, candidates = _final_regions(regions, binary)
+    assert (out[binary] > 0).all() and set(np.unique(out[binary])) == {1, 2}
+    assert out[50, 64] == 1 and out[50, 110] == 2 and out[50, 124] == 0  # grown; shrunk
+    assert (out[5:10, 140:150] == 3).all()
+    assert sum(r["area"] for r in kept) == pytest.approx(binary.mean(), abs=1e-4)
+    assert [r["area"] for r in kept] == [c["area"] for c in candidates[:2]]
+    assert candidates[2] == cands[2] and kept[0]["id"] == 1
+    # One kept region: every pixel of the mask is its own.
+    one = Regions(labels == 1, 5.0, 1.0, [{"id": 1, "area": 0.1}], 2, np.where(labels == 2, 0, labels),
+                  [dict(cands[0]), dict(cands[2])])
+    out, kept, _ = _final_regions(one, binary)
+    assert (out[binary] == 1).all() and kept[0]["area"] == pytest.approx(binary.mean(), abs=1e-5)
+    # None kept: the map and the lists as found.
+    none = Regions(np.zeros(shape, bool), 5.0, 1.0, [], 3, labels, cands)
+    out, kept, candidates = _final_regions(none, binary)
+    assert out is labels and kept == [] and candidates is cands
+
+
+def test_region_areas_add_up_to_the_mask(pair):
+    """The page's region list and its status line agree: the kept regions' areas (counted on the
+    final mask at the analysis size) add up to the mask's fraction within 0.2 %."""
+    original, edited, _, _ = pair
+    res = merge_edit(original, edited, options=MergeOptions(primary_only=False, include_regions=[2]))
+    kept = res.report["regions"]
+    assert len(kept) >= 2
+    assert sum(r["area"] for r in kept) == pytest.approx(res.report["mask_fraction"], abs=0.002)
+
 @pytest.mark.parametrize("bad", [{"include_regions": [0]}, {"exclude_regions": "1"}, {"include_regions": [1.5]},
                                  {"exclude_regions": [True]}])
 def test_region_id_options_are_validated(bad):

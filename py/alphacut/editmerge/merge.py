@@ -68,7 +68,8 @@ from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .compression import undo_compression
 from .feather import TILE, feather_tiles, fill_inlets, snap_boundary
-from .regions import LOW_RATIO, _bbox, _closure, find_regions, grain_boundary, noise_threshold, refine_boundary
+from .regions import (LOW_RATIO, _bbox, _closure, _nearest_label, find_regions, grain_boundary, noise_threshold,
+                      refine_boundary)
 from .texture import (_block_factor, _blocks, _repeat_up, _upsample, detail_blocks, noise_by_detail, noise_levels,
                       structure_change, texture_change, wide_texture_change)
 
@@ -471,6 +472,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         binary = binary | force_a
     if protect_a is not None:
         binary = binary & ~protect_a
+    labels, kept, candidates = _final_regions(regions, binary)
     clock.lap("boundary")
 
     # At the output size: the original as it is; the edit aligned (whole pixels at full size,
@@ -507,14 +509,14 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         "threshold_delta_e": round(regions.threshold, 2),
         "noise_delta_e": round(regions.noise, 2),
         "texture_noise_second_pass": bool(second),
-        "regions": regions.kept,
+        "regions": kept,
         "dropped_regions": regions.dropped,
-        "region_candidates": regions.candidates,
+        "region_candidates": candidates,
         "mask_fraction": round(float(mask.mean(dtype=np.float64)), 5),
         "warnings": warnings,
         "timings_ms": clock.ms,
     }
-    labels = np.where(regions.labels <= 255, regions.labels, 0).astype(np.uint8)
+    labels = np.where(labels <= 255, labels, 0).astype(np.uint8)
     return MergeResult(composite=composite, mask=mask, mask8=mask8, report=report, labels=labels)
 
 
@@ -829,6 +831,40 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
     ratio[cleared] = 0
     return ratio
 
+
+def _final_regions(regions, binary: np.ndarray):
+    """The kept regions as the final mask ``binary`` has them, for the page's region list and clicks.
+
+    The regions are found before the boundary steps (refine, grain, snap, fill) and the brushes
+    move the mask's outline, so their own outlines and areas are a few pixels off the mask's. Here
+    each pixel of ``binary`` takes the id of the nearest kept region, and the kept regions' pixels
+    outside it take none; the candidates that were not kept stay as found (where ``binary`` does
+    not cover them).
+
+    Returns
+    -------
+    labels : (M, N) ndarray of int
+        :attr:`Regions.labels` with the kept regions so redrawn.
+    kept, candidates : list of dict
+        :attr:`Regions.kept` and :attr:`Regions.candidates`, each kept region's ``area`` counted
+        on ``labels``.
+    """
+    ids = [r["id"] for r in regions.kept]
+    if regions.labels is None or not ids:
+        return regions.labels, regions.kept, regions.candidates
+    found = regions.mask  # the kept regions' pixels, as found
+    if len(ids) == 1:
+        labels = np.where(binary, np.int32(ids[0]), np.where(found, 0, regions.labels))
+    else:
+        labels = regions.labels.copy()
+        box = _bbox(binary | found, 0)
+        nearest = _nearest_label(np.where(found[box], labels[box], 0))
+        labels[box] = np.where(binary[box], nearest, np.where(found[box], 0, labels[box]))
+    counts = np.bincount(labels.ravel(), minlength=max(ids) + 1)
+    area = {i: round(float(counts[i]) / labels.size, 5) for i in ids}
+    kept = [{**r, "area": area[r["id"]]} for r in regions.kept]
+    candidates = [{**r, "area": area[r["id"]]} if r["kept"] else r for r in regions.candidates]
+    return labels, kept, candidates
 
 def _untouched(mask: np.ndarray, diag: float) -> np.ndarray | None:
     """The pixels well away from the edit found so far: outside ``mask`` closed over gaps of
