@@ -866,6 +866,7 @@ def _final_regions(regions, binary: np.ndarray):
     candidates = [{**r, "area": area[r["id"]]} if r["kept"] else r for r in regions.candidates]
     return labels, kept, candidates
 
+
 def _untouched(mask: np.ndarray, diag: float) -> np.ndarray | None:
     """The pixels well away from the edit found so far: outside ``mask`` closed over gaps of
     ``_RENOISE_CLOSE`` of the diagonal, its holes filled, and grown by a quarter of that. None if

@@ -416,7 +416,8 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
     move the edge towards the dark side.
 
     Only regions (connected parts of ``mask``) that are grain are re-placed: their core
-    (farther than ``width`` from the boundary) has a mean ``coherence`` below ``incoherent``,
+    (farther than ``width`` from the boundary; at least ``MIN_AREA`` of the image, so that its
+    medians mean something) has a mean ``coherence`` below ``incoherent``,
     and at least ``fine`` of its difference's energy is above the scale of a 1 px Gaussian
     (a coarse noisy texture's blotches are not, nor is a pattern of stripes; their outline stays).
     Within ``width`` of the boundary, a pixel of such a region is kept where the energy (the
@@ -514,7 +515,9 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
 
 def _unit(image: np.ndarray) -> np.ndarray:
     """``image`` as float32 in [0, 1]: uint8 divided by 255, a float image as it is."""
-    return image.astype(np.float32) * np.float32(1 / 255) if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) * np.float32(1 / 255)
+    return image.astype(np.float32, copy=False)
 
 
 def _local_mean(values, where, sigma, default):
