@@ -390,12 +390,7 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
         smoothed = ndi.gaussian_filter(out.astype(np.float32), smooth, mode="nearest", truncate=3.0) > 0.5
         out = np.where(owned, smoothed, out)
     # Keep only what touches the coarse regions' core, and refill the small holes.
-    labels, n = ndi.label(out, structure=_EIGHT)
-    if n > 1 and core.any():
-        touching = np.zeros(n + 1, bool)
-        touching[labels[core]] = True
-        touching[0] = False
-        out = touching[labels]
+    out = _touching(out, core)
     full = np.zeros_like(mask)
     full[box] = out
     return _fill_small_holes(full, MAX_HOLE * mask.size, coarse, HOLE_UNCHANGED * float(threshold))
@@ -502,15 +497,22 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
     out = np.where(band, smoothed, out)
     # Keep only what touches a core, and refill the small holes the cut opened inside the mask
     # (those mostly outside it before, such as a ring's unchanged hole, stay).
-    labels, m = ndi.label(out, structure=_EIGHT)
-    if m > 1:
-        touching = np.zeros(m + 1, bool)
-        touching[labels[core]] = True
-        touching[0] = False
-        out = touching[labels]
+    out = _touching(out, core)
     full = mask.copy()
     full[box] = out
     return _fill_small_holes(full, MAX_HOLE * mask.size, mask.astype(np.float32), 0.5)
+
+
+def _touching(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """The connected parts (8-connected) of ``mask`` that touch ``core``; ``mask`` as it is when
+    it is in one part or ``core`` is empty."""
+    labels, n = ndi.label(mask, structure=_EIGHT)
+    if n <= 1 or not core.any():
+        return mask
+    touching = np.zeros(n + 1, bool)
+    touching[labels[core]] = True
+    touching[0] = False
+    return touching[labels]
 
 
 def _unit(image: np.ndarray) -> np.ndarray:
