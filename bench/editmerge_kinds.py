@@ -41,6 +41,7 @@ how often, and when a look at it shaped a change).
 
 Usage: python -m bench.editmerge_kinds [--data-root DIR] [--split tune|report|both|holdout|all] [--per-kind N]
                                        [--json FILE] [--compare FILE] [--code DIR] [--cv | --cv-clear]
+                                       [--analysis-max-side N]
 """
 from __future__ import annotations
 
@@ -477,6 +478,9 @@ def main(argv=None):
     ap.add_argument("--code", type=Path, default=ROOT / "py", help="where the alphacut package is")
     ap.add_argument("--cv", action="store_true", help="two-fold cross-validation of VARIANTS on the tune half")
     ap.add_argument("--cv-clear", action="store_true", help="the same for CLEAR_VARIANTS")
+    ap.add_argument("--analysis-max-side", type=int,
+                    help="merge with this analysis size (MergeOptions.analysis_max_side): below the photos' "
+                         "size, it scores them as a photo that many times larger is scored at the default")
     args = ap.parse_args(argv)
     # Deliberate, and the only sys.path change in bench/: --code names an alphacut package directory,
     # this checkout's py/ by default or another checkout's (bench/editmerge.py --previous), so that the
@@ -484,7 +488,9 @@ def main(argv=None):
     # the venv's alphacut-dev.pth; alphacut is imported only below, after it.
     sys.path.insert(0, str(args.code))
     from alphacut.editmerge import merge as editmerge
-    from alphacut.editmerge import merge_edit
+    from alphacut.editmerge import MergeOptions, merge_edit
+
+    options = None if args.analysis_max_side is None else MergeOptions(analysis_max_side=args.analysis_max_side)
 
     sources = load_sources(args.data_root)
     if args.cv or args.cv_clear:
@@ -492,7 +498,7 @@ def main(argv=None):
                              CLEAR_VARIANTS if args.cv_clear else VARIANTS))
         return
     splits = {"both": ("tune", "report"), "all": ("tune", "report", "holdout")}.get(args.split, (args.split,))
-    rows = [r for s in splits for r in evaluate(make_pairs(sources, s, args.per_kind), merge_edit)]
+    rows = [r for s in splits for r in evaluate(make_pairs(sources, s, args.per_kind), merge_edit, options)]
     columns = {s: [r for r in rows if r["split"] == s] for s in splits}
     print(kind_table(columns))
     if args.compare:

@@ -22,7 +22,10 @@ Steps, all on numpy arrays, float32 throughout:
    or fine detail but not the mean colour; and a change of the local structure (SSIM's
    contrast-structure term), which compression keeps and grain, new texture,
    smoothing or other content do not. They count only away from strong changes of
-   the mean colour, whose own edges and structure would read as texture.
+   the mean colour, whose own edges and structure would read as texture. A photo
+   larger than the analysis size also gives the texture change what the downscale
+   averaged away: the variance of the full-size difference within each analysis
+   pixel (grain one pixel fine on a 12 MP photo is otherwise invisible).
 4. Threshold and isolate the region(s) (:mod:`alphacut.editmerge.regions`). Every
    candidate region gets an id (by decreasing mass) and the report says why it was
    kept or dropped; ``include_regions`` / ``exclude_regions`` override the rule.
@@ -70,8 +73,8 @@ from .compression import undo_compression
 from .feather import TILE, feather_tiles, fill_inlets, snap_boundary
 from .regions import (LOW_RATIO, _bbox, _closure, _nearest_label, find_regions, grain_boundary, noise_threshold,
                       refine_boundary)
-from .texture import (_block_factor, _blocks, _repeat_up, _upsample, detail_blocks, noise_by_detail, noise_levels,
-                      structure_change, texture_change, wide_texture_change)
+from .texture import (_block_factor, _blocks, _repeat_up, _upsample, detail_blocks, detail_within, noise_by_detail,
+                      noise_levels, structure_change, texture_change, wide_texture_change)
 
 __all__ = ["MergeOptions", "MergeResult", "merge_edit", "merge_edit_bytes", "merge_edit_labels_bytes"]
 
@@ -177,6 +180,19 @@ _RENOISE_GROWTH = 1.15
 _GRAIN_BLUR = 1.5
 _GRAIN_LEVEL = 0.3
 _GRAIN_FINE = 0.5
+#: Where an analysis pixel stands for at least ``_WITHIN_MIN`` x ``_WITHIN_MIN`` pixels of the photo
+#: (to the nearest whole size: photos 1.5 times the analysis size or more), the downscale averages
+#: fine grain away (a 12 MP photo's one-pixel grain, to a quarter of its spread, under the
+#: compression noise). So the variance of the full-size difference within each analysis pixel is
+#: measured (:func:`_within_variance`, on ``_WITHIN_ROWS`` rows of each block) and added to the
+#: texture change's energy (both its per-pixel and wide windows), and the original's own to its
+#: level of detail, by which the compression noise is binned. Not to the coherence of the change: a
+#: content swap's own fine detail then read as incoherent, and its outline grew (6 tune pairs worse
+#: by up to 0.12 of IoU at half the photos' size). Scored on the tune pairs analysed at 320, 213 and
+#: 160 px (the photos 2, 3 and 4 times the analysis size; BENCHMARKS.md, session 32); one sampled
+#: row a block instead of two lost 0.01-0.02 of the kinds' share on fold 1.
+_WITHIN_MIN = 2
+_WITHIN_ROWS = 2
 #: Mask values this close to 0 or 1 are snapped, so the float and uint8 masks agree on "none" and "all".
 _SNAP = 1.0 / 510.0
 #: The refined boundary is then moved onto the edit's own edges within ``_EDGE_SNAP`` of the
@@ -393,6 +409,9 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         if shift_full != (0, 0):
             edit_a = shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
     clock.lap("align")
+    # What the downscale averaged away (grain finer than an analysis pixel): the difference's
+    # variance within each analysis pixel, and the original's own (its compression noise follows it).
+    within, own = _within_variance(original, cleaned, a_shape, shift_full, max(1, _block_factor(sigma_t, a_shape) // 2))
 
     # Global colour drift, fitted on the pixels that did not change.
     gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
@@ -404,11 +423,14 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
 
     # Difference map in Lab, compression noise blurred away.
     lab_o, lightness, activity = lab_original.result()
+    if own is not None:
+        activity = detail_within(activity, own, sigma=sigma_t)
     edit_a *= np.float32(1 / 255)
     planes = _lab_difference(edit_a, lab_o, pool)  # (3, M, N): filters run along rows
     del lab_o
     # The texture and structure changes need only the planes: computed beside the colour's.
-    textures = pool.submit(texture_change, planes[:_TEXTURE_PLANES], lightness, sigma=sigma_t, activity=activity)
+    textures = pool.submit(texture_change, planes[:_TEXTURE_PLANES], lightness, sigma=sigma_t, activity=activity,
+                           within=within)
     structure = pool.submit(structure_change, lightness, planes[0], sigma=_STRUCT_BLUR * diag_a,
                             contrast=_STRUCT_CONTRAST)
     diff, coherence = _blurred_change(planes, _BLUR * diag_a)
@@ -417,7 +439,8 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     threshold = level[1] * options.sensitivity
     textures, structure = textures.result(), structure.result()
     spread, detail = textures[0].copy(), textures[2]
-    texture = _texture_as_delta_e(textures, structure.copy(), planes[0], sigma_t, threshold, diag_a, changed, cleared)
+    texture = _texture_as_delta_e(textures, structure.copy(), planes[0], sigma_t, threshold, diag_a, changed, cleared,
+                                  within=within)
     clock.lap("difference")
 
     protect_a = _resize_brush(protect, a_shape)
@@ -441,9 +464,9 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     second = untouched is not None and _noise_drop(spread, detail, untouched) >= _RENOISE_DROP
     if second:
         textures = texture_change(planes[:_TEXTURE_PLANES], lightness, sigma=sigma_t, untouched=untouched,
-                                  activity=activity)
+                                  activity=activity, within=within)
         texture2 = _texture_as_delta_e(textures, structure, planes[0], sigma_t, threshold, diag_a, changed,
-                                       cleared, untouched=untouched)
+                                       cleared, untouched=untouched, within=within)
         again = regions_of(texture2, False)
         # Kept only where it finds much more: below that, its lower noise mostly grows the
         # edit found into its own fringe.
@@ -453,7 +476,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     if ids:
         regions = regions_of(texture, True)
     diff = np.maximum(diff, texture, out=diff)
-    del lightness, activity, changed, cleared, textures, structure, spread, detail, untouched
+    del lightness, activity, within, changed, cleared, textures, structure, spread, detail, untouched
     clock.lap("regions")
     width = max(2 * _BLUR * diag_a + 1, _BAND * diag_a)
     fine = _fine_near(regions.mask, planes, texture, _FINE_BLUR * diag_a, width + 2)
@@ -794,7 +817,8 @@ def _near_changes(diff: np.ndarray, threshold: float, diag: float) -> tuple[np.n
 
 
 def _texture_as_delta_e(textures, change, lightness_change, sigma: float, threshold: float, diag: float,
-                        changed: np.ndarray, cleared: np.ndarray, untouched: np.ndarray | None = None) -> np.ndarray:
+                        changed: np.ndarray, cleared: np.ndarray, untouched: np.ndarray | None = None,
+                        within: np.ndarray | None = None) -> np.ndarray:
     """The texture change and the structure change on the colour difference's scale: ``threshold``
     where the strongest of them just counts.
 
@@ -814,7 +838,7 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
         # The count starts at a ratio of 1, the untouched pixels' average, so that the regions'
         # hysteresis (a fraction of the threshold) stays above the untouched level too.
         wide, wspread = wide_texture_change(lightness_change, detail, sigma=sigma, wide=_WIDE_REGION * diag,
-                                            exclude=changed, cap=_WIDE_CAP, untouched=untouched)
+                                            exclude=changed, cap=_WIDE_CAP, untouched=untouched, within=within)
         wide -= np.float32(1)
         wide *= np.float32(1 / (_WIDE_RATIO - 1))
         wspread *= np.float32(1 / _WIDE_MIN)
@@ -830,6 +854,64 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
     ratio *= np.float32(threshold)
     ratio[cleared] = 0
     return ratio
+
+
+def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, skip: int = 1):
+    """What a downscale to ``a_shape`` averages away: per analysis pixel, the variance within it
+    of the full-size difference (green channel, ``edited`` moved by ``shift`` as in
+    :func:`_composite`, minus ``original``), and of ``original`` alone; in L* squared, at the
+    original's level there. (None, None) where an analysis pixel averages fewer than
+    ``_WITHIN_MIN`` x ``_WITHIN_MIN`` pixels (to the nearest whole size).
+
+    Measured on blocks of f x f pixels (f the nearest whole size of an analysis pixel), on every
+    ``f // _WITHIN_ROWS``-th row (``_WITHIN_ROWS`` rows a block) and every ``skip``-th block
+    across and down, then brought to ``a_shape``: about 15 ms for both at 12 MP with a skip of 2.
+    """
+    rows, cols = original.shape[:2]
+    n = rows * cols / (a_shape[0] * a_shape[1])
+    f = int(round(np.sqrt(n)))
+    step = max(1, f // _WITHIN_ROWS)
+    fy = max(1, f // step)
+    dr, dc = shift
+    o = original[max(0, -dr):min(rows, rows - dr):step, max(0, -dc):min(cols, cols - dc), 1]
+    e = edited[max(0, dr):min(rows, rows + dr):step, max(0, dc):min(cols, cols + dc), 1]
+    r, c = o.shape[0] // fy * fy, o.shape[1] // f * f
+    if f < _WITHIN_MIN or r == 0 or c == 0:
+        return None, None
+    # Every skip-th block of every skip-th row of blocks, as (rows of blocks, fy, blocks, f).
+    o, e = (a[:r, :c].reshape(r // fy, fy, c // f, f)[::skip, :, ::skip] for a in (o, e))
+    d = o.astype(np.float32)
+    level = _block_means(d)
+    own = _block_means(np.square(d)) - np.square(level)
+    np.subtract(e, d, out=d)
+    within = _block_means(np.square(d)) - np.square(_block_means(d))
+    # A mean of m samples leaves (1 - 1/m) of their variance: the downscale averaged n pixels,
+    # the blocks have m = f * fy. And L* changes by a grey's slope at the original's level.
+    scale = np.square(np.interp(level, np.arange(256), _L_SLOPE)).astype(np.float32)
+    scale *= np.float32((1 - 1 / n) / (1 - 1 / (f * fy)))
+    size = (a_shape[1], a_shape[0])
+    return tuple(np.array(Image.fromarray(np.maximum(v, 0) * scale).resize(size, Image.Resampling.BILINEAR))
+                 for v in (within, own))
+
+
+def _block_means(blocks: np.ndarray) -> np.ndarray:
+    """Means over axes 1 and 3 of (R, fy, C, fx) float32 ``blocks``, as a sum of strided views
+    (numpy's ``mean`` over those axes took about three times as long)."""
+    out = np.zeros((blocks.shape[0], blocks.shape[2]), np.float32)
+    for i in range(blocks.shape[1]):
+        for j in range(blocks.shape[3]):
+            out += blocks[:, i, :, j]
+    out *= np.float32(1 / (blocks.shape[1] * blocks.shape[3]))
+    return out
+
+
+def _lightness_slope() -> np.ndarray:
+    """dL*/dv of a grey of sRGB code value v, for v = 0..255."""
+    grey = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)[None]
+    return np.gradient(srgb_to_lab(grey)[0, :, 0].astype(np.float64))
+
+
+_L_SLOPE = _lightness_slope()
 
 
 def _final_regions(regions, binary: np.ndarray):

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["texture_change", "detail_blocks", "wide_texture_change", "structure_change", "noise_by_detail",
+__all__ = ["texture_change", "detail_blocks", "detail_within", "wide_texture_change", "structure_change", "noise_by_detail",
            "noise_levels"]
 
 #: Number of bins of the original's local detail, each with its own noise level.
@@ -48,7 +48,8 @@ _NOISE_GROWTH = 1.3
 
 def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
                    untouched: np.ndarray | None = None,
-                   activity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   activity: np.ndarray | None = None,
+                   within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local spread of a colour difference, raw and in units of its noise at that level of detail.
 
     Parameters
@@ -92,7 +93,7 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
     # The statistics are smooth at this scale: compute them on k x k blocks (their sums of d and
     # of d^2, so no variance is lost) and bring them back up.
     k = _block_factor(sigma, lightness.shape)
-    spread = _local_spread(planes, sigma, k)
+    spread = _local_spread(planes, sigma, k, within)
     if activity is None:
         activity = detail_blocks(lightness, sigma=sigma)
     elif activity.shape != spread.shape:
@@ -126,9 +127,31 @@ def detail_blocks(lightness: np.ndarray, *, sigma: float) -> np.ndarray:
     return _local_spread(_finest(lightness)[np.newaxis], sigma, _block_factor(sigma, lightness.shape))
 
 
+def detail_within(detail: np.ndarray, within: np.ndarray, *, sigma: float) -> np.ndarray:
+    """:func:`detail_blocks` ``detail`` with ``within`` added to its energy: the (M, N) variance
+    of the original's lightness within each pixel that a downscale to (M, N) averaged away. A
+    photo's full-size detail is what its compression quantised, and a downscale hides it.
+
+    Examples
+    --------
+    >>> flat = np.full((64, 64), 50, np.float32)
+    >>> detail = detail_blocks(flat, sigma=2)
+    >>> float(detail_within(detail, np.full((64, 64), 4, np.float32), sigma=2).max())
+    2.0
+    """
+    k = _block_factor(sigma, within.shape)
+    if detail.shape != _blocks(within, k).shape:
+        raise ValueError(f"detail must be detail_blocks of an image of within's shape {within.shape}, "
+                         f"got {detail.shape}")
+    energy = ndi.gaussian_filter(_blocks(np.asarray(within, np.float32), k), sigma / k, mode="nearest", truncate=3.0)
+    energy += np.square(detail)
+    return np.sqrt(energy, out=energy)
+
+
 def wide_texture_change(lightness_change: np.ndarray, detail: np.ndarray, *, sigma: float, wide: float,
                         exclude: np.ndarray | None = None, cap: float = 3.0,
-                        untouched: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        untouched: np.ndarray | None = None,
+                        within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The lightness's texture change, averaged over a wider window.
 
     Grain over a busy area is never far above the compression noise there, so no pixel's ratio
@@ -174,7 +197,7 @@ def wide_texture_change(lightness_change: np.ndarray, detail: np.ndarray, *, sig
     if not (sigma > 0 and wide > 0):
         raise ValueError(f"sigma and wide must be > 0, got {sigma} and {wide}")
     k = _block_factor(sigma, change.shape)
-    spread = _local_spread(change[np.newaxis], sigma, k)
+    spread = _local_spread(change[np.newaxis], sigma, k, within)
     ratio = spread / noise_by_detail(spread, _blocks(np.asarray(detail, np.float32), k),
                                      untouched=_blocks_all(untouched, k))
     np.minimum(ratio, np.float32(cap), out=ratio)
@@ -319,14 +342,18 @@ def _repeat_up(image: np.ndarray, k: int, shape) -> np.ndarray:
     return np.repeat(np.repeat(image, k, axis=0), k, axis=1)[:shape[0], :shape[1]]
 
 
-def _local_spread(planes: np.ndarray, sigma: float, k: int) -> np.ndarray:
+def _local_spread(planes: np.ndarray, sigma: float, k: int, within: np.ndarray | None = None) -> np.ndarray:
     """sqrt(G * |p|^2 - |G * p|^2 - sigma^2 |grad G * p|^2) over the channels of (C, M, N) ``planes``.
 
-    Computed on k x k blocks: the result is (ceil(M / k), ceil(N / k)).
+    ``within``: (M, N), the variance within each pixel that a downscale averaged away, added to
+    the energy ``|p|^2`` (None: none). Computed on k x k blocks: the result is (ceil(M / k), ceil(N / k)).
     """
     sigma = sigma / k
     shape = _blocks(planes[0], k).shape
     energy = np.zeros(shape, np.float32)
+    if within is not None:
+        energy += ndi.gaussian_filter(_blocks(np.asarray(within, np.float32), k), sigma, mode="nearest",
+                                      truncate=3.0)
     explained = np.zeros(shape, np.float32)
     # A linear ramp with gradient g (per block) has variance sigma^2 |g|^2 across the window and
     # |g|^2 (k^2 - 1) / (12 k^2) within each block.
