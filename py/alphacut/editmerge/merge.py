@@ -41,7 +41,7 @@ Every length is a fraction of the image diagonal and every level a statistic
 of the image, and the regions are decided at the analysis size whatever the
 output size; so a preview (``preview_max_side``) shows the same mask as the
 full-resolution merge, up to resampling. A preview touches the full-size
-inputs only to downscale them.
+inputs only to downscale them and to measure what that downscale averages away.
 
 Full-size work is confined to where the edit lands: the feather computes only
 the tiles that the mask's soft edge reaches, and the composite (with the
