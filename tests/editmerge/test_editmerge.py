@@ -185,6 +185,19 @@ def test_fine_grain_on_a_large_photo_is_found_below_the_analysis_size(monkeypatc
     assert _iou(merge_edit(original, edited).mask >= 0.5, obj) < 0.3
 
 
+def test_an_edit_returned_at_half_size_finds_nothing_within_the_pixels():
+    """An editing model that returns the photo at half its size (resized back up by the merge)
+    has lost its fine detail everywhere: that is the original's own variance within each analysis
+    pixel, binned as noise, not an edit. No mask, as without the step."""
+    from skimage import data
+
+    rows, cols = 1800, 2400
+    original = _jpeg(np.asarray(Image.fromarray(data.astronaut()).resize((cols, rows), Image.Resampling.BICUBIC)), 92)
+    half = _jpeg(np.asarray(Image.fromarray(original).resize((cols // 2, rows // 2), Image.Resampling.LANCZOS)), 85)
+    result = merge_edit(original, half)
+    assert result.report["warnings"] and float(result.mask.max()) < 0.5
+
+
 def _grain_mask_case(kind):
     """(mask, original, edit, coherence) for grain_boundary: a disc of weight-1 change whose mask
     overshoots it by 5 px; ``kind`` is fine grain, a coarse texture (blotches) or a recolour."""
