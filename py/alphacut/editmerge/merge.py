@@ -409,9 +409,6 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         if shift_full != (0, 0):
             edit_a = shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
     clock.lap("align")
-    # What the downscale averaged away (grain finer than an analysis pixel): the difference's
-    # variance within each analysis pixel, and the original's own (its compression noise follows it).
-    within, own = _within_variance(original, cleaned, a_shape, shift_full, max(1, _block_factor(sigma_t, a_shape) // 2))
 
     # Global colour drift, fitted on the pixels that did not change.
     gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
@@ -419,6 +416,10 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         gain, offset = _fit_drift(orig_a, edit_a)
         edit_a -= offset
         edit_a *= 1 / gain
+    # What the downscale averaged away (grain finer than an analysis pixel): the difference's
+    # variance within each analysis pixel, and the original's own (its compression noise follows it).
+    within, own = _within_variance(original, cleaned, a_shape, shift_full, float(gain[1]),
+                                   max(1, _block_factor(sigma_t, a_shape) // 2))
     clock.lap("colour")
 
     # Difference map in Lab, compression noise blurred away.
@@ -856,17 +857,40 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
     return ratio
 
 
-def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, skip: int = 1):
+def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, gain: float = 1.0,
+                     skip: int = 1) -> tuple[np.ndarray | None, np.ndarray | None]:
     """What a downscale to ``a_shape`` averages away: per analysis pixel, the variance within it
-    of the full-size difference (green channel, ``edited`` moved by ``shift`` as in
-    :func:`_composite`, minus ``original``), and of ``original`` alone; in L* squared, at the
-    original's level there. (None, None) where an analysis pixel averages fewer than
-    ``_WITHIN_MIN`` x ``_WITHIN_MIN`` pixels (to the nearest whole size).
+    of the full-size difference, and of the original alone.
 
-    Measured on blocks of f x f pixels (f the nearest whole size of an analysis pixel), on every
-    ``f // _WITHIN_ROWS``-th row (``_WITHIN_ROWS`` rows a block) and every ``skip``-th block
-    across and down, then brought to ``a_shape``: about 30 ms for both at 12 MP with a skip of 2
-    (100 ms without).
+    Parameters
+    ----------
+    original, edited : (M, N, 3) ndarrays of uint8
+        The photos at full size; their green channels are read.
+    a_shape : (int, int)
+        The analysis size.
+    shift : (int, int)
+        The edit's shift, as in :func:`_composite` (``edited[r + shift[0], c + shift[1]]`` is
+        compared with ``original[r, c]``).
+    gain : float
+        The green channel's colour-drift gain: the difference is ``edited / gain - original``
+        (the drift's offset does not change a variance).
+    skip : int
+        Measure every ``skip``-th block across and down only (the maps are brought up to
+        ``a_shape`` anyway, and read in windows several pixels wide).
+
+    Returns
+    -------
+    within, own : (a_shape) ndarrays of float32, or None
+        In L* squared, at the original's level there (the slope of L* for a grey of its green).
+        Both None where an analysis pixel averages fewer than ``_WITHIN_MIN`` x ``_WITHIN_MIN``
+        pixels (to the nearest whole size), or the shift leaves too little overlap.
+
+    Notes
+    -----
+    Measured on blocks of f pixels across (f the nearest whole size of an analysis pixel) and,
+    down, of ``f // step`` rows ``step = f // _WITHIN_ROWS`` apart (every row where f < 4, so
+    detail two rows tall is seen only there). About 30 ms for both maps at 12 MP with a skip of
+    2 (100 ms without).
     """
     rows, cols = original.shape[:2]
     n = rows * cols / (a_shape[0] * a_shape[1])
@@ -874,9 +898,9 @@ def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, s
     step = max(1, f // _WITHIN_ROWS)
     fy = max(1, f // step)
     dr, dc = shift
-    o = original[max(0, -dr):min(rows, rows - dr):step, max(0, -dc):min(cols, cols - dc), 1]
-    e = edited[max(0, dr):min(rows, rows + dr):step, max(0, dc):min(cols, cols + dc), 1]
-    r, c = o.shape[0] // fy * fy, o.shape[1] // f * f
+    o = original[max(0, -dr):max(0, min(rows, rows - dr)):step, max(0, -dc):max(0, min(cols, cols - dc)), 1]
+    e = edited[max(0, dr):max(0, min(rows, rows + dr)):step, max(0, dc):max(0, min(cols, cols + dc)), 1]
+    r, c = min(o.shape[0], e.shape[0]) // fy * fy, min(o.shape[1], e.shape[1]) // f * f
     if f < _WITHIN_MIN or r == 0 or c == 0:
         return None, None
     # Every skip-th block of every skip-th row of blocks, as (rows of blocks, fy, blocks, f).
@@ -884,8 +908,10 @@ def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, s
     d = o.astype(np.float32)
     level = _block_means(d)
     own = _block_means(np.square(d)) - np.square(level)
+    d *= np.float32(gain)  # edited / gain - original = (edited - gain * original) / gain
     np.subtract(e, d, out=d)
     within = _block_means(np.square(d)) - np.square(_block_means(d))
+    within *= np.float32(1 / (gain * gain))
     # A mean of m samples leaves (1 - 1/m) of their variance: the downscale averaged n pixels,
     # the blocks have m = f * fy. And L* changes by a grey's slope at the original's level.
     scale = np.square(np.interp(level, np.arange(256), _L_SLOPE)).astype(np.float32)

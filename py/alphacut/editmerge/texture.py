@@ -65,6 +65,9 @@ def texture_change(planes: np.ndarray, lightness: np.ndarray, *, sigma: float,
     activity : ndarray of float32, optional
         :func:`detail_blocks` of ``lightness`` at this ``sigma``, if computed ahead (it depends
         on the original alone); computed here otherwise.
+    within : (M, N) ndarray of float32, optional
+        The variance of the difference within each pixel that a downscale to (M, N) averaged
+        away (the sum over ``planes``' channels, squared Delta E), added to its energy.
 
     Returns
     -------
@@ -128,9 +131,23 @@ def detail_blocks(lightness: np.ndarray, *, sigma: float) -> np.ndarray:
 
 
 def detail_within(detail: np.ndarray, within: np.ndarray, *, sigma: float) -> np.ndarray:
-    """:func:`detail_blocks` ``detail`` with ``within`` added to its energy: the (M, N) variance
-    of the original's lightness within each pixel that a downscale to (M, N) averaged away. A
-    photo's full-size detail is what its compression quantised, and a downscale hides it.
+    """:func:`detail_blocks` ``detail`` with ``within`` added to its energy: a photo's full-size
+    detail is what its compression quantised, and a downscale hides it.
+
+    Parameters
+    ----------
+    detail : ndarray of float32
+        :func:`detail_blocks` of the (M, N) lightness at ``sigma``.
+    within : (M, N) ndarray of float32
+        The variance of the original's lightness within each pixel that the downscale to (M, N)
+        averaged away, L*².
+    sigma : float
+        The scale ``detail`` was measured at, pixels, > 0.
+
+    Returns
+    -------
+    ndarray of float32
+        ``detail``'s shape.
 
     Examples
     --------
@@ -143,7 +160,7 @@ def detail_within(detail: np.ndarray, within: np.ndarray, *, sigma: float) -> np
     if detail.shape != _blocks(within, k).shape:
         raise ValueError(f"detail must be detail_blocks of an image of within's shape {within.shape}, "
                          f"got {detail.shape}")
-    energy = ndi.gaussian_filter(_blocks(np.asarray(within, np.float32), k), sigma / k, mode="nearest", truncate=3.0)
+    energy = _window_mean(within, sigma, k)
     energy += np.square(detail)
     return np.sqrt(energy, out=energy)
 
@@ -175,6 +192,8 @@ def wide_texture_change(lightness_change: np.ndarray, detail: np.ndarray, *, sig
         Each pixel's ratio counts up to this, so that edges and compression blocks do not carry the average.
     untouched : (M, N) ndarray of bool, optional
         The pixels the noise is measured on (see :func:`noise_by_detail`); all by default.
+    within : (M, N) ndarray of float32, optional
+        As in :func:`texture_change`: the lightness change's variance within each pixel, L*².
 
     Returns
     -------
@@ -342,18 +361,20 @@ def _repeat_up(image: np.ndarray, k: int, shape) -> np.ndarray:
     return np.repeat(np.repeat(image, k, axis=0), k, axis=1)[:shape[0], :shape[1]]
 
 
+def _window_mean(image: np.ndarray, sigma: float, k: int) -> np.ndarray:
+    """Gaussian window mean (``sigma`` pixels) of an (M, N) ``image``, on its k x k blocks."""
+    return ndi.gaussian_filter(_blocks(np.asarray(image, np.float32), k), sigma / k, mode="nearest", truncate=3.0)
+
+
 def _local_spread(planes: np.ndarray, sigma: float, k: int, within: np.ndarray | None = None) -> np.ndarray:
     """sqrt(G * |p|^2 - |G * p|^2 - sigma^2 |grad G * p|^2) over the channels of (C, M, N) ``planes``.
 
     ``within``: (M, N), the variance within each pixel that a downscale averaged away, added to
     the energy ``|p|^2`` (None: none). Computed on k x k blocks: the result is (ceil(M / k), ceil(N / k)).
     """
-    sigma = sigma / k
     shape = _blocks(planes[0], k).shape
-    energy = np.zeros(shape, np.float32)
-    if within is not None:
-        energy += ndi.gaussian_filter(_blocks(np.asarray(within, np.float32), k), sigma, mode="nearest",
-                                      truncate=3.0)
+    energy = np.zeros(shape, np.float32) if within is None else _window_mean(within, sigma, k)
+    sigma = sigma / k
     explained = np.zeros(shape, np.float32)
     # A linear ramp with gradient g (per block) has variance sigma^2 |g|^2 across the window and
     # |g|^2 (k^2 - 1) / (12 k^2) within each block.
