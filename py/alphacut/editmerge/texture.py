@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["texture_change", "detail_blocks", "detail_within", "wide_texture_change", "structure_change", "noise_by_detail",
-           "noise_levels"]
+__all__ = ["texture_change", "detail_blocks", "detail_within", "wide_texture_change", "structure_change",
+           "noise_by_detail", "noise_levels"]
 
 #: Number of bins of the original's local detail, each with its own noise level.
 _BINS = 6
@@ -157,7 +157,7 @@ def detail_within(detail: np.ndarray, within: np.ndarray, *, sigma: float) -> np
     2.0
     """
     k = _block_factor(sigma, within.shape)
-    if detail.shape != _blocks(within, k).shape:
+    if detail.shape != tuple(-(-side // k) for side in within.shape):  # _blocks' grid
         raise ValueError(f"detail must be detail_blocks of an image of within's shape {within.shape}, "
                          f"got {detail.shape}")
     energy = _window_mean(within, sigma, k)
