@@ -438,9 +438,10 @@ def criterion(rows) -> tuple[float, float]:
     return (statistics.mean(stats[k]["iou_ok"] for k in kinds), stats["all"]["iou_mean"])
 
 
-def cross_validate(pairs, merge, module, variants=None) -> str:
+def cross_validate(pairs, merge, module, variants=None, options=None) -> str:
     """Two folds of the tune half: each variant scored on each fold; the best on one fold is
-    reported on the other. Returns a Markdown table and the two choices."""
+    reported on the other (``options``: the merge's, as in :func:`evaluate`). Returns a Markdown
+    table and the two choices."""
     from alphacut.editmerge import regions
 
     def owner(name):
@@ -452,7 +453,7 @@ def cross_validate(pairs, merge, module, variants=None) -> str:
         try:
             for k, v in consts.items():
                 setattr(owner(k), k, v)
-            rows = evaluate(pairs, merge)
+            rows = evaluate(pairs, merge, options)
         finally:
             for k, v in saved.items():
                 setattr(owner(k), k, v)
@@ -495,7 +496,7 @@ def main(argv=None):
     sources = load_sources(args.data_root)
     if args.cv or args.cv_clear:
         print(cross_validate(make_pairs(sources, "tune", args.per_kind), merge_edit, editmerge,
-                             CLEAR_VARIANTS if args.cv_clear else VARIANTS))
+                             CLEAR_VARIANTS if args.cv_clear else VARIANTS, options))
         return
     splits = {"both": ("tune", "report"), "all": ("tune", "report", "holdout")}.get(args.split, (args.split,))
     rows = [r for s in splits for r in evaluate(make_pairs(sources, s, args.per_kind), merge_edit, options)]
