@@ -40,7 +40,7 @@ change), and is scored after a change's constants are fixed on the tune half (BE
 how often, and when a look at it shaped a change).
 
 Usage: python -m bench.editmerge_kinds [--data-root DIR] [--split tune|report|both|holdout|all] [--per-kind N]
-                                       [--json FILE] [--compare FILE] [--code DIR] [--cv | --cv-clear]
+                                       [--seed S] [--json FILE] [--compare FILE] [--code DIR] [--cv | --cv-clear]
                                        [--analysis-max-side N]
 """
 from __future__ import annotations
@@ -298,8 +298,10 @@ def make_pair(rng, kind, src, other) -> dict:
             "name": src["name"]}
 
 
-def make_pairs(sources, split, per_kind):
-    """``per_kind`` pairs of each kind for ``split`` (``tune`` or ``report``), deterministic."""
+def make_pairs(sources, split, per_kind, seed=SEED):
+    """``per_kind`` pairs of each kind for ``split`` (``tune``, ``report`` or ``holdout``),
+    deterministic for a ``seed`` (the tables use ``SEED``; the cross-validation rounds of
+    BENCHMARKS.md add 7 and 8 on the tune half)."""
     pool = [s for s in sources if half_of(s["name"]) == split]
     objects = [s for s in pool if s.get("object") is not None
                and OBJECT_AREA[0] <= s["object"].mean() <= OBJECT_AREA[1]]
@@ -309,7 +311,7 @@ def make_pairs(sources, split, per_kind):
         if not photos:
             print(f"note: no {split} photo has an object mask; the '{kind}' kind is skipped.", file=sys.stderr)
             continue
-        rng = np.random.default_rng([SEED, k, {"tune": 0, "report": 1, "holdout": 2}[split]])
+        rng = np.random.default_rng([seed, k, {"tune": 0, "report": 1, "holdout": 2}[split]])
         for i in range(per_kind):
             src = photos[(k * 7 + i * 3) % len(photos)]
             other = pool[(k * 7 + i * 3 + 11) % len(pool)]
@@ -474,6 +476,7 @@ def main(argv=None):
     ap.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
     ap.add_argument("--split", choices=("tune", "report", "both", "holdout", "all"), default="tune")
     ap.add_argument("--per-kind", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=SEED, help="seed of the edits (the tables use the default)")
     ap.add_argument("--json", type=Path, help="write the per-pair rows here")
     ap.add_argument("--compare", type=Path, help="per-pair rows of another method (from --json) to compare with")
     ap.add_argument("--code", type=Path, default=ROOT / "py", help="where the alphacut package is")
@@ -495,11 +498,11 @@ def main(argv=None):
 
     sources = load_sources(args.data_root)
     if args.cv or args.cv_clear:
-        print(cross_validate(make_pairs(sources, "tune", args.per_kind), merge_edit, editmerge,
+        print(cross_validate(make_pairs(sources, "tune", args.per_kind, args.seed), merge_edit, editmerge,
                              CLEAR_VARIANTS if args.cv_clear else VARIANTS, options))
         return
     splits = {"both": ("tune", "report"), "all": ("tune", "report", "holdout")}.get(args.split, (args.split,))
-    rows = [r for s in splits for r in evaluate(make_pairs(sources, s, args.per_kind), merge_edit, options)]
+    rows = [r for s in splits for r in evaluate(make_pairs(sources, s, args.per_kind, args.seed), merge_edit, options)]
     columns = {s: [r for r in rows if r["split"] == s] for s in splits}
     print(kind_table(columns))
     if args.compare:
