@@ -61,6 +61,23 @@ def test_cleaned_edit_keeps_the_edit_and_drops_the_compression(photo):
     assert abs(np.median(inside) - 12) <= 1
 
 
+def test_an_edit_over_most_of_the_photo_still_lets_the_model_in(photo):
+    """The gate looks at the blocks the round trip explains best, so an edit over 60 % of the photo
+    (grain over its left part) does not hide the compression of the rest: the model is used, and
+    the untouched part's difference from the drifted original falls by more than half."""
+    drifted = _drift(photo)
+    edited_clean = drifted.astype(np.int16)
+    rng = np.random.default_rng(3)
+    edited_clean[:, :307] += rng.integers(-10, 11, edited_clean[:, :307].shape, dtype=np.int16)
+    edited = jpeg_round_trip(np.clip(edited_clean, 0, 255).astype(np.uint8), quality=85)
+    cleaned, found = undo_compression(photo, edited)
+    assert found.used and found.quality == 85 and found.explained > 0.7
+    outside = (slice(None), slice(336, None))  # the blocks the edit does not touch
+    before = np.abs(edited.astype(int) - drifted)[outside].mean()
+    after = np.abs(cleaned.astype(int) - drifted)[outside].mean()
+    assert after < 0.5 * before
+
+
 @pytest.mark.parametrize("change", ["lossless", "shifted", "other tables"])
 def test_edit_that_is_not_a_jpeg_of_the_original_is_left_as_it_is(photo, change):
     """The gate: a lossless edit, a JPEG shifted off the grid, or one with tables the search does not
