@@ -67,7 +67,7 @@ def main(argv=None) -> int:
             print(f"{case.name}: {r['mb']:.0f} MB, {r['s']:.2f} s", file=sys.stderr)
     worst_mb = max(r["mb"] for _, _, r in rows)
     worst_s = max(r["s"] for _, _, r in rows)
-    lines = [BEGIN, "", f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, Python "
+    lines = ["", f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, Python "
              f"{platform.python_version()}. Command: `python -m bench.decode_bounds --write BENCHMARKS.md`. "
              f"Each refused file of the bad-input corpus decoded in a fresh process: peak resident memory "
              f"(the interpreter with numpy and Pillow alone: {base['mb']:.0f} MB) and the decode's wall time. "
@@ -75,11 +75,11 @@ def main(argv=None) -> int:
              "| file | bytes | peak MB | seconds | message |", "|---|---:|---:|---:|---|"]
     for name, size, r in rows:
         lines.append(f"| {name} | {size:,} | {r['mb']:.0f} | {r['s']:.2f} | {r['outcome'][:90]} |")
-    lines += ["", END]
+    lines.append("")
     text = "\n".join(lines)
     print(text)
     if args.write:
-        from .speed import write_section
+        from .common import write_section
 
         write_section(args.write, text, BEGIN, END, "## Refused files: memory and time")
     return 0

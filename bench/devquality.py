@@ -186,7 +186,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        from .speed import write_section
+        from .common import write_section
 
         write_section(args.write, text, BEGIN, END, "## Quality on every dev set, photo by photo (CPython)")
     return 0

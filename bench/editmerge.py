@@ -26,8 +26,8 @@ the ``report`` half.
 
 A second table (:mod:`editmerge_kinds`) reports ten kinds of edit separately, on pairs built
 independently of this one, for both halves and both cross-validation folds of the tune half;
-with ``--previous DIR`` (an alphacut package directory, e.g. an export of an older commit's
-``py``) the older method is scored on the same pairs, side by side.
+with ``--previous DIR`` (the directory that holds an older alphacut package, e.g. an export of an
+older commit's ``py``) the older method is scored on the same pairs, side by side.
 
 Usage: python -m bench.editmerge [--data DIR] [--write FILE] [--pairs N] [--split report|tune]
                                  [--tune] [--no-12mp] [--data-root DIR] [--per-kind N]
@@ -561,7 +561,8 @@ def main(argv=None):
     ap.add_argument("--data-root", type=Path, default=editmerge_kinds.DEFAULT_DATA_ROOT,
                     help="folder holding ecssd60/ and alphamatting27/ for the by-kind table")
     ap.add_argument("--per-kind", type=int, default=8, help="by-kind table: pairs per kind and half")
-    ap.add_argument("--previous", type=Path, help="alphacut package directory of an older method to compare")
+    ap.add_argument("--previous", type=Path,
+                    help="the directory that holds an older alphacut package (an export's py/) to compare")
     args = ap.parse_args(argv)
     sources = load_sources(args.data)
     if args.tune:

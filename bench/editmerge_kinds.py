@@ -479,20 +479,29 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=SEED, help="seed of the edits (the tables use the default)")
     ap.add_argument("--json", type=Path, help="write the per-pair rows here")
     ap.add_argument("--compare", type=Path, help="per-pair rows of another method (from --json) to compare with")
-    ap.add_argument("--code", type=Path, default=ROOT / "py", help="where the alphacut package is")
+    ap.add_argument("--code", type=Path, default=ROOT / "py",
+                    help="the directory that holds the alphacut package (a checkout's py/)")
     ap.add_argument("--cv", action="store_true", help="two-fold cross-validation of VARIANTS on the tune half")
     ap.add_argument("--cv-clear", action="store_true", help="the same for CLEAR_VARIANTS")
     ap.add_argument("--analysis-max-side", type=int,
                     help="merge with this analysis size (MergeOptions.analysis_max_side): below the photos' "
                          "size, it scores them as a photo that many times larger is scored at the default")
     args = ap.parse_args(argv)
-    # Deliberate, and the only sys.path change in bench/: --code names an alphacut package directory,
+    # Deliberate, and the only sys.path change in bench/: --code names the directory of an alphacut package,
     # this checkout's py/ by default or another checkout's (bench/editmerge.py --previous), so that the
     # same pairs score an older method for the before/after table. It goes first so that it wins over
     # the venv's alphacut-dev.pth; alphacut is imported only below, after it.
-    sys.path.insert(0, str(args.code))
+    code = args.code.resolve()
+    if not (code / "alphacut" / "__init__.py").is_file():
+        ap.error(f"--code {args.code}: no alphacut package in it (give the directory that holds alphacut/, "
+                 "a checkout's py/)")
+    sys.path.insert(0, str(code))
+    import alphacut
     from alphacut.editmerge import merge as editmerge
     from alphacut.editmerge import MergeOptions, merge_edit
+
+    if Path(alphacut.__file__).resolve().parent.parent != code:  # imported before, from elsewhere
+        ap.error(f"--code {args.code}: alphacut was imported from {alphacut.__file__}")
 
     options = None if args.analysis_max_side is None else MergeOptions(analysis_max_side=args.analysis_max_side)
 

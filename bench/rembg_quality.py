@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     text = report(rows, seconds, missing, args.max_mp)
     print(text)
     if args.write:
-        from .speed import write_section
+        from .common import write_section
 
         write_section(args.write, text, BEGIN, END, "## Quality beside rembg, with and without its alpha matting")
     return 0

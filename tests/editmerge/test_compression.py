@@ -78,6 +78,28 @@ def test_an_edit_over_most_of_the_photo_still_lets_the_model_in(photo):
     assert after < 0.5 * before
 
 
+def _smooth_noisy():
+    """Gradients with fine noise: any JPEG smooths the noise away, on the grid or not."""
+    r, c = np.mgrid[:384, :512]
+    ramps = np.stack([r * 0.4 + 40, c * 0.3 + 60, (r + c) * 0.2 + 30], axis=-1)
+    return np.clip(ramps + np.random.default_rng(0).normal(0, 2.5, (384, 512, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("quality", [60, 71])
+def test_a_shifted_edit_is_compared_as_it_is(quality):
+    """On a smooth, noisy photo a JPEG of the edit shifted by 2 px passes the gate: the unshifted
+    round trip smooths the noise away as the edit's own JPEG did. The merge finds the shift and
+    then leaves the model out; the same edit unshifted keeps it."""
+    photo = _smooth_noisy()
+    shifted = jpeg_round_trip(np.roll(_drift(photo), -2, axis=1), quality=quality)
+    assert undo_compression(photo, shifted)[1].used
+    res = merge_edit(photo, shifted)
+    assert res.report["shift"] == [0, -2] and res.report["compression"]["used"] is False
+    assert res.report["mask_fraction"] < 0.01
+    res = merge_edit(photo, jpeg_round_trip(_drift(photo), quality=quality))
+    assert res.report["shift"] == [0, 0] and res.report["compression"]["used"] is True
+
+
 @pytest.mark.parametrize("change", ["lossless", "shifted", "other tables"])
 def test_edit_that_is_not_a_jpeg_of_the_original_is_left_as_it_is(photo, change):
     """The gate: a lossless edit, a JPEG shifted off the grid, or one with tables the search does not

@@ -56,7 +56,7 @@ results are the same.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -392,22 +392,30 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         clock.lap("compression")
     edit_sizes = pool.submit(_edit_sizes, edited, cleaned, out_shape, a_shape)
     orig_o, orig_a = _two_sizes(original, out_shape, a_shape)
-    edit_o, edit_a = edit_sizes.result()
+    edit_o, edit_a, clean_a = edit_sizes.result()
     diag_a = float(np.hypot(*a_shape))
     sigma_t = _TEXTURE_BLUR * diag_a
     lab_original = pool.submit(_lab_and_detail, orig_a, sigma_t)  # while the edit is aligned and colour-matched
-    edit_a = edit_a.astype(np.float32)
     scale_a = (a_shape[0] / shape[0], a_shape[1] / shape[1])
     clock.lap("downscale")
 
-    # Global shift: estimated at the analysis size, undone at full size by whole pixels.
+    # Global shift: estimated at the analysis size, undone at full size by whole pixels. On the edit
+    # as it is: the cleaned one is drawn towards the unshifted original where the compression model
+    # explains the difference by smoothing alone (smooth, noisy parts).
     shift_full = (0, 0)
     strength = 0.0
     if options.align_shift > 0:
         (dr, dc), strength = phase_correlate(orig_a, edit_a, max_shift=options.align_shift)
         shift_full = (int(round(dr / scale_a[0])), int(round(dc / scale_a[1])))
-        if shift_full != (0, 0):
-            edit_a = shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
+    if clean_a is not edit_a:
+        if shift_full == (0, 0):
+            edit_a = clean_a
+        else:  # the model predicts a JPEG on the original's grid: a shifted edit is not one
+            cleaned, compression = edited, replace(compression, used=False)
+    del clean_a
+    edit_a = edit_a.astype(np.float32)
+    if shift_full != (0, 0):
+        edit_a = shift_subpixel(edit_a, shift_full[0] * scale_a[0], shift_full[1] * scale_a[1])
     clock.lap("align")
 
     # Global colour drift, fitted on the pixels that did not change.
@@ -705,11 +713,11 @@ def _two_sizes(image: np.ndarray, out_shape, a_shape):
 
 
 def _edit_sizes(edited: np.ndarray, cleaned: np.ndarray, out_shape, a_shape):
-    """The edit at the output size and, from ``cleaned`` (the edit without its modelled
-    compression, or the edit itself), at the analysis size."""
-    if cleaned is edited:
-        return _two_sizes(edited, out_shape, a_shape)
-    return _resize_rgb(edited, out_shape), _resize_rgb(cleaned, a_shape)
+    """The edit at the output and at the analysis size, and ``cleaned`` (the edit without its
+    modelled compression) at the analysis size: the same array as the edit's when ``cleaned`` is
+    the edit itself."""
+    out, small = _two_sizes(edited, out_shape, a_shape)
+    return out, small, small if cleaned is edited else _resize_rgb(cleaned, a_shape)
 
 
 def _resize_brush(brush, shape):
