@@ -92,7 +92,7 @@ def test_a_shifted_edit_is_compared_as_it_is(quality):
     then leaves the model out; the same edit unshifted keeps it."""
     photo = _smooth_noisy()
     shifted = jpeg_round_trip(np.roll(_drift(photo), -2, axis=1), quality=quality)
-    assert undo_compression(photo, shifted)[1].used
+    assert undo_compression(photo, shifted)[1].used  # the setup: the gate alone lets it in
     res = merge_edit(photo, shifted)
     assert res.report["shift"] == [0, -2] and res.report["compression"]["used"] is False
     assert res.report["mask_fraction"] < 0.01

@@ -25,12 +25,16 @@ Steps (:func:`undo_compression`):
    crops of the photo aligned to the grid: the one whose round trip is closest to the edit.
 3. A gate: the round trip must explain the difference (each pixel capped at ``_CAP`` code
    values) down to at most ``_GATE`` of it, over the ``_GATE_BLOCKS`` share of the busy 16 x 16
-   blocks (those the compression changed by ``_BUSY`` code values or more on average) where it
-   explains the largest share. The rest may be the edit, which no compression explains: an
-   edit over most of the photo (a large region, the photo's own subject) leaves the
-   best-explained blocks untouched. Otherwise the edit is not a JPEG of the drifted original
-   (another encoder's tables, a resize, a shift, a regenerated background) and nothing is
-   changed.
+   blocks (those where the edit differs from the drifted original by ``_BUSY`` code values or
+   more on average) where it explains the largest share. The rest may be the edit, which no
+   compression explains: an edit over most of the photo (a large region, the photo's own
+   subject) leaves the best-explained blocks untouched. Otherwise the edit is not a JPEG of the
+   drifted original (another encoder's tables, a resize, a shift, a regenerated background) and
+   nothing is changed.
+
+   A shifted edit can still pass where the photo is smooth and noisy: there any JPEG smooths
+   the noise away alike, on the grid or off it. The merge finds the shift on the edit as it is
+   and then compares it without the model (``Compression.used`` is then False in its report).
 
 The model needs the photo at the size it was compressed, with the grid at its top-left corner:
 the merge calls it on the full-size images, before any shift or resize, and only up to
@@ -65,7 +69,8 @@ _CAP = 8
 #: be the edit, which no model of the compression explains; session 34: a share of all blocks
 #: ranked by what is left, 0.7, let an edit over 35-60 % of the photo into the gate's blocks and
 #: kept the model out of most such edits). A busy block differs by at least ``_BUSY`` code values
-#: per pixel and channel on average (capped); the gate needs ``_GATE_MIN_BLOCKS`` of them.
+#: per pixel and channel on average (capped); the gate needs ``_GATE_MIN_BLOCKS`` of them, and
+#: looks at that many at least.
 _GATE = 0.3
 _GATE_BLOCKS = 0.3
 _BUSY = 0.5
@@ -91,7 +96,8 @@ class Compression:
         round trip explains (1 - cost after / cost before), over the busy blocks where it
         explains the largest share (``_GATE_BLOCKS`` of them); 0 with too few busy blocks.
     used : bool
-        Whether the gate let the model clean the edit.
+        Whether the gate let the model clean the edit (in the merge's report: False too when
+        the merge found the edit shifted, and compared it without the model).
     """
 
     quality: int | None
@@ -181,21 +187,24 @@ def _block_costs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _explained(before: np.ndarray, after: np.ndarray) -> float:
     """The gate's measure: ``1 - after / before`` summed over the ``_GATE_BLOCKS`` share of the busy
-    blocks (``before`` at least ``_BUSY`` per value) with the smallest ``after / before``; 0 with
-    fewer than ``_GATE_MIN_BLOCKS`` busy blocks (nothing for a model to explain).
+    blocks (``before`` at least ``_BUSY`` per value) with the smallest ``after / before``, and at
+    least ``_GATE_MIN_BLOCKS`` of them; 0 with fewer busy blocks than that (nothing for a model
+    to explain).
 
     Examples
     --------
-    >>> before = np.full(20, 768 * 4)
-    >>> after = np.r_[np.full(6, 768 * 0.4), np.full(14, 768 * 4)]  # 70 % of the blocks edited
+    >>> before = np.full(40, 768 * 4)
+    >>> after = np.r_[np.full(12, 768 * 0.4), np.full(28, 768 * 4)]  # 70 % of the blocks edited
     >>> round(_explained(before, after), 2)
     0.9
+    >>> _explained(before[:7], after[:7])  # too few busy blocks
+    0.0
     """
     busy = before >= _BUSY * 3 * _GRID * _GRID
     if busy.sum() < _GATE_MIN_BLOCKS:
         return 0.0
     b, a = before[busy].astype(np.float64), after[busy].astype(np.float64)
-    best = np.argsort(a / b, kind="stable")[:max(1, int(round(_GATE_BLOCKS * b.size)))]
+    best = np.argsort(a / b, kind="stable")[:max(_GATE_MIN_BLOCKS, int(round(_GATE_BLOCKS * b.size)))]
     return float(1.0 - a[best].sum() / b[best].sum())
 
 

@@ -11,7 +11,8 @@ Steps, all on numpy arrays, float32 throughout:
 1. Bring the edit to the original's size (the report warns when it had to).
    If it was not resized, predict its JPEG compression and take it out of the
    copy of the edit that is analysed (:mod:`alphacut.editmerge.compression`),
-   then downscale both to an analysis size.
+   then downscale both to an analysis size. (If step 2 finds the edit shifted,
+   the model, which predicts a JPEG on the original's grid, is dropped.)
 2. Undo a small global shift (phase correlation, :mod:`alphacut.editmerge.align`)
    and a global colour drift (a per-channel gain and offset fitted on the
    pixels that did not change).
@@ -253,7 +254,8 @@ class MergeOptions(OptionsBase):
         If the edit is a JPEG of the (drifted) original outside the edited area, predict that
         compression by encoding the original the same way, and take it out of the edit before
         comparing (:mod:`alphacut.editmerge.compression`; photos up to 4.2 megapixels, with
-        ``match_colour``). The composite always takes the edit as it is.
+        ``match_colour``, and not when the edit is found shifted). The composite always takes
+        the edit as it is.
     analysis_max_side : int
         Longer side, in pixels, at which the regions are decided; the mask is then refined to the
         output size along the original's edges.
