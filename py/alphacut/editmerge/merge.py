@@ -409,7 +409,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     if options.align_shift > 0:
         (dr, dc), strength = phase_correlate(orig_a, edit_a, max_shift=options.align_shift)
         shift_full = (int(round(dr / scale_a[0])), int(round(dc / scale_a[1])))
-    if clean_a is not edit_a:
+    if cleaned is not edited:  # the compression model was used
         if shift_full == (0, 0):
             edit_a = clean_a
         else:  # the model predicts a JPEG on the original's grid: a shifted edit is not one
