@@ -20,6 +20,18 @@ def png_bytes(arr: np.ndarray, **kw) -> bytes:
     return buf.getvalue()
 
 
+def jpeg_round_trip(rgb: np.ndarray, quality: int = 80) -> np.ndarray:
+    """``rgb`` (uint8) as a JPEG of ``quality`` decodes."""
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boolean masks."""
+    return float(np.logical_and(a, b).sum() / np.logical_or(a, b).sum())
+
+
 def studio(tmp_path, name, colour, size=(48, 64)):
     """A small studio-style photo (a square on a flat backdrop), written as PNG."""
     rgb = np.full((*size, 3), 235, np.uint8)

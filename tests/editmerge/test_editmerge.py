@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from scipy import ndimage as ndi
+from support import iou, jpeg_round_trip
 
 from alphacut.editmerge import MergeOptions, MergeResult, merge_edit, merge_edit_bytes
 from alphacut.editmerge.align import estimate_shift
@@ -18,16 +19,6 @@ from alphacut.io.encode import encode_png
 def _ellipse(shape, centre, radii):
     r, c = np.ogrid[:shape[0], :shape[1]]
     return ((r - centre[0]) / radii[0]) ** 2 + ((c - centre[1]) / radii[1]) ** 2 <= 1
-
-
-def _jpeg(rgb, quality=80):
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-
-
-def _iou(a, b):
-    return np.logical_and(a, b).sum() / np.logical_or(a, b).sum()
 
 
 def _psnr(a, b):
@@ -81,7 +72,7 @@ def _grain_over(rng, original, obj, soft):
     ``soft`` px, then JPEG at quality 85."""
     weight = ndi.gaussian_filter(obj.astype(np.float32), soft)[..., None]
     grainy = original + rng.normal(0, 12, obj.shape)[..., None]
-    return _jpeg(np.clip(original * (1 - weight) + grainy * weight, 0, 255).astype(np.uint8), 85)
+    return jpeg_round_trip(np.clip(original * (1 - weight) + grainy * weight, 0, 255).astype(np.uint8), 85)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -91,9 +82,9 @@ def test_grain_over_an_object_ends_at_the_object_s_edge(monkeypatch, seed):
     import alphacut.editmerge.merge as merge_module
 
     original, edited, obj = _noise_over_an_object(seed)
-    assert _iou(merge_edit(original, edited).mask >= 0.5, obj) > 0.98
+    assert iou(merge_edit(original, edited).mask >= 0.5, obj) > 0.98
     monkeypatch.setattr(merge_module, "_EDGE_SNAP", 0.0)
-    assert _iou(merge_edit(original, edited).mask >= 0.5, obj) < 0.975
+    assert iou(merge_edit(original, edited).mask >= 0.5, obj) < 0.975
 
 
 
@@ -120,9 +111,9 @@ def test_grain_over_thin_limbs_ends_at_the_half_weight_edge(monkeypatch, seed):
     import alphacut.editmerge.merge as merge_module
 
     original, edited, obj = _grain_over_limbs(seed)
-    placed = _iou(merge_edit(original, edited).mask >= 0.5, obj)
+    placed = iou(merge_edit(original, edited).mask >= 0.5, obj)
     monkeypatch.setattr(merge_module, "grain_boundary", lambda mask, *args, **kwargs: mask)
-    without = _iou(merge_edit(original, edited).mask >= 0.5, obj)
+    without = iou(merge_edit(original, edited).mask >= 0.5, obj)
     assert placed > without + 0.01
     assert placed > 0.9
 
@@ -191,13 +182,14 @@ def test_fine_grain_on_a_large_photo_is_found_below_the_analysis_size(monkeypatc
 
     rng = np.random.default_rng(5)
     rows, cols = 2400, 3200
-    original = _jpeg(np.asarray(Image.fromarray(data.astronaut()).resize((cols, rows), Image.Resampling.BICUBIC)), 92)
+    photo = Image.fromarray(data.astronaut()).resize((cols, rows), Image.Resampling.BICUBIC)
+    original = jpeg_round_trip(np.asarray(photo), 92)
     obj = _ellipse((rows, cols), (1300, 1500), (600, 800))
     grain = rng.normal(0, 12, (rows, cols, 1)).astype(np.float32) * obj[..., None]
-    edited = _jpeg(np.clip(original + grain, 0, 255).astype(np.uint8), 85)
-    assert _iou(merge_edit(original, edited).mask >= 0.5, obj) > 0.95
+    edited = jpeg_round_trip(np.clip(original + grain, 0, 255).astype(np.uint8), 85)
+    assert iou(merge_edit(original, edited).mask >= 0.5, obj) > 0.95
     monkeypatch.setattr(merge_module, "_WITHIN_MIN", 1000)
-    assert _iou(merge_edit(original, edited).mask >= 0.5, obj) < 0.3
+    assert iou(merge_edit(original, edited).mask >= 0.5, obj) < 0.3
 
 
 def test_an_edit_returned_at_half_size_finds_nothing_within_the_pixels():
@@ -207,8 +199,10 @@ def test_an_edit_returned_at_half_size_finds_nothing_within_the_pixels():
     from skimage import data
 
     rows, cols = 1800, 2400
-    original = _jpeg(np.asarray(Image.fromarray(data.astronaut()).resize((cols, rows), Image.Resampling.BICUBIC)), 92)
-    half = _jpeg(np.asarray(Image.fromarray(original).resize((cols // 2, rows // 2), Image.Resampling.LANCZOS)), 85)
+    photo = Image.fromarray(data.astronaut()).resize((cols, rows), Image.Resampling.BICUBIC)
+    original = jpeg_round_trip(np.asarray(photo), 92)
+    half = Image.fromarray(original).resize((cols // 2, rows // 2), Image.Resampling.LANCZOS)
+    half = jpeg_round_trip(np.asarray(half), 85)
     result = merge_edit(original, half)
     assert "resized" in result.report["warnings"][0]  # the path under test
     assert float(result.mask.max()) < 0.5
@@ -226,8 +220,8 @@ def test_a_grainy_photo_recompressed_is_not_an_edit(monkeypatch):
     rows, cols = 2400, 3200
     photo = np.asarray(Image.fromarray(data.astronaut()).resize((cols, rows), Image.Resampling.BICUBIC), np.float32)
     photo[:, :cols // 2] += np.random.default_rng(6).normal(0, 15, (rows, cols // 2, 1))
-    original = _jpeg(np.clip(photo, 0, 255).astype(np.uint8), 95)
-    resaved = _jpeg(original, 75)
+    original = jpeg_round_trip(np.clip(photo, 0, 255).astype(np.uint8), 95)
+    resaved = jpeg_round_trip(original, 75)
     assert float((merge_edit(original, resaved).mask >= 0.5).mean()) < 0.01
     monkeypatch.setattr(merge_module, "detail_within", lambda detail, within, sigma: detail)
     assert float((merge_edit(original, resaved).mask >= 0.5).mean()) > 0.2
@@ -263,7 +257,7 @@ def test_grain_boundary_moves_only_fine_grain_and_only_near_the_boundary(kind):
         np.testing.assert_array_equal(out, mask)
         return
     disc = np.hypot(*np.ogrid[-60:60, -80:80]) < 35
-    assert _iou(out, disc) > 0.9 > 0.8 > _iou(mask, disc)  # 0.94 against 0.77
+    assert iou(out, disc) > 0.9 > 0.8 > iou(mask, disc)  # 0.94 against 0.77
     moved = out != mask
     near = ndi.distance_transform_edt(mask) <= 8
     near |= ndi.distance_transform_edt(~mask) <= 8
@@ -289,7 +283,7 @@ def _coarse_texture_with_a_weak_patch(seed):
     field[np.hypot(r - 120, c - 215) < 22] *= 0.1
     weight = ndi.gaussian_filter(obj.astype(np.float32), 2.0)
     textured = original + (field * weight)[..., None] * np.array([1.0, 0.8, 0.7])
-    return original, _jpeg(np.clip(textured, 0, 255).astype(np.uint8), 85), obj
+    return original, jpeg_round_trip(np.clip(textured, 0, 255).astype(np.uint8), 85), obj
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -302,8 +296,8 @@ def test_a_coarse_texture_s_weak_patch_is_filled_up_to_the_object_s_edge(monkeyp
     filled = merge_edit(original, edited).mask >= 0.5
     monkeypatch.setattr(merge_module, "_INLET_SNAP", 0.0)
     without = merge_edit(original, edited).mask >= 0.5
-    assert _iou(filled, obj) > _iou(without, obj) + 0.01
-    assert _iou(filled, obj) > 0.8
+    assert iou(filled, obj) > iou(without, obj) + 0.01
+    assert iou(filled, obj) > 0.8
 
 
 def _disc_bay_hole():
@@ -366,12 +360,12 @@ def test_an_edited_ring_keeps_its_unchanged_hole(monkeypatch, kind):
     weight = ndi.gaussian_filter(ring.astype(np.float32), 1.5)[..., None]
     full = (original + rng.normal(0, 12, ring.shape)[..., None] if kind == "noise"
             else original[..., [2, 0, 1]].astype(np.float32))
-    edited = _jpeg(np.clip(original * (1 - weight) + full * weight, 0, 255).astype(np.uint8), 85)
+    edited = jpeg_round_trip(np.clip(original * (1 - weight) + full * weight, 0, 255).astype(np.uint8), 85)
     mask = merge_edit(original, edited).mask >= 0.5
-    assert not mask[rad < 20].any() and _iou(mask, ring) > 0.99
+    assert not mask[rad < 20].any() and iou(mask, ring) > 0.99
     monkeypatch.setattr(regions_module, "HOLE_UNCHANGED", 0.0)
     mask = merge_edit(original, edited).mask >= 0.5
-    assert mask[rad < 20].all() and _iou(mask, ring) < 0.9
+    assert mask[rad < 20].all() and iou(mask, ring) < 0.9
 
 
 @pytest.fixture(scope="module")
@@ -388,7 +382,7 @@ def pair(cat_rgb):
     rng = np.random.default_rng(0)
     drift = clean.astype(np.float32) * np.float32(1.02) + rng.normal(0, 1.5, clean.shape).astype(np.float32)
     drift[_ellipse(shape, (250, 400), (6, 6))] += 20  # a small unrelated change
-    edited = _jpeg(np.clip(np.rint(drift), 0, 255).astype(np.uint8), 80)
+    edited = jpeg_round_trip(np.clip(np.rint(drift), 0, 255).astype(np.uint8), 80)
     return original, edited, mask, clean
 
 
@@ -435,7 +429,7 @@ def test_estimate_shift_recovers_known_shift(cat_rgb, shift):
     rows, cols = cat_rgb.shape[:2]
     ri = np.clip(np.arange(rows) - shift[0], 0, rows - 1)
     ci = np.clip(np.arange(cols) - shift[1], 0, cols - 1)
-    moved = _jpeg(cat_rgb[ri][:, ci], 85)
+    moved = jpeg_round_trip(cat_rgb[ri][:, ci], 85)
     est = estimate_shift(cat_rgb, moved, max_shift=0.02)
     np.testing.assert_allclose(est, shift, atol=0.3)
 
@@ -452,10 +446,10 @@ def test_merge_undoes_global_shift(pair):
     rows, cols = original.shape[:2]
     ri = np.clip(np.arange(rows) - 2, 0, rows - 1)
     ci = np.clip(np.arange(cols) + 3, 0, cols - 1)
-    moved = _jpeg(clean[ri][:, ci], 90)
+    moved = jpeg_round_trip(clean[ri][:, ci], 90)
     res = merge_edit(original, moved)
     assert res.report["shift"] == [2, -3]
-    assert _iou(res.mask >= 0.5, mask) > 0.9
+    assert iou(res.mask >= 0.5, mask) > 0.9
 
 
 # --- the known answer ----------------------------------------------------------------------
@@ -464,7 +458,7 @@ def test_merge_undoes_global_shift(pair):
 def test_recovers_known_edit(pair):
     original, edited, mask, clean = pair
     res = merge_edit(original, edited)
-    assert _iou(res.mask >= 0.5, mask) > 0.9
+    assert iou(res.mask >= 0.5, mask) > 0.9
     # Outside a band around the edit, the original comes back exactly.
     far = ndi.distance_transform_edt(~mask) > 8
     assert np.array_equal(res.composite[far], original[far])
@@ -490,7 +484,7 @@ def test_threads_change_nothing(pair, monkeypatch, preview):
 
 
 def test_no_edit_gives_empty_mask(cat_rgb):
-    res = merge_edit(cat_rgb, _jpeg(cat_rgb, 75))
+    res = merge_edit(cat_rgb, jpeg_round_trip(cat_rgb, 75))
     assert res.report["regions"] == [] and not res.mask.any()
     assert np.array_equal(res.composite, cat_rgb)
 
@@ -586,7 +580,7 @@ def test_size_mismatch_is_resized_and_reported(pair):
     assert len(res.report["warnings"]) == 1
     assert "300x200" in res.report["warnings"][0] and "451x300" in res.report["warnings"][0]
     assert "stretched" not in res.report["warnings"][0]
-    assert _iou(res.mask >= 0.5, mask) > 0.85
+    assert iou(res.mask >= 0.5, mask) > 0.85
     wide = np.asarray(Image.fromarray(edited).resize((400, 200), Image.Resampling.BICUBIC))
     assert "stretched" in merge_edit(original, wide).report["warnings"][0]
     assert merge_edit(original, edited).report["warnings"] == []
@@ -652,7 +646,7 @@ def test_preview_matches_full(pair):
     prev = merge_edit(original, edited, options=MergeOptions(preview_max_side=150))
     assert prev.composite.shape == (100, 150, 3) and prev.mask.shape == (100, 150)
     up = np.asarray(Image.fromarray(prev.mask).resize((451, 300), Image.Resampling.BILINEAR))
-    assert _iou(up >= 0.5, full.mask >= 0.5) > 0.95
+    assert iou(up >= 0.5, full.mask >= 0.5) > 0.95
     assert float(np.abs(up - full.mask).mean()) < 0.02
 
 
@@ -662,7 +656,7 @@ def test_regions_do_not_depend_on_analysis_resolution(pair):
     fine = merge_edit(original, edited)
     coarse = merge_edit(original, edited, options=MergeOptions(analysis_max_side=160))
     assert coarse.report["analysis_width"] == 160 and fine.report["analysis_width"] == 451
-    assert _iou(coarse.mask >= 0.5, fine.mask >= 0.5) > 0.9
+    assert iou(coarse.mask >= 0.5, fine.mask >= 0.5) > 0.9
 
 
 # --- bytes ---------------------------------------------------------------------------------
@@ -783,7 +777,7 @@ def big_pair(cat_rgb):
     drift = np.clip(np.rint(clean * np.float32(1.03) - 4), 0, 255).astype(np.uint8)
     rows, cols = shape
     moved = drift[np.clip(np.arange(rows) - 2, 0, rows - 1)][:, np.clip(np.arange(cols) + 3, 0, cols - 1)]
-    return original, _jpeg(moved, 90), mask
+    return original, jpeg_round_trip(moved, 90), mask
 
 
 def test_merge_of_a_moved_drifted_edit_equals_the_whole_image_formula(big_pair):
@@ -792,7 +786,7 @@ def test_merge_of_a_moved_drifted_edit_equals_the_whole_image_formula(big_pair):
     original, edited, mask = big_pair
     res = merge_edit(original, edited)
     rep = res.report
-    assert rep["shift"] == [2, -3] and _iou(res.mask >= 0.5, mask) > 0.9
+    assert rep["shift"] == [2, -3] and iou(res.mask >= 0.5, mask) > 0.9
     assert ((res.mask > 0) & (res.mask < 1)).any()
     rows, cols = original.shape[:2]
     edit = edited[np.clip(np.arange(rows) + 2, 0, rows - 1)][:, np.clip(np.arange(cols) - 3, 0, cols - 1)]
@@ -890,6 +884,21 @@ def test_fill_small_holes_matches_scipy():
             np.testing.assert_array_equal(_fill_small_holes(mask, max_size), mask | small[labels])
 
 
+def test_fill_small_holes_keeps_the_holes_whose_median_is_below_the_level():
+    from alphacut.editmerge.regions import _fill_small_holes
+
+    rng = np.random.default_rng(3)
+    for i, mask in enumerate(_random_masks(60)):
+        values = rng.random(mask.shape).astype(np.float32) * (1 + i % 3)
+        holes = ndi.binary_fill_holes(mask) & ~mask
+        labels, n = ndi.label(holes)
+        small = np.bincount(labels.ravel(), minlength=n + 1) <= 50
+        small[0] = False
+        for k in range(1, n + 1):  # each hole's median, on its own pixels
+            small[k] &= not np.median(values[labels == k]) < 0.6
+        np.testing.assert_array_equal(_fill_small_holes(mask, 50, values, 0.6), mask | small[labels])
+
+
 def test_close_matches_the_whole_image_closing():
     from alphacut.editmerge.regions import _close
 
@@ -913,7 +922,7 @@ def _grain_pair(cat_rgb):
     edited = cat_rgb.astype(np.float32)
     edited[mask] += rng.normal(0, 14, (int(mask.sum()), 1)).astype(np.float32)
     edited = edited * np.float32(1.02) + 1
-    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 85)
+    return mask, jpeg_round_trip(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 85)
 
 
 def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypatch):
@@ -921,11 +930,11 @@ def test_texture_change_finds_grain_the_mean_difference_misses(cat_rgb, monkeypa
 
     mask, edited = _grain_pair(cat_rgb)
     res = merge_edit(cat_rgb, edited)
-    assert _iou(res.mask >= 0.5, mask) > 0.6
+    assert iou(res.mask >= 0.5, mask) > 0.6
     monkeypatch.setattr(em, "_TEXTURE_RATIO", 1e9)  # the colour difference alone
     monkeypatch.setattr(em, "_STRUCT_LEVEL", 1e9)
     monkeypatch.setattr(em, "_WIDE_REGION", 0.0)
-    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
+    assert iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
 
 
 def _weak_grain_pair(cat_rgb):
@@ -934,7 +943,7 @@ def _weak_grain_pair(cat_rgb):
     rng = np.random.default_rng(3)
     edited = cat_rgb.astype(np.float32)
     edited[mask] += rng.normal(0, 8, (int(mask.sum()), 1)).astype(np.float32)
-    return mask, _jpeg(np.clip(np.rint(edited * np.float32(1.02) + 1), 0, 255).astype(np.uint8), 80)
+    return mask, jpeg_round_trip(np.clip(np.rint(edited * np.float32(1.02) + 1), 0, 255).astype(np.uint8), 80)
 
 
 def test_wide_texture_finds_grain_over_busy_fur(cat_rgb, monkeypatch):
@@ -944,9 +953,9 @@ def test_wide_texture_finds_grain_over_busy_fur(cat_rgb, monkeypatch):
 
     mask, edited = _weak_grain_pair(cat_rgb)
     opts = MergeOptions(undo_compression=False)
-    assert _iou(merge_edit(cat_rgb, edited, options=opts).mask >= 0.5, mask) > 0.85
+    assert iou(merge_edit(cat_rgb, edited, options=opts).mask >= 0.5, mask) > 0.85
     monkeypatch.setattr(em, "_WIDE_REGION", 0.0)  # the other signals alone: parts of it (0.61)
-    assert _iou(merge_edit(cat_rgb, edited, options=opts).mask >= 0.5, mask) < 0.7
+    assert iou(merge_edit(cat_rgb, edited, options=opts).mask >= 0.5, mask) < 0.7
 
 
 def test_compression_taken_out_leaves_the_grain_standing_out(cat_rgb, monkeypatch):
@@ -961,14 +970,14 @@ def test_compression_taken_out_leaves_the_grain_standing_out(cat_rgb, monkeypatc
                                          "explained": pytest.approx(res.report["compression"]["explained"]),
                                          "used": True}
     assert res.report["compression"]["explained"] > 0.7
-    assert _iou(res.mask >= 0.5, mask) > 0.85
+    assert iou(res.mask >= 0.5, mask) > 0.85
 
 
 def test_texture_change_is_quiet_where_only_compression_differs(cat_rgb):
     from alphacut.editmerge.texture import texture_change
 
     lab_o = srgb_to_lab(cat_rgb)
-    planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(_jpeg(cat_rgb, 75)) - lab_o, 2, 0))
+    planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(jpeg_round_trip(cat_rgb, 75)) - lab_o, 2, 0))
     spread, ratio, _ = texture_change(planes, np.ascontiguousarray(lab_o[:, :, 0]), sigma=2.0)
     assert spread.shape == ratio.shape == cat_rgb.shape[:2]
     assert float(np.quantile(ratio, 0.99)) < 4.0  # below the default _TEXTURE_RATIO
@@ -1000,7 +1009,7 @@ def test_texture_change_with_its_detail_computed_ahead_is_the_same(cat_rgb, sigm
 
     lab_o = srgb_to_lab(cat_rgb)
     lightness = np.ascontiguousarray(lab_o[:, :, 0])
-    planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(_jpeg(cat_rgb, 75)) - lab_o, 2, 0))[:1]
+    planes = np.ascontiguousarray(np.moveaxis(srgb_to_lab(jpeg_round_trip(cat_rgb, 75)) - lab_o, 2, 0))[:1]
     alone = texture_change(planes, lightness, sigma=sigma)
     ahead = texture_change(planes, lightness, sigma=sigma, activity=detail_blocks(lightness, sigma=sigma))
     for a, b in zip(alone, ahead):
@@ -1014,7 +1023,7 @@ def test_lab_difference_in_two_halves_is_the_whole_image_s(cat_rgb):
     from alphacut._shared.threads import executor
     from alphacut.editmerge.merge import _lab_difference
 
-    edit = _jpeg(cat_rgb, 75).astype(np.float32) * np.float32(1.1 / 255)  # some values above 1: clipped
+    edit = jpeg_round_trip(cat_rgb, 75).astype(np.float32) * np.float32(1.1 / 255)  # some values above 1: clipped
     lab_o = srgb_to_lab(cat_rgb)
     whole = np.moveaxis(srgb_to_lab(np.clip(edit, 0, 1)) - lab_o, 2, 0)
     with executor() as pool:
@@ -1032,28 +1041,28 @@ def _smoothed_pair(cat_rgb):
     edited = cat_rgb.astype(np.float32)
     edited[mask] = smooth[mask]
     edited = edited * np.float32(1.02) + 1
-    return mask, _jpeg(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 80)
+    return mask, jpeg_round_trip(np.clip(np.rint(edited), 0, 255).astype(np.uint8), 80)
 
 
 def test_structure_change_finds_an_edit_of_fine_detail(cat_rgb, monkeypatch):
     import alphacut.editmerge.merge as em
 
     mask, edited = _smoothed_pair(cat_rgb)
-    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) > 0.85
+    assert iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) > 0.85
     # The texture change of the lightness finds this edit too (since session 19), so the structure
     # change is checked alone: with it, the region is found; with neither, it is not.
     monkeypatch.setattr(em, "_TEXTURE_RATIO", 1e9)
     monkeypatch.setattr(em, "_WIDE_REGION", 0.0)
-    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) > 0.85
+    assert iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) > 0.85
     monkeypatch.setattr(em, "_STRUCT_LEVEL", 1e9)
-    assert _iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
+    assert iou(merge_edit(cat_rgb, edited).mask >= 0.5, mask) < 0.3
 
 
 def test_structure_change_is_quiet_where_only_compression_differs(cat_rgb):
     from alphacut.editmerge.texture import structure_change
 
     lightness = np.ascontiguousarray(srgb_to_lab(cat_rgb)[:, :, 0])
-    change = np.ascontiguousarray(srgb_to_lab(_jpeg(cat_rgb, 75))[:, :, 0]) - lightness
+    change = np.ascontiguousarray(srgb_to_lab(jpeg_round_trip(cat_rgb, 75))[:, :, 0]) - lightness
     d = structure_change(lightness, change, sigma=2.0, contrast=6.0)
     assert d.shape == lightness.shape and d.dtype == np.float32
     assert float(np.quantile(d, 0.99)) < 0.2  # below the default _STRUCT_LEVEL
@@ -1243,7 +1252,7 @@ def test_e2e_merge_pair_still_gives_one_region(tmp_path):
     res = merge_edit(original, edited, options=MergeOptions(preview_max_side=1024))
     assert len(res.report["regions"]) == 1
     assert [(c["id"], c["kept"]) for c in res.report["region_candidates"]] == [(1, True), (2, False)]
-    assert _iou(res.mask8 > 127, known) > 0.8
+    assert iou(res.mask8 > 127, known) > 0.8
     outside = res.mask8 == 0
     assert np.array_equal(res.composite[outside], original[outside])
 
@@ -1257,10 +1266,10 @@ def test_refine_boundary_trims_a_strong_change_s_fringe_inside_a_wide_band():
     true[30:90, 30:90] = True
     fine = ndi.gaussian_filter(true * np.float32(100), 3.0)
     coarse = fine > 3.5  # the detection's reach: about 6 px beyond the true edge
-    assert _iou(coarse, true) < 0.8
+    assert iou(coarse, true) < 0.8
     wide = refine_boundary(coarse, fine, threshold=5.0, width=10, outer=2)
     narrow = refine_boundary(coarse, fine, threshold=5.0, width=2)
-    assert _iou(wide, true) > 0.97 > _iou(narrow, true)
+    assert iou(wide, true) > 0.97 > iou(narrow, true)
 
 
 def test_upsample_is_bilinear_with_block_centres_aligned():
@@ -1288,7 +1297,7 @@ def test_texture_change_of_the_lightness_ignores_chroma_errors_at_colour_edges(m
 
     original = np.ascontiguousarray(data.astronaut()[:, :, :3])
     drifted = np.clip(np.rint(original * np.float32([1.02, 0.98, 1.0]) + 2), 0, 255).astype(np.uint8)
-    edited = _jpeg(drifted, 75)
+    edited = jpeg_round_trip(drifted, 75)
     opts = MergeOptions(undo_compression=False)
     assert not (merge_edit(original, edited, options=opts).mask >= 0.5).any()
     monkeypatch.setattr(em, "_TEXTURE_PLANES", 3)
@@ -1305,7 +1314,7 @@ def test_compression_model_leaves_a_copy_with_no_edit_nearly_untouched(quality):
 
     original = np.ascontiguousarray(data.astronaut()[:, :, :3])
     drifted = np.clip(np.rint(original * np.float32([1.02, 0.98, 1.0]) + 2), 0, 255).astype(np.uint8)
-    res = merge_edit(original, _jpeg(drifted, quality))
+    res = merge_edit(original, jpeg_round_trip(drifted, quality))
     found = res.report["compression"]
     assert (found["quality"], found["used"]) == (quality, True) and found["explained"] > 0.9
     assert (res.mask >= 0.5).mean() < 0.001
@@ -1355,7 +1364,7 @@ def test_refine_boundary_keeps_a_weak_edit_s_edge_down_to_the_floor():
     coarse = ndi.binary_dilation(true, iterations=3)
     at_threshold = refine_boundary(coarse, fine, threshold=5.0, width=8)
     at_floor = refine_boundary(coarse, fine, threshold=5.0, width=8, floor=3.5)
-    assert _iou(at_floor, true) > 0.95 > 0.90 > _iou(at_threshold, true)
+    assert iou(at_floor, true) > 0.95 > 0.90 > iou(at_threshold, true)
 
 
 def test_refine_boundary_places_each_side_at_half_of_its_own_change():
@@ -1368,8 +1377,8 @@ def test_refine_boundary_places_each_side_at_half_of_its_own_change():
     coarse = ndi.binary_dilation(true, iterations=3)
     whole = refine_boundary(coarse, fine, threshold=5.0, width=8)
     local = refine_boundary(coarse, fine, threshold=5.0, width=8, local=2.0)
-    assert _iou(local, true) > 0.97
-    assert _iou(whole, true) < _iou(local, true) - 0.03
+    assert iou(local, true) > 0.97
+    assert iou(whole, true) < iou(local, true) - 0.03
     # The weak side's edges, far from the strong side: at the half-height lines (40 and 239).
     for line in (local[140], local[:, 60]):
         first, last = np.flatnonzero(line)[[0, -1]]
@@ -1388,7 +1397,7 @@ def test_refine_boundary_grows_a_spiky_region_to_half_way_on_the_detection_map()
     kw = dict(threshold=5.0, width=8, outer=6, steady=0.75, large=0.01)
     kept = refine_boundary(coarse, fine, **kw)  # the outline, and a few spikes beyond it
     grown = refine_boundary(coarse, fine, coarse=detection, **kw)
-    assert _iou(grown, true) > 0.97 > _iou(kept, true) + 0.05
+    assert iou(grown, true) > 0.97 > iou(kept, true) + 0.05
     assert not (grown & ~ndi.binary_dilation(true, iterations=2)).any()
 
 
@@ -1409,11 +1418,11 @@ def test_a_noisy_texture_keeps_its_evidence_beside_its_own_clipped_parts(monkeyp
     field -= ndi.gaussian_filter(field, 12.0)
     field *= 26 / field.std()
     edited = np.clip(original + (weight * field)[..., None] * np.float32([1.0, 0.8, 0.7]), 0, 255)
-    edited = _jpeg(np.rint(edited).astype(np.uint8), 85)
+    edited = jpeg_round_trip(np.rint(edited).astype(np.uint8), 85)
     truth = weight > 0.5
-    assert _iou(merge_edit(original, edited).mask >= 0.5, truth) > 0.9
+    assert iou(merge_edit(original, edited).mask >= 0.5, truth) > 0.9
     monkeypatch.setattr(em, "_CLEAR_LEVEL", 1.0)
-    assert _iou(merge_edit(original, edited).mask >= 0.5, truth) < 0.85
+    assert iou(merge_edit(original, edited).mask >= 0.5, truth) < 0.85
 
 
 def _grain_over_most_busy_pixels(seed=1, grain=10.0):
@@ -1427,7 +1436,7 @@ def _grain_over_most_busy_pixels(seed=1, grain=10.0):
     texture = ndi.gaussian_filter(rng.normal(0, 40, (300, 400)), 0.7)
     original = np.clip(120 + busy * texture, 0, 255).astype(np.uint8)[..., None].repeat(3, axis=2)
     edit = original + region[..., None] * rng.normal(0, grain, (300, 400, 1))
-    return original, _jpeg(np.clip(np.rint(edit), 0, 255).astype(np.uint8), 85), region
+    return original, jpeg_round_trip(np.clip(np.rint(edit), 0, 255).astype(np.uint8), 85), region
 
 
 def test_second_noise_pass_finds_grain_over_most_busy_pixels(monkeypatch):
@@ -1436,13 +1445,13 @@ def test_second_noise_pass_finds_grain_over_most_busy_pixels(monkeypatch):
     original, edited, region = _grain_over_most_busy_pixels()
     res = merge_edit(original, edited)
     assert res.report["texture_noise_second_pass"] is True
-    assert _iou(res.mask >= 0.5, region) > 0.9
+    assert iou(res.mask >= 0.5, region) > 0.9
     # One pass measures the noise with the grain in it, and finds only the flat squares (grown a
     # little into the busy part by the grain's own edge, grain_boundary: 0.44).
     monkeypatch.setattr(M, "_RENOISE_DROP", np.inf)
     one = merge_edit(original, edited)
     assert one.report["texture_noise_second_pass"] is False
-    assert _iou(one.mask >= 0.5, region) < 0.5
+    assert iou(one.mask >= 0.5, region) < 0.5
     # A second pass that does not find this much more than the first is not kept.
     monkeypatch.setattr(M, "_RENOISE_DROP", 1.2)
     monkeypatch.setattr(M, "_RENOISE_GROWTH", 100.0)
@@ -1465,13 +1474,13 @@ def test_noise_held_to_the_detail_s_growth_finds_grain_over_the_most_detailed_pi
     original = np.clip(120 + texture, 0, 255).astype(np.uint8)[..., None].repeat(3, axis=2)
     region = (c >= 230) & (r >= 10) & (r < 290)
     edit = original + region[..., None] * rng.normal(0, 18, (300, 400, 1))
-    edited = _jpeg(np.clip(np.rint(edit), 0, 255).astype(np.uint8), 85)
+    edited = jpeg_round_trip(np.clip(np.rint(edit), 0, 255).astype(np.uint8), 85)
     unmodelled = MergeOptions(undo_compression=False)
-    assert _iou(merge_edit(original, edited).mask >= 0.5, region) > 0.95
-    assert _iou(merge_edit(original, edited, options=unmodelled).mask >= 0.5, region) > 0.95
+    assert iou(merge_edit(original, edited).mask >= 0.5, region) > 0.95
+    assert iou(merge_edit(original, edited, options=unmodelled).mask >= 0.5, region) > 0.95
     monkeypatch.setattr(T, "_NOISE_GROWTH", np.inf)
-    assert _iou(merge_edit(original, edited, options=unmodelled).mask >= 0.5, region) < 0.4
-    assert _iou(merge_edit(original, edited).mask >= 0.5, region) > 0.8
+    assert iou(merge_edit(original, edited, options=unmodelled).mask >= 0.5, region) < 0.4
+    assert iou(merge_edit(original, edited).mask >= 0.5, region) > 0.8
 
 
 def test_region_ids_apply_to_the_second_noise_pass():

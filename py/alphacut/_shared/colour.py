@@ -1,4 +1,4 @@
-"""sRGB to CIELAB (D65) in float32, and the CIE76 colour difference.
+"""sRGB to CIELAB (D65) in float32 and back, and the CIE76 colour difference.
 
 The conversion follows IEC 61966-2-1 (sRGB transfer curve and primaries) and
 CIE 15 (Lab with the D65 reference white), the same formulas as
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["srgb_to_lab", "delta_e"]
+__all__ = ["srgb_to_lab", "lab_to_srgb", "delta_e"]
 
 #: Linear sRGB -> CIE XYZ, D65 (IEC 61966-2-1).
 _RGB_TO_XYZ = np.array(
@@ -20,6 +20,7 @@ _RGB_TO_XYZ = np.array(
 _WHITE = _RGB_TO_XYZ.sum(axis=1)
 #: XYZ normalised by the white point, folded into one matrix.
 _RGB_TO_XYZN = (_RGB_TO_XYZ / _WHITE[:, np.newaxis]).astype(np.float32)
+_XYZN_TO_RGB = np.linalg.inv(_RGB_TO_XYZ / _WHITE[:, np.newaxis]).astype(np.float32)
 _DELTA = 6.0 / 29.0
 
 
@@ -98,6 +99,47 @@ def _linear_to_lab(lin: np.ndarray) -> np.ndarray:
     lab[..., 1] = np.float32(500) * (f[..., 0] - f[..., 1])
     lab[..., 2] = np.float32(200) * (f[..., 1] - f[..., 2])
     return lab
+
+
+def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
+    """Convert CIELAB under D65 to sRGB, the inverse of :func:`srgb_to_lab`.
+
+    Parameters
+    ----------
+    lab : (..., 3) ndarray of float
+        L*, a*, b*.
+
+    Returns
+    -------
+    rgb : (..., 3) ndarray of float32
+        sRGB code values in [0, 1]; colours outside the sRGB gamut are clipped to it in linear
+        light, channel by channel.
+
+    Examples
+    --------
+    >>> rgb = np.array([[255, 255, 255], [255, 0, 0], [12, 200, 99]], np.uint8)
+    >>> back = lab_to_srgb(srgb_to_lab(rgb)) * 255
+    >>> bool(np.abs(back - rgb).max() < 0.01)
+    True
+    """
+    lab = np.asarray(lab, dtype=np.float32)
+    if lab.ndim < 1 or lab.shape[-1] != 3:
+        raise ValueError(f"lab must be (..., 3), got shape {lab.shape}")
+    f = np.empty_like(lab)
+    f[..., 1] = (lab[..., 0] + np.float32(16)) * np.float32(1 / 116)
+    f[..., 0] = f[..., 1] + lab[..., 1] * np.float32(1 / 500)
+    f[..., 2] = f[..., 1] - lab[..., 2] * np.float32(1 / 200)
+    small = f <= np.float32(_DELTA)
+    xyz = f * f * f
+    xyz[small] = (f[small] - np.float32(4 / 29)) * np.float32(3 * _DELTA ** 2)
+    lin = xyz @ _XYZN_TO_RGB.T
+    np.clip(lin, 0.0, 1.0, out=lin)
+    rgb = _power(lin, 1 / 2.4)
+    rgb *= np.float32(1.055)
+    rgb -= np.float32(0.055)
+    low = lin <= np.float32(0.0031308)
+    rgb[low] = lin[low] * np.float32(12.92)
+    return rgb
 
 
 def delta_e(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:

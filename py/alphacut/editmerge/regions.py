@@ -682,7 +682,8 @@ def _fill_small_holes(mask: np.ndarray, max_size: float, values: np.ndarray | No
     small[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False  # open to the border
     if values is not None and below > 0 and small.any():
         ids = np.flatnonzero(small)
-        small[ids[np.asarray(ndi.median(values[box], labels, ids)) < below]] = False
+        inside = small[labels]  # the median sorts what it is given: only the holes' pixels
+        small[ids[np.asarray(ndi.median(values[box][inside], labels[inside], ids)) < below]] = False
     if not small.any():
         return mask
     out = mask.copy()
