@@ -76,6 +76,8 @@ def test_fit_colour_map_learns_a_recolour_despite_untouched_pixels_and_rejects_o
     _, full, change_fit, _ = fit_colour_map(lab, texture)
     assert full < 0.3 and change_fit < 0.6
     assert fit_colour_map(lab[:10], change[:10]) is None
+    _, full, change_fit, colour_fit = fit_colour_map(lab, np.zeros_like(lab))  # no change at all
+    assert (full, change_fit, colour_fit) == (0.0, 0.0, 0.0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -111,3 +113,21 @@ def test_merge_carves_the_cuts_of_a_soft_edged_recolour(monkeypatch, seed):
     without = merge_edit(original, edited).mask >= 0.5
     assert iou(with_step, half) > 0.985
     assert iou(with_step, half) > iou(without, half) + 0.02
+
+
+def test_a_swap_beside_a_recolour_keeps_its_outline_while_the_recolour_is_carved():
+    original, edited, half = _cut_disc(0, size=320)
+    shape = half.shape
+    r, c = np.mgrid[:shape[0], :shape[1]]
+    square = (np.abs(r - 30) < 18) & (np.abs(c - 30) < 18)  # in the corner, clear of the disc
+    other = ndi.uniform_filter(np.random.default_rng(5).integers(0, 256, original.shape).astype(np.uint8), (9, 9, 1))
+    edit = np.where(square[..., None], other, edited).astype(np.float32) / 255
+    lab = srgb_to_lab(original)
+    change = np.moveaxis(srgb_to_lab(edit) - lab, 2, 0)
+    coarse = ndi.binary_closing(half, iterations=5) | ndi.binary_dilation(half, iterations=2)
+    coarse |= ndi.binary_dilation(square, iterations=3)
+    out = blend_boundary(coarse, coarse, lab=lab, change=change, original=original, edit=edit,
+                         coherence=np.ones(shape, np.float32), width=4, outer=4, incoherent=0.8, threshold=5.0)
+    corner = (slice(0, 60), slice(0, 60))
+    np.testing.assert_array_equal(out[corner], coarse[corner])  # the swap: as it was
+    assert iou(out & ~ndi.binary_dilation(square, iterations=3), half) > 0.985  # the recolour: carved

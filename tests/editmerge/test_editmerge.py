@@ -1112,7 +1112,7 @@ def test_refine_boundary_smooths_the_outline_of_an_incoherent_region_only(cohere
     ragged = refine_boundary(coarse, fine, **kw)
     smoothed = refine_boundary(coarse, fine, smooth=4.0, **kw)
 
-    def iou(m):
+    def disc_iou(m):
         return (m & disc).sum() / (m | disc).sum()
 
     def edge(m):  # pixels on the outline
@@ -1121,7 +1121,7 @@ def test_refine_boundary_smooths_the_outline_of_an_incoherent_region_only(cohere
     if coherence < 0.8:
         # Grain or a texture: wiggles below the scale are noise, and smoothing brings the outline
         # nearer the disc, and shorter.
-        assert iou(smoothed) > iou(ragged) + 0.01
+        assert disc_iou(smoothed) > disc_iou(ragged) + 0.01
         assert edge(smoothed) < 0.9 * edge(ragged)
         assert smoothed[80, 80] and not smoothed[5, 5]
     else:

@@ -20,6 +20,7 @@ _RGB_TO_XYZ = np.array(
 _WHITE = _RGB_TO_XYZ.sum(axis=1)
 #: XYZ normalised by the white point, folded into one matrix.
 _RGB_TO_XYZN = (_RGB_TO_XYZ / _WHITE[:, np.newaxis]).astype(np.float32)
+#: Its inverse: normalised XYZ -> linear sRGB.
 _XYZN_TO_RGB = np.linalg.inv(_RGB_TO_XYZ / _WHITE[:, np.newaxis]).astype(np.float32)
 _DELTA = 6.0 / 29.0
 

@@ -68,6 +68,7 @@ def fit_colour_map(lab: np.ndarray, change: np.ndarray, *, refits: int = REFITS,
         Times the fit is repeated on the pixels that received at least ``full_share`` of the
         change the previous fit predicts for them (chosen each time among all K).
     full_share : float
+        The share of the predicted change a pixel must have received to count as fully edited.
 
     Returns
     -------
@@ -83,7 +84,7 @@ def fit_colour_map(lab: np.ndarray, change: np.ndarray, *, refits: int = REFITS,
     >>> lab = rng.uniform(-40, 60, (500, 3))
     >>> turn = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], float)  # a* and b* rotated
     >>> change = lab @ turn - lab + (0, 5, -10)
-    >>> change[:100] *= 0.3  # a fifth of the pixels got a third of the edit: a soft edge
+    >>> change[:100] *= 0.3  # a fifth of the pixels got 0.3 of the edit: a soft edge
     >>> W, full, change_fit, colour_fit = fit_colour_map(lab, change)
     >>> bool(np.allclose(W[:3], turn - np.eye(3)) and change_fit > 0.99 and colour_fit > 0.99), full
     (True, 0.8)
@@ -99,6 +100,8 @@ def fit_colour_map(lab: np.ndarray, change: np.ndarray, *, refits: int = REFITS,
             break
         w = np.linalg.lstsq(x[full], y[full], rcond=None)[0]
     full = _full(x, y, w, full_share)
+    if not full.any():  # no change to speak of
+        return w, 0.0, 0.0, 0.0
     x, y = x[full], y[full]
     residual = float(np.square(y - x @ w).sum())
     edited = x[:, :3] + y
@@ -148,8 +151,8 @@ def blend_boundary(binary: np.ndarray, mask: np.ndarray, *, lab: np.ndarray, cha
         How much of the change survives a blur: a region whose core averages below
         ``incoherent`` is grain or a texture, not a colour map, and is left as it is.
     width, outer : float
-        The band inside and outside the coarse regions, pixels: the weight decides within
-        ``outer`` of them, and in their core.
+        Pixels: the core is farther than ``width`` inside the coarse regions, and the weight
+        decides everywhere in them and up to ``outer`` outside them.
     threshold : float
         The detection threshold; holes are refilled as in ``refine_boundary``.
     coarse : (M, N) ndarray of float32, optional
@@ -206,12 +209,14 @@ def half_weight(mask: np.ndarray, *, lab: np.ndarray, change: np.ndarray, origin
         in_core, 1)
     coherent &= in_core >= MIN_CORE
     coherent[0] = False
-    lab, change = lab[box], np.moveaxis(change[(slice(None),) + box], 0, 2)
+    # The box's pixels as rows, in the order of its flat indices (one copy each).
+    lab = np.ascontiguousarray(lab[box]).reshape(-1, 3)
+    change = np.ascontiguousarray(np.moveaxis(change[(slice(None),) + box], 0, 2)).reshape(-1, 3)
     maps = {}
     for k in np.flatnonzero(coherent):
         here = np.flatnonzero((core & (comps == k)).ravel())
         here = here[::max(1, len(here) // FIT_SAMPLES)]
-        fit = fit_colour_map(lab.reshape(-1, 3)[here], change.reshape(-1, 3)[here])
+        fit = fit_colour_map(lab[here], change[here])
         if fit is not None and fit[1] >= MIN_FULL and fit[2] >= MIN_CHANGE_FIT and fit[3] >= MIN_COLOUR_FIT:
             maps[k] = fit[0]
     if not maps:
@@ -225,7 +230,7 @@ def half_weight(mask: np.ndarray, *, lab: np.ndarray, change: np.ndarray, origin
     decided, above = [], []
     for k, w in maps.items():
         zone = np.flatnonzero((owner == k).ravel())
-        lab_z = lab.reshape(-1, 3)[zone].astype(np.float64)
+        lab_z = lab[zone].astype(np.float64)
         full = lab_to_srgb(lab_z + np.concatenate([lab_z, np.ones((len(zone), 1))], axis=1) @ w)
         full -= before.reshape(-1, 3)[zone]
         size = np.square(full).sum(axis=1)

@@ -978,7 +978,7 @@ def _slope_at(level: np.ndarray) -> np.ndarray:
     >>> bool(np.array_equal(_slope_at(level), np.interp(level, np.arange(256), _L_SLOPE)))
     True
     """
-    x = level.astype(np.float64)
+    x = np.clip(level, 0, 255).astype(np.float64)  # a saturated block's mean can be 255 + 1 ulp
     knot = np.minimum(x.astype(np.intp), 254)
     low = _L_SLOPE[knot]
     return (_L_SLOPE[knot + 1] - low) * (x - knot) + low
