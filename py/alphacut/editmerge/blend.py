@@ -25,7 +25,7 @@ from scipy import ndimage as ndi
 
 from .._shared.colour import lab_to_srgb
 from . import regions
-from .regions import _EIGHT, _bbox, _fill_small_holes, _touching
+from .regions import _EIGHT, _bbox, _fill_small_holes, _nearest_label, _touching
 
 __all__ = ["HalfWeight", "apply_half_weight", "blend_boundary", "fit_colour_map", "half_weight"]
 
@@ -222,8 +222,7 @@ def half_weight(mask: np.ndarray, *, lab: np.ndarray, change: np.ndarray, origin
     if not maps:
         return None
     # Each pixel within ``outer`` of the coarse regions belongs to the nearest one.
-    distance, (rows, cols) = ndi.distance_transform_edt(comps == 0, return_indices=True)
-    owner = np.where(distance <= outer, comps[rows, cols], 0)
+    owner = _nearest_label(comps, reach=outer)
     before = original[box].astype(np.float32) * np.float32(1 / 255)
     diff = np.stack([ndi.gaussian_filter(edit[box][..., i] - before[..., i], SIGMA, mode="nearest", truncate=3.0)
                      for i in range(3)], axis=-1)

@@ -535,10 +535,12 @@ def _local_mean(values, where, sigma, default):
     return _upsample(mean.astype(np.float32), k, values.shape)
 
 
-def _nearest_label(labels):
-    """Per pixel, the label of the nearest labelled pixel (its own where it has one)."""
-    _, (rows, cols) = ndi.distance_transform_edt(labels == 0, return_indices=True)
-    return labels[rows, cols]
+def _nearest_label(labels, reach: float | None = None):
+    """Per pixel, the label of the nearest labelled pixel (its own where it has one); with
+    ``reach``, 0 where that pixel is farther than ``reach``."""
+    distance, (rows, cols) = ndi.distance_transform_edt(labels == 0, return_indices=True)
+    nearest = labels[rows, cols]
+    return nearest if reach is None else np.where(distance <= reach, nearest, 0)
 
 
 def _grow_spiky(coarse, comps, owner, spiky, core, outside_band, around):
