@@ -113,17 +113,22 @@ def resize_block(grid, out_rows, rows, col0, col1, wc):
     return out
 
 
-def downsample(image, shape):
-    """Shrink a photo to ``shape`` with Pillow's antialiased bilinear filter, rows first.
+def downsample(image, shape, method=Image.Resampling.BILINEAR):
+    """Shrink a photo to ``shape`` with one of Pillow's antialiased filters, rows first.
 
     The rows are resized through a 2-D view of the photo that Pillow reads in place, so the
-    full-size photo is never copied into Pillow's 4-bytes-per-pixel format.
+    full-size photo is never copied into Pillow's 4-bytes-per-pixel format: at 12 MP to
+    1024 x 768 with the box filter, 42 ms against 54 for one resize of the RGB image (session 36;
+    most of the difference is that copy). Pillow resizes the columns first, so the two orders
+    round differently: values differ by at most 1.
 
     Parameters
     ----------
     image : (M, N, 3) ndarray of uint8
     shape : tuple of int
         ``(m, n)``, at most ``(M, N)``.
+    method : PIL.Image.Resampling, optional
+        Pillow's filter; bilinear by default.
 
     Returns
     -------
@@ -134,11 +139,13 @@ def downsample(image, shape):
     >>> img = np.zeros((40, 60, 3), np.uint8); img[:, 30:] = 200
     >>> downsample(img, (4, 6))[0, :, 0]
     array([  0,   0,  25, 175, 200, 200], dtype=uint8)
+    >>> downsample(img, (4, 6), Image.Resampling.BOX)[0, :, 0]
+    array([  0,   0,   0, 200, 200, 200], dtype=uint8)
     """
     rows, cols, ch = image.shape
     flat = np.ascontiguousarray(image).reshape(rows, cols * ch)
-    tall = np.asarray(Image.fromarray(flat).resize((cols * ch, shape[0]), Image.BILINEAR))
-    return np.asarray(Image.fromarray(tall.reshape(shape[0], cols, ch)).resize(shape[::-1], Image.BILINEAR))
+    tall = np.asarray(Image.fromarray(flat).resize((cols * ch, shape[0]), method))
+    return np.asarray(Image.fromarray(tall.reshape(shape[0], cols, ch)).resize(shape[::-1], method))
 
 
 def reduce(image, k, band=BAND_ROWS):
