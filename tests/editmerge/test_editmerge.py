@@ -1501,3 +1501,34 @@ def test_untouched_leaves_out_the_closed_edit_or_gives_up():
     assert not untouched[50:131, 80:180].any() and untouched[:30].all() and untouched[:, 240:].all()
     assert _untouched(np.zeros((200, 300), bool), 360.0) is None
     assert _untouched(np.ones((200, 300), bool), 360.0) is None
+
+
+@pytest.mark.parametrize("top", [0.0, None])
+def test_a_dark_photo_is_compared_brighter_and_composited_as_it_is(cat_rgb, monkeypatch, top):
+    """A content swap in a photo at an eighth of its exposure changes it by little more than the
+    threshold's floor (Delta E 5): compared at twice the exposure it is found whole; the composite
+    is made of the photos as they are."""
+    from skimage import data
+
+    from alphacut.editmerge import merge as m
+
+    if top is not None:  # the comparison at the photo's own exposure, for contrast
+        monkeypatch.setattr(m, "_EXPOSURE_TOP", top)
+    dark = np.rint(cat_rgb * np.float32(0.12)).astype(np.uint8)
+    swap = np.rint(data.coffee()[:300, :451] * np.float32(0.12)).astype(np.uint8)
+    r, c = np.mgrid[:300, :451]
+    region = ((r - 150) / 70.0) ** 2 + ((c - 200) / 90.0) ** 2 <= 1
+    w = ndi.gaussian_filter(region.astype(np.float32), 2)[..., None]
+    edited = jpeg_round_trip(np.rint(dark * (1 - w) + swap * w).astype(np.uint8), 85)
+    res = m.merge_edit(dark, edited)
+    found = iou(res.mask >= 0.5, region)
+    far = ndi.distance_transform_edt(~region) > 8
+    np.testing.assert_array_equal(res.composite[far], dark[far])
+    if top is not None:
+        assert res.report["exposure"] == 1.0
+        assert found < 0.8
+        return
+    assert res.report["exposure"] == 2.0
+    assert found > 0.95
+    inside = ndi.distance_transform_edt(region) > 8
+    assert np.abs(res.composite[inside].astype(int) - edited[inside]).max() <= 2  # the drift table's rounding

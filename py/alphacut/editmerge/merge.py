@@ -225,6 +225,14 @@ _EDGE_SNAP = 0.01
 _INLET_SNAP = 0.025
 _INLET_REACH = 0.03
 #: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
+#: A dark photo is compared brighter: both photos times the gain that brings the original's 99th
+#: percentile of its brightest channel up to ``_EXPOSURE_TOP`` of full scale, at most
+#: ``_EXPOSURE_CAP``. The thresholds have a floor in Delta E, and in a dark photo an edit, a
+#: content swap most of all, changes it by little more than that floor; brighter, the
+#: compression noise grows with the edit and the threshold follows the noise measured
+#: (BENCHMARKS.md, session 36). The composite takes the photos as they are.
+_EXPOSURE_TOP = 0.5
+_EXPOSURE_CAP = 2.0
 _GAIN_RANGE = (0.85, 1.15)
 _MAX_OFFSET = 20.0
 #: Colour-drift fit: fraction of the best-fitting pixels each refit uses.
@@ -395,6 +403,12 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     shape = original.shape[:2]
     a_shape = _fit(shape, options.analysis_max_side)
     out_shape = _fit(shape, options.preview_max_side) if options.preview_max_side else shape
+    # A dark photo is compared brighter: both photos at the analysis size through the same gain
+    # (without the compression model: the brighter edit is not a JPEG). The composite and the
+    # variance within the analysis pixels take the photos as they are.
+    exposure = _exposure(original)
+    if exposure != 1.0:
+        jpeg = False
     compression = None
     cleaned = edited
     if (options.undo_compression and options.match_colour and jpeg is not False
@@ -405,6 +419,11 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     edit_sizes = pool.submit(_edit_sizes, edited, cleaned, out_shape, a_shape)
     orig_o, orig_a = _two_sizes(original, out_shape, a_shape)
     edit_o, edit_a, clean_a = edit_sizes.result()
+    guide_o = orig_o  # the original the feathering follows, at the output size
+    if exposure != 1.0:
+        guide_o = _brighter(orig_o, exposure)
+        orig_a = guide_o if out_shape == a_shape else _brighter(orig_a, exposure)
+        edit_a = clean_a = _brighter(edit_a, exposure)
     diag_a = float(np.hypot(*a_shape))
     sigma_t = _TEXTURE_BLUR * diag_a
     lab_original = pool.submit(_lab_and_detail, orig_a, sigma_t)  # while the edit is aligned and colour-matched
@@ -439,7 +458,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     # What the downscale averaged away (grain finer than an analysis pixel): the difference's
     # variance within each analysis pixel, and the original's own (its compression noise follows it).
     within, own = _within_variance(original, cleaned, a_shape, shift_full, float(gain[1]),
-                                   max(1, _block_factor(sigma_t, a_shape) // 2))
+                                   max(1, _block_factor(sigma_t, a_shape) // 2), exposure)
     clock.lap("colour")
 
     # Difference map in Lab, compression noise blurred away.
@@ -530,7 +549,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
 
     # At the output size: the original as it is; the edit aligned (whole pixels at full size,
     # inside the composite) and colour-matched (a table per channel, inside the composite).
-    lut = _drift_lut(gain, offset) if options.match_colour else None
+    lut = _drift_lut(gain, offset / np.float32(exposure)) if options.match_colour else None
     shift_o = shift_full
     if out_shape != shape:
         s = (out_shape[0] / shape[0], out_shape[1] / shape[1])
@@ -540,7 +559,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         shift_o = (0, 0)
     clock.lap("prepare_output")
 
-    mask, tiles = _soft_mask(binary, orig_a, orig_o, options.feather * diag_a, pool)
+    mask, tiles = _soft_mask(binary, orig_a, guide_o, options.feather * diag_a, pool)
     clock.lap("feather")
     for brush, value in ((force, 1.0), (protect, 0.0)):  # protect last: it wins
         if brush is not None:
@@ -557,7 +576,8 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         "shift": list(shift_full),
         "shift_strength": round(float(strength), 1),
         "colour_gain": [round(float(g), 4) for g in gain],
-        "colour_offset": [round(float(o), 2) for o in offset],
+        "colour_offset": [round(float(o / exposure), 2) for o in offset],
+        "exposure": round(exposure, 3),
         "compression": compression.report() if compression is not None else None,
         "threshold_delta_e": round(regions.threshold, 2),
         "noise_delta_e": round(regions.noise, 2),
@@ -888,7 +908,7 @@ def _texture_as_delta_e(textures, change, lightness_change, sigma: float, thresh
 
 
 def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, gain: float = 1.0,
-                     skip: int = 1) -> tuple[np.ndarray | None, np.ndarray | None]:
+                     skip: int = 1, exposure: float = 1.0) -> tuple[np.ndarray | None, np.ndarray | None]:
     """What a downscale to ``a_shape`` averages away: per analysis pixel, the variance within it
     of the full-size difference, and of the original alone.
 
@@ -907,6 +927,9 @@ def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, g
     skip : int
         Measure every ``skip``-th block across and down only (the maps are brought up to
         ``a_shape`` anyway, and read in windows several pixels wide).
+    exposure : float
+        The gain both photos are compared at (:func:`_exposure`): the variances are those of
+        both photos times it.
 
     Returns
     -------
@@ -944,11 +967,33 @@ def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, g
     within *= np.float32(1 / (gain * gain))
     # A mean of m samples leaves (1 - 1/m) of their variance: the downscale averaged n pixels,
     # the blocks have m = f * fy. And L* changes by a grey's slope at the original's level.
+    level *= np.float32(exposure)
     scale = np.square(_slope_at(level)).astype(np.float32)
-    scale *= np.float32((1 - 1 / n) / (1 - 1 / (f * fy)))
+    scale *= np.float32(exposure * exposure * (1 - 1 / n) / (1 - 1 / (f * fy)))
     size = (a_shape[1], a_shape[0])
     return tuple(np.array(Image.fromarray(np.maximum(v, 0) * scale).resize(size, Image.Resampling.BILINEAR))
                  for v in (within, own))
+
+
+def _exposure(original: np.ndarray) -> float:
+    """The gain a dark photo is compared at: the one that brings the 99th percentile of its
+    brightest channel up to ``_EXPOSURE_TOP`` of full scale, at most ``_EXPOSURE_CAP``; 1 for a
+    photo already that bright (and where ``_EXPOSURE_TOP`` is 0). Read on about 2**18 pixels.
+
+    >>> [_exposure(np.full((8, 8, 3), v, np.uint8)) for v in (40, 85, 200)]
+    [2.0, 1.5, 1.0]
+    """
+    if _EXPOSURE_TOP <= 0:
+        return 1.0
+    step = max(1, int(np.sqrt(original.shape[0] * original.shape[1] / 2**18)))
+    top = float(np.percentile(original[::step, ::step].max(axis=2), 99))
+    return float(min(_EXPOSURE_CAP, max(1.0, _EXPOSURE_TOP * 255 / max(top, 1.0))))
+
+
+def _brighter(image: np.ndarray, exposure: float) -> np.ndarray:
+    """uint8 ``image`` times ``exposure``, rounded and clipped (through a table)."""
+    table = np.clip(np.rint(np.arange(256, dtype=np.float32) * np.float32(exposure)), 0, 255).astype(np.uint8)
+    return table[image]
 
 
 def _block_means(blocks: np.ndarray) -> np.ndarray:
