@@ -319,7 +319,8 @@ class MergeResult:
     mask8 : (P, Q) ndarray of uint8
         ``mask`` scaled to 0-255 and rounded.
     report : dict
-        Sizes, the detected shift and colour drift, the threshold, the kept ``regions``, every
+        Sizes, the detected shift and colour drift, the ``exposure`` the photos were compared at
+        (above 1 for a dark photo), the threshold, the kept ``regions``, every
         ``region_candidates`` (with ``id``, ``kept``, ``why`` and ``bbox`` as fractions [top,
         left, bottom, right]), ``warnings`` (list of str) and ``timings_ms`` per stage.
     labels : (A, B) ndarray of uint8
