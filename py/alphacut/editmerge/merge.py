@@ -224,7 +224,6 @@ _EDGE_SNAP = 0.01
 #: more than 0.02 of IoU and none worse.
 _INLET_SNAP = 0.025
 _INLET_REACH = 0.03
-#: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
 #: A dark photo is compared brighter: both photos times the gain that brings the original's 99th
 #: percentile of its brightest channel up to ``_EXPOSURE_TOP`` of full scale, at most
 #: ``_EXPOSURE_CAP``. The thresholds have a floor in Delta E, and in a dark photo an edit, a
@@ -233,6 +232,7 @@ _INLET_REACH = 0.03
 #: (BENCHMARKS.md, session 36). The composite takes the photos as they are.
 _EXPOSURE_TOP = 0.5
 _EXPOSURE_CAP = 2.0
+#: Colour-drift fit: gains or offsets (code values) outside these are not drift; the fit is abandoned.
 _GAIN_RANGE = (0.85, 1.15)
 _MAX_OFFSET = 20.0
 #: Colour-drift fit: fraction of the best-fitting pixels each refit uses.
