@@ -74,7 +74,7 @@ from .._shared.timing import Clock
 from ..options import OptionsBase, flag, ids, integer, number
 from .align import phase_correlate, shift_subpixel
 from .blend import apply_half_weight, half_weight
-from .compression import undo_compression
+from .compression import _drifted, undo_compression
 from .feather import TILE, feather_tiles, fill_inlets, snap_boundary
 from .regions import (LOW_RATIO, _bbox, _closure, _nearest_label, find_regions, grain_boundary, noise_threshold,
                       refine_boundary)
@@ -992,9 +992,9 @@ def _exposure(original: np.ndarray) -> float:
 
 
 def _brighter(image: np.ndarray, exposure: float) -> np.ndarray:
-    """uint8 ``image`` times ``exposure``, rounded and clipped (through a table)."""
-    table = np.clip(np.rint(np.arange(256, dtype=np.float32) * np.float32(exposure)), 0, 255).astype(np.uint8)
-    return table[image]
+    """uint8 ``image`` times ``exposure``, rounded and clipped: the compression model's drift
+    (:func:`alphacut.editmerge.compression._drifted`) with that gain and no offset."""
+    return _drifted(image, (exposure,) * 3, (0.0,) * 3)
 
 
 def _block_means(blocks: np.ndarray) -> np.ndarray:
