@@ -25,7 +25,8 @@ The pairs come in two halves with disjoint source photos and different seeds. Th
 the ``report`` half.
 
 A second table (:mod:`editmerge_kinds`) reports ten kinds of edit separately, on pairs built
-independently of this one, for both halves and both cross-validation folds of the tune half;
+independently of this one, for both halves and both cross-validation folds of the tune half (the
+report half and the holdout on the edits of four seeds, ``editmerge_kinds.REPORT_SEEDS``);
 with ``--previous DIR`` (the directory that holds an older alphacut package, e.g. an export of an
 older commit's ``py``) the older method is scored on the same pairs, side by side.
 
@@ -501,18 +502,23 @@ def kinds_section(data_root: Path, per_kind: int, previous: Path | None) -> str:
     import subprocess
     import tempfile
 
-    def rows_of(code: Path, split="all", side=None) -> list:
+    def rows_of(code: Path, split: str, side=None) -> list:
+        seeds = [editmerge_kinds.SEED] if split == "tune" else editmerge_kinds.REPORT_SEEDS
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "rows.json"
             # Run as a module from the repository root (so that `bench` imports); the paths made absolute.
             subprocess.run([sys.executable, "-m", "bench.editmerge_kinds", "--split", split, "--per-kind",
-                            str(per_kind), "--data-root", str(data_root.absolute()), "--code", str(code.absolute()),
-                            "--json", str(out)] + (["--analysis-max-side", str(side)] if side else []),
+                            str(per_kind), "--seed", *map(str, seeds), "--data-root", str(data_root.absolute()),
+                            "--code", str(code.absolute()), "--json", str(out)]
+                           + (["--analysis-max-side", str(side)] if side else []),
                            check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
             return json.loads(out.read_text())
 
-    new = rows_of(ROOT / "py")
-    old = rows_of(previous) if previous else None
+    def all_rows(code: Path) -> list:
+        return [r for s in ("tune", "report", "holdout") for r in rows_of(code, s)]
+
+    new = all_rows(ROOT / "py")
+    old = all_rows(previous) if previous else None
     # The same pairs analysed at LARGE_SIDE px: each photo (400-640 px) is then 2.5-4 times the
     # analysis size, as a 2560-4000 px photo is at the default; the report half and the holdout.
     large = {s: rows_of(ROOT / "py", s, LARGE_SIDE) for s in ("report", "holdout")}
@@ -527,8 +533,12 @@ def kinds_section(data_root: Path, per_kind: int, previous: Path | None) -> str:
     columns = parts(new)
     if old:
         columns.update({f"previous, {k}": v for k, v in parts(old).items()})
-    lines = [f"By kind of edit ({Path(editmerge_kinds.__file__).name}: {per_kind} pairs per kind and half on ECSSD, "
-             "alphamatting.com and scikit-image photos, and on the realmask photos for the holdout, at ≤ 640 px; "
+    seeds = ", ".join(map(str, editmerge_kinds.REPORT_SEEDS))
+    lines = [f"By kind of edit ({Path(editmerge_kinds.__file__).name}: on ECSSD, alphamatting.com and scikit-image "
+             "photos, and on the realmask photos for the holdout, at ≤ 640 px; per kind, "
+             f"{per_kind} pairs on the tune half (seed {editmerge_kinds.SEED}) and "
+             f"{per_kind * len(editmerge_kinds.REPORT_SEEDS)} on the report half and on the holdout "
+             f"({per_kind} of each of seeds {seeds}); "
              "each with a drift of up to 3 % per channel, "
              "two small unrelated local changes and JPEG q75-90). Each cell: IoU mean, share of pairs with IoU ≥ "
              f"{editmerge_kinds.IOU_TARGET:.2f}, share with PSNR of the untouched area ≥ "
