@@ -188,12 +188,6 @@ _RENOISE_GROWTH = 1.15
 #: would be the half-weight edge of the energy itself; its blur moves that crossing out; a share of
 #: 0.3 let a pattern of stripes through). Blur 1.5 of 1, 1.5 and 2 px, picked by both folds. 21 pairs
 #: better by more than 0.02 of IoU, none worse.
-#: The energy is read inside the region too (a gap the detection bridged, between an object's
-#: limbs, is deeper than the band), unless an analysis pixel spans ``_WITHIN_MIN`` pixels of the
-#: photo or more: the downscale then averaged the grain away, and what is left is a moiré, low in
-#: parts of the region. Session 37, three seeds of the tune half: at 1024 px 3 pairs better by
-#: more than 0.02 of IoU, none worse; at 160 px (each photo 2.5-4 analysis pixels across) cutting
-#: the inside too made 7 pairs of stripes worse, by up to 0.17.
 _GRAIN_BLUR = 1.5
 _GRAIN_LEVEL = 0.3
 _GRAIN_FINE = 0.5
@@ -543,8 +537,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
                                    coarse=diff if _BOUNDARY_GROW else None)
     del planes, lab_o, half
     binary = grain_boundary(binary, orig_a, edit_a, coherence, width=width, incoherent=_BOUNDARY_INCOHERENT,
-                            sigma=_GRAIN_BLUR, level=_GRAIN_LEVEL, fine=_GRAIN_FINE,
-                            interior=_analysis_pixel(shape, a_shape) < _WITHIN_MIN)
+                            sigma=_GRAIN_BLUR, level=_GRAIN_LEVEL, fine=_GRAIN_FINE)
     binary = snap_boundary(binary, edit_a, radius=int(round(_EDGE_SNAP * diag_a)), eps=_FEATHER_EPS)
     binary = fill_inlets(binary, edit_a, radius=int(round(_INLET_SNAP * diag_a)), eps=_FEATHER_EPS,
                          reach=_INLET_REACH * diag_a)
@@ -954,8 +947,8 @@ def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, g
     2 (100 ms without).
     """
     rows, cols = original.shape[:2]
-    n = rows * cols / (a_shape[0] * a_shape[1])  # pixels an analysis pixel averages
-    f = _analysis_pixel((rows, cols), a_shape)
+    n = rows * cols / (a_shape[0] * a_shape[1])
+    f = int(round(np.sqrt(n)))
     step = max(1, f // _WITHIN_ROWS)
     fy = max(1, f // step)
     dr, dc = shift
@@ -981,11 +974,6 @@ def _within_variance(original: np.ndarray, edited: np.ndarray, a_shape, shift, g
     size = (a_shape[1], a_shape[0])
     return tuple(np.array(Image.fromarray(np.maximum(v, 0) * scale).resize(size, Image.Resampling.BILINEAR))
                  for v in (within, own))
-
-
-def _analysis_pixel(shape, a_shape) -> int:
-    """How many pixels of a photo of ``shape`` an analysis pixel spans across, to the nearest whole number."""
-    return int(round(np.sqrt(shape[0] * shape[1] / (a_shape[0] * a_shape[1]))))
 
 
 def _exposure(original: np.ndarray) -> float:

@@ -397,8 +397,7 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
 
 
 def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coherence: np.ndarray, *,
-                   width: float, incoherent: float, sigma: float, level: float, fine: float,
-                   interior: bool = True) -> np.ndarray:
+                   width: float, incoherent: float, sigma: float, level: float, fine: float) -> np.ndarray:
     """Place the boundary of fine-grain regions where the grain's local energy fades to ``level``.
 
     Grain added over an area (a noise filter, film grain) cancels under the blur the regions
@@ -416,13 +415,9 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
     medians mean something) has a mean ``coherence`` below ``incoherent``,
     and at least ``fine`` of its difference's energy is above the scale of a 1 px Gaussian
     (a coarse noisy texture's blotches are not, nor is a pattern of stripes; their outline stays).
-    Anywhere in such a region (with ``interior``; only within ``width`` of its boundary without)
-    and within ``width`` outside it, a pixel is kept where the energy (the squared difference
-    blurred at ``sigma`` pixels) is above its surroundings' median (between ``width`` and
-    ``3 * width`` outside) plus ``level`` of the way to its core's median: a gap the detection
-    bridged (between an object's limbs) may be deeper than ``width``. The holes this opens
-    inside the old mask are refilled (the grain's energy fluctuates), up to ``MAX_HOLE`` of
-    the image.
+    Within ``width`` of the boundary, a pixel of such a region is kept where the energy (the
+    squared difference blurred at ``sigma`` pixels) is above its surroundings' median (between
+    ``width`` and ``3 * width`` outside) plus ``level`` of the way to its core's median.
 
     Parameters
     ----------
@@ -435,10 +430,6 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
         Width of the band either side of the boundary, pixels.
     incoherent, fine : float
         See above.
-    interior : bool, optional
-        Whether the energy is read inside the region too, not only near its boundary: where
-        the images are a downscale that averaged the grain away, their energy is the moiré of
-        what is left, low in parts of the region.
     sigma : float
         Blur of the energy, pixels.
     level : float
@@ -500,7 +491,7 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
         outside = float(np.median(energy[around])) if around.any() else 0.0
         if inside > outside:
             cut[i] = outside + level * (inside - outside)
-    band = np.where(sub, True if interior else inner <= width, outer <= width) & np.isfinite(cut)[owner]
+    band = np.where(sub, inner <= width, outer <= width) & np.isfinite(cut)[owner]
     out = np.where(band, energy > cut[owner], sub)
     smoothed = ndi.gaussian_filter(out.astype(np.float32), 1.0) > 0.5
     out = np.where(band, smoothed, out)
