@@ -503,7 +503,7 @@ def kinds_section(data_root: Path, per_kind: int, previous: Path | None) -> str:
     import tempfile
 
     def rows_of(code: Path, split: str, side=None) -> list:
-        seeds = [editmerge_kinds.SEED] if split == "tune" else editmerge_kinds.REPORT_SEEDS
+        seeds = editmerge_kinds.table_seeds(split)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "rows.json"
             # Run as a module from the repository root (so that `bench` imports); the paths made absolute.
@@ -533,11 +533,12 @@ def kinds_section(data_root: Path, per_kind: int, previous: Path | None) -> str:
     columns = parts(new)
     if old:
         columns.update({f"previous, {k}": v for k, v in parts(old).items()})
-    seeds = ", ".join(map(str, editmerge_kinds.REPORT_SEEDS))
+    tune_seeds, report_seeds = editmerge_kinds.table_seeds("tune"), editmerge_kinds.table_seeds("report")
+    seeds = ", ".join(map(str, report_seeds))
     lines = [f"By kind of edit ({Path(editmerge_kinds.__file__).name}: on ECSSD, alphamatting.com and scikit-image "
              "photos, and on the realmask photos for the holdout, at ≤ 640 px; per kind, "
-             f"{per_kind} pairs on the tune half (seed {editmerge_kinds.SEED}) and "
-             f"{per_kind * len(editmerge_kinds.REPORT_SEEDS)} on the report half and on the holdout "
+             f"{per_kind * len(tune_seeds)} pairs on the tune half (seed {', '.join(map(str, tune_seeds))}) and "
+             f"{per_kind * len(report_seeds)} on the report half and on the holdout "
              f"({per_kind} of each of seeds {seeds}); "
              "each with a drift of up to 3 % per channel, "
              "two small unrelated local changes and JPEG q75-90). Each cell: IoU mean, share of pairs with IoU ≥ "
