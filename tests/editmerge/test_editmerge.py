@@ -272,6 +272,60 @@ def test_grain_boundary_moves_only_fine_grain_and_only_near_the_boundary(kind):
     assert not grain_boundary(empty, original, edit, coherence, width=8, incoherent=0.8, sigma=2.0, level=0.3,
                               fine=0.5).any()
 
+def _blotches_over_a_square(seed, strength=1.5):
+    """A flat photo; coarse blotches (a noise field blurred at 2 px) over the square [20:60, 20:60]."""
+    rng = np.random.default_rng(seed)
+    original = np.full((80, 80, 3), 0.5, np.float32)
+    field = ndi.gaussian_filter(rng.standard_normal((80, 80)), 2.0)
+    edit = original.copy()
+    edit[20:60, 20:60] += strength * field[20:60, 20:60, None]
+    truth = np.zeros((80, 80), bool)
+    truth[20:60, 20:60] = True
+    return original, edit, truth
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_grow_grain_adds_what_a_coarse_texture_s_detection_left_out(seed):
+    """The detection found the left half of the blotches: the mask grows over most of the rest,
+    and by about a pixel outside; it never shrinks."""
+    from alphacut.editmerge.regions import grow_grain
+
+    original, edit, truth = _blotches_over_a_square(seed)
+    mask = np.zeros_like(truth)
+    mask[20:60, 20:40] = True
+    coherence = np.full(truth.shape, 0.7, np.float32)
+    out = grow_grain(mask, original, edit, coherence, width=4, sigma=2, ratio=8, level=0.3, reach=30,
+                     coherent=0.95, coarse=0.06, thin=2)
+    assert (out & mask).sum() == mask.sum()
+    assert (out & truth).sum() > 0.8 * truth.sum()  # from 0.5
+    assert (out & ~truth).sum() < 0.1 * truth.sum()  # about a pixel's rim, from the energy's blur
+    assert iou(out, truth) > 0.8 > 0.5 >= iou(mask, truth)
+
+
+@pytest.mark.parametrize("case", ["smooth", "coherent", "noisy_around", "empty"])
+def test_grow_grain_leaves_smooth_changes_coherent_regions_and_noisy_surroundings(case):
+    """A recolour (its change is smooth), a region whose change survives the blur, a region whose
+    surroundings change as much (a dark photo's brightened noise), and an empty mask: unchanged."""
+    from alphacut.editmerge.regions import grow_grain
+
+    original, edit, truth = _blotches_over_a_square(4)
+    coherence = np.full(truth.shape, 0.7, np.float32)
+    mask = np.zeros_like(truth)
+    mask[20:60, 20:40] = True
+    if case == "smooth":
+        edit = original.copy()
+        edit[20:60, 20:60, 0] += 0.3
+    elif case == "coherent":
+        coherence[:] = 0.97
+    elif case == "noisy_around":
+        edit = edit + 0.8 * ndi.gaussian_filter(np.random.default_rng(5).standard_normal((80, 80)), 2.0)[..., None]
+    else:
+        mask[:] = False
+    out = grow_grain(mask, original, edit, coherence, width=4, sigma=2, ratio=8, level=0.3, reach=30,
+                     coherent=0.95, coarse=0.06, thin=2)
+    assert (out == mask).all()
+
+
 def _coarse_texture_with_a_weak_patch(seed):
     """A blob-shaped object of its own colour; a coarse noisy texture (blotches of about 10 px)
     over it, a tenth as strong in a patch at its right edge, then JPEG."""
@@ -1422,6 +1476,8 @@ def test_a_noisy_texture_keeps_its_evidence_beside_its_own_clipped_parts(monkeyp
     truth = weight > 0.5
     assert iou(merge_edit(original, edited).mask >= 0.5, truth) > 0.9
     monkeypatch.setattr(em, "_CLEAR_LEVEL", 1.0)
+    # (grow_grain, session 38, makes up part of the loss: 0.87 with it; left out, to see this step's.)
+    monkeypatch.setattr(em, "grow_grain", lambda mask, *args, **kwargs: mask)
     assert iou(merge_edit(original, edited).mask >= 0.5, truth) < 0.85
 
 
@@ -1447,7 +1503,10 @@ def test_second_noise_pass_finds_grain_over_most_busy_pixels(monkeypatch):
     assert res.report["texture_noise_second_pass"] is True
     assert iou(res.mask >= 0.5, region) > 0.9
     # One pass measures the noise with the grain in it, and finds only the flat squares (grown a
-    # little into the busy part by the grain's own edge, grain_boundary: 0.44).
+    # little into the busy part by the grain's own edge, grain_boundary: 0.44). grow_grain
+    # (session 38) grows those squares' grain over part of the rest (0.63): left out here, as in
+    # the comparison below, to see this step's own effect.
+    monkeypatch.setattr(M, "grow_grain", lambda mask, *args, **kwargs: mask)
     monkeypatch.setattr(M, "_RENOISE_DROP", np.inf)
     one = merge_edit(original, edited)
     assert one.report["texture_noise_second_pass"] is False
@@ -1479,6 +1538,9 @@ def test_noise_held_to_the_detail_s_growth_finds_grain_over_the_most_detailed_pi
     assert iou(merge_edit(original, edited).mask >= 0.5, region) > 0.95
     assert iou(merge_edit(original, edited, options=unmodelled).mask >= 0.5, region) > 0.95
     monkeypatch.setattr(T, "_NOISE_GROWTH", np.inf)
+    # (grow_grain, session 38, grows what is found of the grain to 0.52; left out, to see this cap's effect.)
+    import alphacut.editmerge.merge as M
+    monkeypatch.setattr(M, "grow_grain", lambda mask, *args, **kwargs: mask)
     assert iou(merge_edit(original, edited, options=unmodelled).mask >= 0.5, region) < 0.4
     assert iou(merge_edit(original, edited).mask >= 0.5, region) > 0.8
 
