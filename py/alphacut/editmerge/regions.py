@@ -470,27 +470,19 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
     grain[0] = False
     if not grain.any():
         return mask
-    diff = np.moveaxis(_unit(edit[box]) - _unit(original[box]), -1, 0)
-    energy = np.square(diff).sum(axis=0)
     # The share of each core's energy above a 1 px blur's scale.
-    high = diff - ndi.gaussian_filter(diff, (0, 1, 1), mode="nearest")
+    energy, high = _energy_and_above(original, edit, box, 1)
     ids = np.where(core, comps, 0)
-    total = np.bincount(ids.ravel(), weights=energy.ravel(), minlength=n + 1)
-    above = np.bincount(ids.ravel(), weights=np.square(high).sum(axis=0).ravel(), minlength=n + 1)
-    grain &= above >= fine * np.maximum(total, 1e-12)
+    grain &= _sums(high, ids, n) >= fine * np.maximum(_sums(energy, ids, n), 1e-12)
     if not grain.any():
         return mask
     energy = ndi.gaussian_filter(energy, sigma, mode="nearest")
-    outer = ndi.distance_transform_edt(~sub)
-    owner = _nearest_label(comps) if n > 1 else np.ones_like(comps)  # one region: everyone's nearest
-    ring = (outer > width) & (outer <= 3 * width)
+    outer, owner, outside = _surroundings(energy, sub, comps, n, width, np.flatnonzero(grain))
     cut = np.full(n + 1, np.inf, np.float32)
     for i in np.flatnonzero(grain):
         inside = float(np.median(energy[core & (comps == i)]))
-        around = ring & (owner == i)
-        outside = float(np.median(energy[around])) if around.any() else 0.0
-        if inside > outside:
-            cut[i] = outside + level * (inside - outside)
+        if inside > outside[i]:
+            cut[i] = outside[i] + level * (inside - outside[i])
     band = np.where(sub, inner <= width, outer <= width) & np.isfinite(cut)[owner]
     out = np.where(band, energy > cut[owner], sub)
     smoothed = ndi.gaussian_filter(out.astype(np.float32), 1.0) > 0.5
@@ -572,36 +564,27 @@ def grow_grain(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coheren
     comps, n = ndi.label(sub, structure=_EIGHT)
     # The cheap tests first: most edits are coherent and stop here.
     area = np.bincount(comps.ravel(), minlength=n + 1)
-    texture = np.bincount(comps.ravel(), weights=coherence[box].ravel(), minlength=n + 1) < coherent * area
+    texture = _sums(coherence[box], comps, n) < coherent * area
     texture[0] = False
     if texture.any():
         core = np.bincount(comps[ndi.distance_transform_edt(sub) > width], minlength=n + 1)
         texture &= core >= MIN_AREA * mask.size
     if not texture.any():
         return mask
-    diff = _unit(edit[box]) - _unit(original[box])
-    raw = np.square(diff).sum(axis=-1)
-    high = np.square(diff - ndi.gaussian_filter(diff, (3, 3, 0), mode="nearest")).sum(axis=-1)
-    del diff
-    total = np.bincount(comps.ravel(), weights=raw.ravel(), minlength=n + 1)
-    above = np.bincount(comps.ravel(), weights=high.ravel(), minlength=n + 1)
-    texture &= above >= coarse * np.maximum(total, 1e-12)
+    raw, high = _energy_and_above(original, edit, box, 3)
+    texture &= _sums(high, comps, n) >= coarse * np.maximum(_sums(raw, comps, n), 1e-12)
     if not texture.any():
         return mask
     energy = ndi.gaussian_filter(raw, sigma, mode="nearest")
-    outer = ndi.distance_transform_edt(~sub)
-    owner = _nearest_label(comps) if n > 1 else np.ones_like(comps)
-    ring = (outer > width) & (outer <= 3 * width)
+    outer, owner, outside = _surroundings(energy, sub, comps, n, width, np.flatnonzero(texture))
     near = outer <= reach
     add = np.zeros_like(sub)
     for i in np.flatnonzero(texture):
         own = comps == i
         inside = float(np.median(energy[own]))
-        around = ring & (owner == i)
-        outside = float(np.median(energy[around])) if around.any() else 0.0
-        if inside <= ratio * max(outside, 1e-12):
+        if inside <= ratio * max(outside[i], 1e-12):
             continue
-        allowed = own | ((energy > outside + level * (inside - outside)) & near & (owner == i))
+        allowed = own | ((energy > outside[i] + level * (inside - outside[i])) & near & (owner == i))
         add |= ndi.binary_propagation(own, mask=allowed) & ~sub
     if thin > 0 and add.any():
         r = int(np.ceil(thin))
@@ -613,6 +596,33 @@ def grow_grain(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coheren
     out = mask.copy()
     out[box] |= add
     return out
+
+
+def _energy_and_above(original, edit, box, scale):
+    """Per pixel of ``box``: the squared difference of the two photos' RGB values (summed over
+    the channels), and the part of it above the scale of a ``scale`` px Gaussian."""
+    diff = _unit(edit[box]) - _unit(original[box])
+    high = diff - ndi.gaussian_filter(diff, (scale, scale, 0), mode="nearest")
+    return np.square(diff).sum(axis=-1), np.square(high).sum(axis=-1)
+
+
+def _sums(values, labels, n):
+    """Sum of ``values`` per label 0..n."""
+    return np.bincount(labels.ravel(), weights=values.ravel(), minlength=n + 1)
+
+
+def _surroundings(energy, sub, comps, n, width, ids):
+    """Each pixel's distance outside ``sub`` and the label of its nearest region (``comps``, ``n``
+    of them), and for each region in ``ids`` the median ``energy`` of its surroundings: the pixels
+    between ``width`` and ``3 * width`` outside ``sub`` that are nearest to it (0 where none are)."""
+    outer = ndi.distance_transform_edt(~sub)
+    owner = _nearest_label(comps) if n > 1 else np.ones_like(comps)  # one region: everyone's nearest
+    ring = (outer > width) & (outer <= 3 * width)
+    outside = [0.0] * (n + 1)  # Python floats: a threshold compared with float32 energy stays float32
+    for i in ids:
+        around = ring & (owner == i)
+        outside[i] = float(np.median(energy[around])) if around.any() else 0.0
+    return outer, owner, outside
 
 
 def _touching(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
