@@ -272,6 +272,48 @@ def test_grain_boundary_moves_only_fine_grain_and_only_near_the_boundary(kind):
     assert not grain_boundary(empty, original, edit, coherence, width=8, incoherent=0.8, sigma=2.0, level=0.3,
                               fine=0.5).any()
 
+def test_grain_boundary_takes_the_compression_error_out_pixel_by_pixel():
+    """The compression model subtracts the error it predicts for the untouched photo (``e0``); in
+    the JPEG blocks the grain reached, the file's error is another (``e1``), so the cleaned edit
+    keeps ``e1 - e0`` over the whole of each such block, and the grain's edge moves out. With the
+    edit as it came, the energy ``|compressed - original|**2 - |compressed - cleaned|**2`` has no
+    such excess, and the edge lands at the half weight."""
+    from alphacut.editmerge.regions import grain_boundary
+
+    rng = np.random.default_rng(5)
+    r, c = np.ogrid[:128, :160]
+    weight = ndi.gaussian_filter((np.hypot(r - 64, c - 80) < 36).astype(np.float32), 2.0)
+    original = np.full((128, 160, 3), 0.5, np.float32)
+    grain = 0.05 * rng.standard_normal((128, 160, 1)) * weight[..., None]
+    e0, e1 = 0.02 * rng.standard_normal((2, 128, 160, 3))
+    touched = np.kron((weight > 0.01).reshape(16, 8, 20, 8).any(axis=(1, 3)), np.ones((8, 8))) > 0
+    compressed = (original + grain + np.where(touched[..., None], e1, e0)).astype(np.float32)
+    cleaned = (compressed - e0).astype(np.float32)
+    mask = np.hypot(r - 64, c - 80) < 42  # overshoots by 6 px
+    coherence = np.full((128, 160), 0.2, np.float32)
+    half = weight > 0.5
+    kw = dict(width=8, incoherent=0.8, sigma=1.5, level=0.3, fine=0.5)
+    before = grain_boundary(mask, original, cleaned, coherence, **kw)
+    after = grain_boundary(mask, original, cleaned, coherence, compressed=compressed, **kw)
+    assert iou(after, half) > 0.95 > 0.9 > iou(before, half)  # 0.97 against 0.88
+    assert (after & ~half).sum() < 0.3 * (before & ~half).sum()  # 76 px outside against 540
+
+
+def test_merge_gives_grain_boundary_the_edit_as_it_came_only_where_it_cleaned_it(monkeypatch):
+    """A JPEG edit that the compression model cleans: ``grain_boundary`` gets the edit as it came,
+    at the analysis size; with the model off it gets none."""
+    import alphacut.editmerge.merge as merge_module
+
+    seen = []
+    real = merge_module.grain_boundary
+    monkeypatch.setattr(merge_module, "grain_boundary",
+                        lambda *args, compressed=None, **kwargs: seen.append(compressed) or real(*args, **kwargs))
+    original, edited, _ = _grain_over_limbs(0)
+    merge_edit(original, edited)
+    merge_edit(original, edited, options=MergeOptions(undo_compression=False))
+    assert seen[0] is not None and seen[0].shape == original.shape and seen[1] is None
+
+
 def _blotches_over_a_square(seed, strength=1.5):
     """A flat photo; coarse blotches (a noise field blurred at 2 px) over the square [20:60, 20:60]."""
     rng = np.random.default_rng(seed)

@@ -397,7 +397,8 @@ def refine_boundary(mask: np.ndarray, fine: np.ndarray, *, threshold: float, wid
 
 
 def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coherence: np.ndarray, *,
-                   width: float, incoherent: float, sigma: float, level: float, fine: float) -> np.ndarray:
+                   width: float, incoherent: float, sigma: float, level: float, fine: float,
+                   compressed: np.ndarray | None = None) -> np.ndarray:
     """Place the boundary of fine-grain regions where the grain's local energy fades to ``level``.
 
     Grain added over an area (a noise filter, film grain) cancels under the blur the regions
@@ -419,6 +420,12 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
     squared difference blurred at ``sigma`` pixels) is above its surroundings' median (between
     ``width`` and ``3 * width`` outside) plus ``level`` of the way to its core's median.
 
+    Where the compression model cleaned ``edit`` (``compressed`` is the edit as it came), the
+    energy is ``|compressed - original|**2 - |compressed - edit|**2``: the difference as it came,
+    less the model's compression error, pixel by pixel. The cleaned edit's own difference cancels
+    the untouched part's compression noise only in the blocks the grain did not reach, so its
+    energy has that noise back in every block the soft edge touches, and the edge moves out.
+
     Parameters
     ----------
     mask : (M, N) ndarray of bool
@@ -434,6 +441,8 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
         Blur of the energy, pixels.
     level : float
         In (0, 1); 0.25 for the half-weight edge.
+    compressed : (M, N, 3) ndarray of float in [0, 1], optional
+        The edit before the compression model cleaned it, aligned and colour-matched like ``edit``.
 
     Returns
     -------
@@ -476,6 +485,9 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
     grain &= _sums(high, ids, n) >= fine * np.maximum(_sums(energy, ids, n), 1e-12)
     if not grain.any():
         return mask
+    if compressed is not None:
+        raw = _unit(compressed[box])
+        energy = np.square(raw - _unit(original[box])).sum(axis=-1) - np.square(raw - _unit(edit[box])).sum(axis=-1)
     energy = ndi.gaussian_filter(energy, sigma, mode="nearest")
     outer, owner, outside = _surroundings(energy, sub, comps, n, width, np.flatnonzero(grain))
     cut = np.full(n + 1, np.inf, np.float32)
