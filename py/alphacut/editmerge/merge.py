@@ -192,12 +192,14 @@ _GRAIN_BLUR = 1.5
 _GRAIN_LEVEL = 0.3
 _GRAIN_FINE = 0.5
 #: Where the compression model cleaned the edit (:func:`alphacut.editmerge.compression.undo_compression`),
-#: that energy is the edit's as it came minus what the model predicts of its compression error
-#: (session 39): the cleaned edit cancels the untouched part's compression noise only in the JPEG
-#: blocks the grain did not touch, so in the blocks its soft edge reaches, that noise came back
-#: and pushed the edge out by a pixel or two on an object's outline. Tune half (576 pairs, both
-#: folds, the level kept at 0.3; 0.25 tied on fold 0 and lost on fold 1): 4 pairs better by more
-#: than 0.02 of IoU, none worse (14 up and 2 down by more than 0.008); at 160 px, 23 up and 5 down.
+#: that energy is at most the edit's as it came minus what the model predicts of its compression
+#: error (session 39): the cleaned edit cancels the untouched part's compression noise only in the
+#: JPEG blocks the grain did not touch, so in the blocks its soft edge reaches, that noise came
+#: back and pushed the edge out by a pixel or two on an object's outline. Tune half (576 pairs,
+#: both folds, the level kept at 0.3; 0.25 tied on fold 0 and lost on fold 1): 4 pairs better by
+#: more than 0.02 of IoU, none worse; at 160 px, 5 better and 1 worse. The lower of the two rather
+#: than the second alone: the same on the tune half, and a busy random texture (a synthetic check)
+#: lost up to 0.024 with the second alone, 0.012 with the lower.
 _GRAIN_RAW = True
 #: A coarse noisy texture found only in pieces grows over the rest of the area its grain changed
 #: (:func:`alphacut.editmerge.regions.grow_grain`): its energy blurred at ``_GROW_BLUR`` px, at

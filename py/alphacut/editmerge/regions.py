@@ -421,10 +421,13 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
     ``width`` and ``3 * width`` outside) plus ``level`` of the way to its core's median.
 
     Where the compression model cleaned ``edit`` (``compressed`` is the edit as it came), the
-    energy is ``|compressed - original|**2 - |compressed - edit|**2``: the difference as it came,
-    less the model's compression error, pixel by pixel. The cleaned edit's own difference cancels
-    the untouched part's compression noise only in the blocks the grain did not reach, so its
-    energy has that noise back in every block the soft edge touches, and the edge moves out.
+    energy is the lower of the cleaned edit's and ``|compressed - original|**2 -
+    |compressed - edit|**2``: the difference as it came, less the model's compression error,
+    pixel by pixel. The cleaned edit's own difference cancels the untouched part's compression
+    noise only in the blocks the grain did not reach, so its energy has that noise back in every
+    block the soft edge touches, and the edge moves out; the other has an excess of its own where
+    the grain raises the file's compression error (a busy texture), and each is the lower where
+    the other has its excess.
 
     Parameters
     ----------
@@ -487,7 +490,8 @@ def grain_boundary(mask: np.ndarray, original: np.ndarray, edit: np.ndarray, coh
         return mask
     if compressed is not None:
         raw = _unit(compressed[box])
-        energy = np.square(raw - _unit(original[box])).sum(axis=-1) - np.square(raw - _unit(edit[box])).sum(axis=-1)
+        np.minimum(energy, np.square(raw - _unit(original[box])).sum(axis=-1)
+                   - np.square(raw - _unit(edit[box])).sum(axis=-1), out=energy)
     energy = ndi.gaussian_filter(energy, sigma, mode="nearest")
     outer, owner, outside = _surroundings(energy, sub, comps, n, width, np.flatnonzero(grain))
     cut = np.full(n + 1, np.inf, np.float32)
