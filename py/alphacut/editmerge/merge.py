@@ -574,6 +574,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     del planes, lab_o, half
     binary = grain_boundary(binary, orig_a, edit_a, coherence, width=width, incoherent=_BOUNDARY_INCOHERENT,
                             sigma=_GRAIN_BLUR, level=_GRAIN_LEVEL, fine=_GRAIN_FINE, compressed=raw_a)
+    del raw_a  # held only for the grain's edge, not through the feathering and the composite
     if _analysis_pixel(shape, a_shape) < _WITHIN_MIN:  # not where the downscale averaged the grain
         binary = grow_grain(binary, orig_a, edit_a, coherence, width=width, sigma=_GROW_BLUR, ratio=_GROW_RATIO,
                             level=_GROW_LEVEL, reach=_GROW_REACH * diag_a, coherent=_GROW_COHERENT,
