@@ -32,6 +32,26 @@ def test_downsample_matches_pillow():
     assert np.abs(downsample(img, (77, 100)).astype(int) - expected).max() <= 1
 
 
+@pytest.mark.parametrize("sizes", [((301, 405), (77, 100)), ((173, 205), (18, 24)), ((3000, 40), (768, 10)),
+                                   ((97, 13), (97, 13)), ((64, 64), (1, 1)), ((50, 7), (49, 2))])
+def test_box_downsample_is_pillow_s_to_the_bit(sizes):
+    """The rows are summed in numpy (_box_rows), the same values as Pillow's box filter, also
+    where its rounding leaves a row out of every window (173 -> 18: row 86)."""
+    from PIL import Image
+
+    from alphacut._shared.resample import _box_taps, downsample
+
+    (h, w), (oh, ow) = sizes
+    img = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    flat = img.reshape(h, w * 3)
+    tall = np.asarray(Image.fromarray(flat).resize((w * 3, oh), Image.Resampling.BOX)).reshape(oh, w, 3)
+    expected = np.asarray(Image.fromarray(tall).resize((ow, oh), Image.Resampling.BOX))
+    np.testing.assert_array_equal(downsample(img, (oh, ow), Image.Resampling.BOX), expected)
+    if sizes[0] == (173, 205):
+        first, count, _ = _box_taps(173, 18)
+        assert 86 not in {r for f, c in zip(first, count) for r in range(f, f + c)}
+
+
 @pytest.mark.parametrize("shape", [(600, 700), (1024, 1025), (257, 300)])
 def test_upsample_bands_match_pillow(shape):
     """Band by band, the same as Pillow's whole-image bilinear enlargement, and every row once."""

@@ -26,9 +26,12 @@ def _psnr(a, b):
     return 10 * np.log10(255.0 ** 2 / mse) if mse else np.inf
 
 
+@pytest.mark.parametrize("threads", [False, True])
 @pytest.mark.parametrize("kind", ["ellipse", "corner", "two", "all", "none"])
-def test_snap_boundary_equals_the_whole_image_filter(guides, kind):
-    """Filtering only the band's bounding box gives the whole image's answer."""
+def test_snap_boundary_equals_the_whole_image_filter(guides, kind, threads):
+    """Filtering only the band's bounding box, in two halves of its rows (one on a second thread
+    or not), gives the whole image's answer."""
+    from alphacut._shared.threads import executor
     from alphacut.editmerge.feather import snap_boundary
     from alphacut.matte.guided_filter import guided_filter
 
@@ -41,12 +44,33 @@ def test_snap_boundary_equals_the_whole_image_filter(guides, kind):
         "all": lambda: np.ones(shape, bool),
         "none": lambda: np.zeros(shape, bool),
     }[kind]()
-    out = snap_boundary(binary, small, radius=4, eps=1e-3)
+    with executor() as pool:
+        out = snap_boundary(binary, small, radius=4, eps=1e-3, pool=pool if threads else None)
     assert out.dtype == bool and out.shape == shape
     np.testing.assert_array_equal(out, guided_filter(small, binary, radius=4, eps=1e-3) >= 0.5)
     if kind == "ellipse":  # it moved, onto the cat's edges, but only near the boundary
         assert 0 < (out != binary).sum() < 0.2 * binary.sum()
     np.testing.assert_array_equal(snap_boundary(binary, small, radius=0, eps=1e-3), binary)
+
+
+@pytest.mark.parametrize("radius", [1, 2, 4, 9, 13, 32])
+def test_band_holds_every_pixel_the_filter_can_change(radius):
+    """The band is measured on blocks: it holds the exact band (the mask not constant within
+    2 * radius + 1), a few pixels more, and nothing far from the boundary."""
+    from alphacut.editmerge.feather import _band
+
+    rng = np.random.default_rng(radius)
+    shape = (203, 301)
+    binary = _ellipse(shape, (90, 120), (60, 90)) | _ellipse(shape, (200, 300), (20, 25))
+    binary ^= rng.random(shape) < 0.0005  # specks, one pixel across
+    size = 4 * radius + 3
+    exact = ndi.maximum_filter(binary, size=size, mode="nearest") & ~ndi.minimum_filter(binary, size=size,
+                                                                                        mode="nearest")
+    band = _band(binary, radius)
+    assert not (exact & ~band).any()
+    block = 4 if radius >= 8 else 2 if radius >= 4 else 1
+    beyond = ndi.distance_transform_cdt(~exact, metric="chessboard")[band]
+    assert beyond.max() <= 2 * block + 1 and band.sum() < 1.5 * exact.sum()
 
 
 def _object_photo(seed, radius, wobble, lobes):

@@ -230,7 +230,12 @@ def half_weight(mask: np.ndarray, *, lab: np.ndarray, change: np.ndarray, origin
     for k, w in maps.items():
         zone = np.flatnonzero((owner == k).ravel())
         lab_z = lab[zone].astype(np.float64)
-        full = lab_to_srgb(lab_z + np.concatenate([lab_z, np.ones((len(zone), 1))], axis=1) @ w)
+        # lab_z + [lab_z, 1] @ w, by columns: a product with BLAS would start its own threads,
+        # which then spin against the merge's pool.
+        mapped = lab_z + w[3]
+        for k in range(3):
+            mapped += lab_z[:, k:k + 1] * w[k]
+        full = lab_to_srgb(mapped)
         full -= before.reshape(-1, 3)[zone]
         size = np.square(full).sum(axis=1)
         readable = size >= MIN_FULL_CHANGE ** 2
