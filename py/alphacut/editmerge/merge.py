@@ -486,10 +486,17 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
     if options.match_colour:
         gain, offset = _fit_drift(orig_a, edit_a)
-        edit_a -= offset
-        edit_a *= 1 / gain
+        # Along whole rows (the channels' values repeated): numpy broadcasts a vector of 3 over the
+        # last axis in steps of 3, 6 ms at 1024 px for each of the two, against 1.
+        rows_a = edit_a.view()
+        rows_a.shape = (a_shape[0], -1)  # a view of edit_a's own memory (raises if it cannot be)
+        rows_a -= np.tile(offset, a_shape[1])
+        rows_a *= np.tile(1 / gain, a_shape[1])
     if raw_a is not None and _GRAIN_RAW:
-        raw_a = (raw_a.astype(np.float32) - offset) * (1 / (255 * gain))
+        raw_a = raw_a.astype(np.float32)
+        rows_raw = raw_a.reshape(a_shape[0], -1)  # a fresh array: a view
+        rows_raw -= np.tile(offset, a_shape[1])
+        rows_raw *= np.tile(1 / (255 * gain), a_shape[1])
     else:
         raw_a = None
     # What the downscale averaged away (grain finer than an analysis pixel): the difference's

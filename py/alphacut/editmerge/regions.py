@@ -212,7 +212,8 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
         if held is not None:
             if include is not None:
                 held |= include
-            detected, closed = cleaned(held)
+            if not np.array_equal(held, detected):  # else cleaned the same
+                detected, closed = cleaned(held)
 
     # 3. Score the regions and keep the primary ones.
     labels, n = ndi.label(closed, structure=_EIGHT)
@@ -220,7 +221,8 @@ def find_regions(diff: np.ndarray, *, sensitivity: float, close_gaps: float, pri
         return Regions(np.zeros_like(closed), threshold, noise, [], 0, labels, [])
     flat = labels.ravel()
     sizes = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
-    mass = np.bincount(flat, weights=np.where(detected, diff, np.float32(0)).ravel(), minlength=n + 1)[1:]
+    # Over the detected pixels alone (the others would add 0): the same sums, a third of the time.
+    mass = np.bincount(labels[detected], weights=diff[detected], minlength=n + 1)[1:]
     # Ids by decreasing mass: relabel so that label i + 1 is the i-th heaviest.
     order = np.argsort(-mass, kind="stable")
     rank = np.empty(n + 1, np.int32)
