@@ -39,7 +39,7 @@ def test_box_downsample_is_pillow_s_to_the_bit(sizes):
     where its rounding leaves a row out of every window (173 -> 18: row 86)."""
     from PIL import Image
 
-    from alphacut._shared.resample import _box_taps, downsample
+    from alphacut._shared.resample import _box_period, _box_taps, downsample
 
     (h, w), (oh, ow) = sizes
     img = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -47,9 +47,12 @@ def test_box_downsample_is_pillow_s_to_the_bit(sizes):
     tall = np.asarray(Image.fromarray(flat).resize((w * 3, oh), Image.Resampling.BOX)).reshape(oh, w, 3)
     expected = np.asarray(Image.fromarray(tall).resize((ow, oh), Image.Resampling.BOX))
     np.testing.assert_array_equal(downsample(img, (oh, ow), Image.Resampling.BOX), expected)
-    if sizes[0] == (173, 205):
+    if sizes[0] in ((301, 405), (3000, 40)):  # summed in numpy
+        assert _box_period(h, oh) == {301: (43, 11), 3000: (125, 32)}[h]
+    if sizes[0] == (173, 205):  # resized by Pillow: no short period
         first, count, _ = _box_taps(173, 18)
         assert 86 not in {r for f, c in zip(first, count) for r in range(f, f + c)}
+        assert _box_period(173, 18) is None
 
 
 @pytest.mark.parametrize("shape", [(600, 700), (1024, 1025), (257, 300)])

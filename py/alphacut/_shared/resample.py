@@ -121,7 +121,8 @@ def downsample(image, shape, method=Image.Resampling.BILINEAR):
     1024 x 768 with the box filter, 42 ms against 54 for one resize of the RGB image (session 36;
     most of the difference is that copy). Pillow resizes the columns first, so the two orders
     round differently: values differ by at most 1. The box filter's rows are summed in numpy
-    (:func:`_box_rows`, the same values as Pillow's): 28 ms of the 42 become 12.
+    where its taps repeat (:func:`_box_rows`, the same values as Pillow's): 28 ms of the 42
+    become 13.
 
     Parameters
     ----------
@@ -145,7 +146,7 @@ def downsample(image, shape, method=Image.Resampling.BILINEAR):
     """
     rows, cols, ch = image.shape
     flat = np.ascontiguousarray(image).reshape(rows, cols * ch)
-    if method == Image.Resampling.BOX:
+    if method == Image.Resampling.BOX and _box_period(rows, shape[0]) is not None:
         tall = _box_rows(flat, shape[0])
     else:
         tall = np.asarray(Image.fromarray(flat).resize((cols * ch, shape[0]), method))
@@ -158,28 +159,50 @@ _PILLOW_BITS = 22
 
 def _box_rows(flat, n_out, band=64):
     """Pillow's box filter down the rows of a uint8 (M, W) array to ``n_out`` rows, the same to
-    the bit, in numpy: each output row is a sum of whole input rows (a run of 3 or 4 at 12 MP to
-    768), read in place one after the other, where Pillow's loop reads a few values of each
-    input row per output value. At 12 MP, 12 ms against 28 (session 40).
+    the bit, in numpy, where its taps repeat with a short period (:func:`_box_period`).
+
+    Each output row is a sum of whole input rows (3 or 4 at 12 MP to 768). With ``p`` input rows
+    to ``q`` output rows a period, output rows ``j, j + q, ...`` add input rows ``i, i + p, ...``:
+    one strided sum for each input row of a period (125 at 12 MP), each over many rows, where
+    Pillow's loop reads a few values of each input row per output value. At 12 MP, 13 ms against
+    28, and two of them on two threads 16 (numpy leaves the GIL during each sum; a loop over the
+    768 output rows took as long alone but 30 on two threads, waiting for the GIL; session 40).
 
     >>> flat = np.arange(60, dtype=np.uint8).reshape(10, 6)
-    >>> bool((_box_rows(flat, 3) == np.asarray(Image.fromarray(flat).resize((6, 3), Image.Resampling.BOX))).all())
+    >>> bool((_box_rows(flat, 5) == np.asarray(Image.fromarray(flat).resize((6, 5), Image.Resampling.BOX))).all())
     True
     """
     first, count, weight = _box_taps(flat.shape[0], n_out)
-    out = np.empty((n_out, flat.shape[1]), np.uint8)
-    sums = np.empty((band, flat.shape[1]), np.uint32)
+    p, q = _box_period(flat.shape[0], n_out)
+    sums = np.zeros((n_out, flat.shape[1]), np.uint16)  # at most 255 * count
+    for j in range(q):
+        out = sums[j::q]
+        for k in range(count[j]):
+            np.add(out, flat[first[j] + k::p][:len(out)], out=out)
+    out = np.empty(sums.shape, np.uint8)
     for top in range(0, n_out, band):
-        rows = range(top, min(n_out, top + band))
-        part = sums[:len(rows)]
-        for i, row in zip(rows, part):
-            np.add.reduce(flat[first[i]:first[i] + count[i]], axis=0, dtype=np.uint32, out=row)
         # Pillow's rounding: (sum * weight + half) >> bits, the weight 1 / count in fixed point.
-        part *= weight[top:top + len(rows), None]
+        part = sums[top:top + band].astype(np.uint32)
+        part *= weight[top:top + band, None]
         part += np.uint32(1 << (_PILLOW_BITS - 1))
         part >>= np.uint32(_PILLOW_BITS)
-        out[top:top + len(rows)] = part
+        out[top:top + band] = part
     return out
+
+
+@lru_cache(maxsize=16)
+def _box_period(n_in, n_out):
+    """``(p, q)`` where Pillow's box taps from ``n_in`` samples to ``n_out`` repeat every ``q``
+    outputs, ``p`` inputs further on (``n_in / n_out = p / q``), with ``q`` at most a quarter of
+    ``n_out``; None where they do not (a ratio without a short period, or its rounding)."""
+    g = np.gcd(n_in, n_out)
+    p, q = n_in // g, n_out // g
+    if 4 * q > n_out:
+        return None
+    first, count, _ = _box_taps(n_in, n_out)
+    if not (np.array_equal(first[q:], first[:-q] + p) and np.array_equal(count[q:], count[:-q])):
+        return None
+    return int(p), int(q)
 
 
 @lru_cache(maxsize=16)
