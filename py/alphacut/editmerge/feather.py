@@ -128,7 +128,7 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
     box = _reach_box(band, radius)
     coef = np.zeros((4, rows_a, cols_a), np.float32)
     coef[3] = binary
-    ab = _filtered(guide[box], binary[box], radius, eps, pool, fit=coefficients)
+    ab = coefficients(guide[box], binary[box], radius=radius, eps=eps)
     coef[(slice(None),) + box] = ab.transpose(2, 0, 1)
     coef[:3] *= np.float32(1 / 255)  # a per uint8 unit of the guide
 
@@ -158,7 +158,7 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
     return mask, tiles
 
 
-def snap_boundary(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: float, pool=None) -> np.ndarray:
+def snap_boundary(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
     """Move a hard mask's boundary onto the nearby edges of ``guide``.
 
     The mask is filtered with the guided filter (window ``radius``, regularisation ``eps``) and
@@ -177,9 +177,6 @@ def snap_boundary(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: fl
     eps : float
         Regularisation in squared [0, 1] guide units, > 0: edges of a local contrast well above
         ``sqrt(eps)`` hold the boundary.
-    pool : executor, optional
-        (:func:`alphacut._shared.threads.executor`): half of the rows are filtered there, beside
-        the other half; the result is the same without it.
 
     Returns
     -------
@@ -201,31 +198,11 @@ def snap_boundary(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: fl
         return binary
     box = _reach_box(_band(binary, radius), radius)
     out = binary.copy()
-    out[box] = _filtered(guide[box], binary[box], radius, eps, pool) >= 0.5
+    out[box] = guided_filter(guide[box], binary[box], radius=radius, eps=eps) >= 0.5
     return out
 
 
-def _filtered(guide, src, radius, eps, pool, fit=guided_filter):
-    """``fit(guide, src, radius=radius, eps=eps)``: :func:`alphacut.matte.guided_filter.guided_filter`,
-    or its :func:`~alphacut.matte.guided_filter.coefficients`, in two halves of the rows, one in
-    ``pool`` (None: both here). Each half is fitted with the ``2 * radius + 1`` rows beyond it that
-    its windows read, so it is the same as the whole to float rounding; and the same halves
-    wherever it runs, so the results do not depend on the threads (Pyodide runs both halves one
-    after the other, at the cost of those rows twice). At 1024 px with a radius of 13 and two
-    threads, 40 ms become about 25."""
-    rows = src.shape[0]
-    reach = 2 * radius + 1
-    if rows < 4 * reach:
-        return fit(guide, src, radius=radius, eps=eps)
-    half = rows // 2
-    top = (guide[:half + reach], src[:half + reach])
-    top = fit(*top, radius=radius, eps=eps) if pool is None else pool.submit(fit, *top, radius=radius, eps=eps)
-    bottom = fit(guide[half - reach:], src[half - reach:], radius=radius, eps=eps)
-    return np.concatenate([top[:half] if pool is None else top.result()[:half], bottom[reach:]])
-
-
-def fill_inlets(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: float, reach: float,
-                pool=None) -> np.ndarray:
+def fill_inlets(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: float, reach: float) -> np.ndarray:
     """Fill the bays and holes of a hard mask that ``guide``'s own edges close.
 
     A texture edit whose change is weak in patches (the blotches of a coarse noisy texture, where
@@ -245,8 +222,6 @@ def fill_inlets(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: floa
         As in :func:`snap_boundary`.
     reach : float
         Radius of the closing that bounds what is added, pixels.
-    pool : executor, optional
-        As in :func:`snap_boundary`.
 
     Returns
     -------
@@ -274,7 +249,7 @@ def fill_inlets(binary: np.ndarray, guide: np.ndarray, *, radius: int, eps: floa
     # there what it gives on the whole image.
     box = _reach_box(gaps, radius)
     out = binary.copy()
-    out[box] |= (_filtered(guide[box], binary[box], radius, eps, pool) >= 0.5) & gaps[box]
+    out[box] |= (guided_filter(guide[box], binary[box], radius=radius, eps=eps) >= 0.5) & gaps[box]
     return out
 
 

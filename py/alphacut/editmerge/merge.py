@@ -590,9 +590,9 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         binary = grow_grain(binary, orig_a, edit_a, coherence, width=width, sigma=_GROW_BLUR, ratio=_GROW_RATIO,
                             level=_GROW_LEVEL, reach=_GROW_REACH * diag_a, coherent=_GROW_COHERENT,
                             coarse=_GROW_COARSE, thin=_GROW_THIN)
-    binary = snap_boundary(binary, edit_a, radius=int(round(_EDGE_SNAP * diag_a)), eps=_FEATHER_EPS, pool=pool)
+    binary = snap_boundary(binary, edit_a, radius=int(round(_EDGE_SNAP * diag_a)), eps=_FEATHER_EPS)
     binary = fill_inlets(binary, edit_a, radius=int(round(_INLET_SNAP * diag_a)), eps=_FEATHER_EPS,
-                         reach=_INLET_REACH * diag_a, pool=pool)
+                         reach=_INLET_REACH * diag_a)
     if force_a is not None:
         binary = binary | force_a
     if protect_a is not None:
