@@ -109,12 +109,13 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
     c0, c1, wc = taps(cols_a, cols)
     row_lo, row_hi = r0[::TILE], r1[np.minimum(np.arange(TILE - 1, rows + TILE - 1, TILE), rows - 1)]
     col_lo, col_hi = c0[::TILE], c1[np.minimum(np.arange(TILE - 1, cols + TILE - 1, TILE), cols - 1)]
-    # Band pixels in each tile's rectangle, from a summed-area table.
-    sat = np.zeros((rows_a + 1, cols_a + 1), np.int32)
-    sat[1:, 1:] = band.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
-    lo_r, hi_r = row_lo[:, None], row_hi[:, None] + 1
-    lo_c, hi_c = col_lo[None, :], col_hi[None, :] + 1
-    need = (sat[hi_r, hi_c] - sat[lo_r, hi_c] - sat[hi_r, lo_c] + sat[lo_r, lo_c]) > 0
+    # Whether each tile's rectangle holds a band pixel: per row of tiles, the columns that do
+    # (a reduction down its rows), then a running count along them (a summed-area table of the
+    # whole band took 12 ms at 1024 px, this 1).
+    across = np.stack([band[lo:hi + 1].any(axis=0) for lo, hi in zip(row_lo, row_hi)])
+    count = np.zeros((len(row_lo), cols_a + 1), np.int32)
+    np.cumsum(across, axis=1, dtype=np.int32, out=count[:, 1:])
+    need = (count[:, col_hi + 1] - count[:, col_lo]) > 0
     # Elsewhere a tile's rectangle holds one constant value.
     tiles = np.where(need, np.uint8(2), binary[np.ix_(row_lo, col_lo)].astype(np.uint8))
     const = np.where(tiles == 1, np.float32(1), np.float32(0))
