@@ -487,7 +487,7 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     if options.match_colour:
         gain, offset = _fit_drift(orig_a, edit_a)
         # Along whole rows (the channels' values repeated): numpy broadcasts a vector of 3 over the
-        # last axis in steps of 3, 6 ms at 1024 px for each of the two, against 1.
+        # last axis in steps of 3, 6 ms at 1024 px for each of the two, against 0.5.
         rows_a = edit_a.view()
         rows_a.shape = (a_shape[0], -1)  # a view of edit_a's own memory (raises if it cannot be)
         rows_a -= np.tile(offset, a_shape[1])
