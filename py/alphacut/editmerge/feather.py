@@ -141,8 +141,8 @@ def feather_tiles(binary, guide, output_guide, radius, eps, snap, pool=None):
         for tj0, tj1 in true_runs(need[ti]):
             cs = slice(tj0 * TILE, min(cols, tj1 * TILE))
             clo, chi = col_lo[tj0], col_hi[tj1 - 1] + 1
-            band = coef[:, :, clo:chi]
-            strip = band[:, r0[rs]] * (1 - wy) + band[:, r1[rs]] * wy
+            part = coef[:, :, clo:chi]
+            strip = part[:, r0[rs]] * (1 - wy) + part[:, r1[rs]] * wy
             wx = wc[cs]
             strip = strip[:, :, c0[cs] - clo] * (1 - wx) + strip[:, :, c1[cs] - clo] * wx
             q = strip[3]

@@ -511,9 +511,9 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
         activity = detail_within(activity, own, sigma=sigma_t)
     edit_a *= np.float32(1 / 255)
     planes = _lab_difference(edit_a, lab_o, pool)  # (3, M, N): filters run along rows
-    # The colour's change need only the planes: beside the texture's and then the structure's
-    # (about as long as those two together; with all three at once on two cores, the colour's
-    # came last), and the structure's score beside the wide texture.
+    # The colour's change needs only the planes: it runs beside the texture's and then the
+    # structure's (about as long as those two together; with all three at once on two cores, the
+    # colour's came last), and the structure's score beside the wide texture.
     blurred = pool.submit(_blurred_change, planes, _BLUR * diag_a)
     textures = texture_change(planes[:_TEXTURE_PLANES], lightness, sigma=sigma_t, activity=activity, within=within)
     spread, detail = textures[0].copy(), textures[2]
