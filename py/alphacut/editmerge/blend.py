@@ -233,8 +233,8 @@ def half_weight(mask: np.ndarray, *, lab: np.ndarray, change: np.ndarray, origin
         # lab_z + [lab_z, 1] @ w, by columns: a product with BLAS would start its own threads,
         # which then spin against the merge's pool.
         mapped = lab_z + w[3]
-        for k in range(3):
-            mapped += lab_z[:, k:k + 1] * w[k]
+        for c in range(3):
+            mapped += lab_z[:, c:c + 1] * w[c]
         full = lab_to_srgb(mapped)
         full -= before.reshape(-1, 3)[zone]
         size = np.square(full).sum(axis=1)

@@ -486,17 +486,9 @@ def _analyse_and_merge(original, edited, options, protect, force, warnings, cloc
     gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
     if options.match_colour:
         gain, offset = _fit_drift(orig_a, edit_a)
-        # Along whole rows (the channels' values repeated): numpy broadcasts a vector of 3 over the
-        # last axis in steps of 3, 6 ms at 1024 px for each of the two, against 0.5.
-        rows_a = edit_a.view()
-        rows_a.shape = (a_shape[0], -1)  # a view of edit_a's own memory (raises if it cannot be)
-        rows_a -= np.tile(offset, a_shape[1])
-        rows_a *= np.tile(1 / gain, a_shape[1])
+        _undo_drift(edit_a, offset, 1 / gain)
     if raw_a is not None and _GRAIN_RAW:
-        raw_a = raw_a.astype(np.float32)
-        rows_raw = raw_a.reshape(a_shape[0], -1)  # a fresh array: a view
-        rows_raw -= np.tile(offset, a_shape[1])
-        rows_raw *= np.tile(1 / (255 * gain), a_shape[1])
+        raw_a = _undo_drift(raw_a.astype(np.float32), offset, 1 / (255 * gain))
     else:
         raw_a = None
     # What the downscale averaged away (grain finer than an analysis pixel): the difference's
@@ -1190,6 +1182,20 @@ def _fit_drift(orig: np.ndarray, edit: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if not (np.all((gain >= _GAIN_RANGE[0]) & (gain <= _GAIN_RANGE[1])) and np.all(np.abs(offset) <= _MAX_OFFSET)):
         return np.ones(3, np.float32), np.zeros(3, np.float32)
     return gain, offset
+
+
+def _undo_drift(image: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(image - offset) * scale``, channel by channel, in place on a C-contiguous (M, N, 3)
+    float32 ``image``, which it returns.
+
+    Along whole rows, the channels' values repeated: numpy broadcasts a vector of 3 over the last
+    axis in steps of 3, 6 ms at 1024 px for each of the two steps, against 0.5 (session 40).
+    """
+    rows = image.view()
+    rows.shape = (image.shape[0], -1)  # a view of image's own memory (raises if it cannot be)
+    rows -= np.tile(offset, image.shape[1])
+    rows *= np.tile(scale, image.shape[1])
+    return image
 
 
 def _drift_lut(gain, offset) -> np.ndarray:
